@@ -1,0 +1,96 @@
+// ModelConfig: one logical model as described by models/<name>/model.yaml. A model has one input contract
+// (what the vision pipeline produces) and one output contract (what its decoder reads), and one artifact
+// per engine kind that can run it (onnx for cpu, torchscript/pt2 for nvidia, hef for hailo). All
+// artifacts of one model must honour the same contract; that is what makes them interchangeable, so the
+// scheduler may place any request on any device that has an artifact.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/tensor.h"
+
+namespace accel {
+
+enum class TensorLayout { kNCHW, kNHWC };
+enum class ColorOrder { kRGB, kBGR };
+// kTopLeft: scale to fit, image at (0,0), pad right/bottom (YOLOX). kCenter: scale to fit, centred
+// (Ultralytics, Hailo zoo). kStretch: resize to the input size ignoring aspect ratio (no padding).
+enum class LetterboxMode { kTopLeft, kCenter, kStretch };
+
+struct InputSpec {
+  std::string name = "images";
+  int width = 0;
+  int height = 0;
+  int channels = 3;
+  TensorLayout layout = TensorLayout::kNCHW;
+  ColorOrder color = ColorOrder::kRGB;
+  DType dtype = DType::kFloat32;
+  // tensor value = (pixel - mean) * scale, per channel in tensor channel order. Defaults: identity.
+  float scale = 1.0f;
+  float mean = 0.0f;
+  LetterboxMode letterbox = LetterboxMode::kTopLeft;
+  int pad_value = 114;
+};
+
+struct OutputSpec {
+  std::string name;
+  // Shape of one item, without the batch dimension (e.g. [3549, 85]). -1 for variable.
+  std::vector<int64_t> shape;
+  DType dtype = DType::kFloat32;
+};
+
+// Decoder families understood by src/vision. "yolox": raw YOLOX head [anchors, 5 + classes].
+// "hailo_nms_by_class" / "hailo_nms_by_score": HailoRT host-side NMS outputs. "raw": no decoding
+// (the model is only served through tensor APIs).
+struct DecoderSpec {
+  std::string family = "yolox";
+  std::vector<int> strides = {8, 16, 32};
+  float nms_iou = 0.45f;
+  // Candidates below this are dropped before NMS; requests may ask for a higher threshold, not lower.
+  float min_confidence = 0.05f;
+  int max_detections = 100;
+  // Hailo NMS layouts: boxes per class the HEF was compiled with.
+  int max_boxes_per_class = 100;
+};
+
+struct Artifact {
+  std::string engine_kind;        // "cpu", "nvidia", "hailo"
+  std::string format;             // "onnx", "torchscript", "pt2", "hef"
+  std::filesystem::path path;     // absolute after loading
+};
+
+struct ModelConfig {
+  std::string name;
+  std::string version = "1";
+  std::string task = "detection";
+  std::string description;
+  std::filesystem::path directory;  // absolute path of models/<name>/
+  InputSpec input;
+  std::vector<OutputSpec> outputs;
+  DecoderSpec decoder;
+  std::vector<std::string> labels;  // index = class id
+  int max_batch = 1;
+  int max_queue_delay_us = 0;  // dynamic batching window
+  std::vector<Artifact> artifacts;
+
+  // The artifact for an engine kind, or nullptr.
+  const Artifact* ArtifactFor(const std::string& engine_kind) const;
+  // Name for a class id; "class_<id>" when out of range.
+  std::string LabelFor(int class_id) const;
+  // Per-item input shape as the tensor the vision pipeline produces, e.g. [3, 416, 416] (no batch).
+  std::vector<int64_t> InputItemShape() const;
+};
+
+// Parses model.yaml text. `directory` resolves relative artifact and label-file paths.
+StatusOr<ModelConfig> ParseModelConfig(const std::string& yaml_text, const std::filesystem::path& directory);
+StatusOr<ModelConfig> LoadModelConfig(const std::filesystem::path& model_yaml);
+
+// The 80 COCO class names in the usual order (person, bicycle, ..., toothbrush).
+const std::vector<std::string>& CocoLabels();
+
+}  // namespace accel

@@ -1,0 +1,44 @@
+// EngineRegistry: the engine kinds compiled into this binary, plus the kinds that were not built and why.
+// The only place that knows which optional engines exist is engine_registry.cc (behind the ACCEL_WITH_*
+// definitions); everything else iterates the registry.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engines/engine.h"
+
+namespace accel {
+
+struct BuiltinEngineConfig {
+  // `--sim-device` specs, e.g. "name=hailo-a,kind=hailo,ms=4,per_item_ms=0.5,max_batch=8".
+  std::vector<std::string> sim_devices;
+  // Let the nvidia engine expose a CPU device (test mode; never presented as a GPU).
+  bool torch_cpu_device = false;
+};
+
+class EngineRegistry {
+ public:
+  void Register(std::unique_ptr<EngineFactory> factory);
+  // A kind that this build does not include; shown in /ai/hardware and `accel devices` with the reason.
+  void RegisterUnavailable(std::string kind, std::string reason);
+
+  EngineFactory* Find(const std::string& kind) const;
+  std::vector<EngineFactory*> factories() const;
+  struct Unavailable {
+    std::string kind;
+    std::string reason;
+  };
+  const std::vector<Unavailable>& unavailable() const { return unavailable_; }
+
+ private:
+  std::vector<std::unique_ptr<EngineFactory>> factories_;
+  std::vector<Unavailable> unavailable_;
+};
+
+// Registers every engine kind built into this binary (cpu always; nvidia, hailo when built; sim when
+// `config.sim_devices` is not empty) and records the missing ones as unavailable with the reason.
+Status RegisterBuiltinEngines(EngineRegistry& registry, const BuiltinEngineConfig& config);
+
+}  // namespace accel

@@ -1,0 +1,32 @@
+// Detections: the result of a detection model, in original-image pixel coordinates.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace accel {
+
+struct Box {
+  float x_min = 0, y_min = 0, x_max = 0, y_max = 0;
+};
+
+struct Detection {
+  int class_id = 0;
+  std::string label;
+  float confidence = 0;  // 0..1
+  Box box;               // original-image pixels, clipped to the image
+};
+
+float IoU(const Box& a, const Box& b);
+
+// What a request asks to keep.
+struct DetectionFilter {
+  float threshold = 0.4f;            // keep confidence >= threshold
+  std::vector<std::string> targets;  // labels to keep; empty = all
+  int max_results = 100;
+};
+
+// Sorts by confidence (descending) and applies the filter.
+void ApplyFilter(std::vector<Detection>& detections, const DetectionFilter& filter);
+
+}  // namespace accel
