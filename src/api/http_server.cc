@@ -1,1 +1,537 @@
-// placeholder: being written
+#include "api/http_server.h"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "core/logging.h"
+
+namespace accel {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using ErrorCode = boost::system::error_code;
+
+constexpr const char* kLog = "http";
+// Bounds on the lingering close after an error answer (see Session::LingerThenClose).
+constexpr std::chrono::seconds kLingerTime{3};
+constexpr size_t kLingerMaxBytes = 256u << 20;
+
+class Session;
+
+// State shared by the server and its connections. Connections hold it by shared_ptr, so the io_contexts
+// outlive every socket even when a foreign thread keeps a responder (and thus a connection) past Stop().
+struct Shared {
+  HttpServer::Options options;
+  HttpHandler handler;
+  std::vector<std::unique_ptr<asio::io_context>> contexts;  // fixed after Start
+  std::atomic<bool> stopping{false};
+  mutable std::mutex sessions_mu;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+};
+
+bool HasControlChars(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
+// One connection. Every member is touched only on the connection's io_context thread, except Deliver(),
+// which any thread may call.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(std::shared_ptr<Shared> shared, tcp::socket socket)
+      : shared_(std::move(shared)), stream_(std::move(socket)) {}
+
+  ~Session() {
+    std::lock_guard<std::mutex> lock(shared_->sessions_mu);
+    shared_->sessions.erase(this);
+  }
+
+  void Start() {
+    {
+      std::lock_guard<std::mutex> lock(shared_->sessions_mu);
+      shared_->sessions.emplace(this, weak_from_this());
+    }
+    if (shared_->stopping) return Close();
+    ErrorCode ec;
+    // Without TCP_NODELAY a keep-alive answer written after the previous one waits ~40 ms for the peer's
+    // delayed ACK (Nagle); throughput collapses to a few dozen requests per second.
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+    auto endpoint = stream_.socket().remote_endpoint(ec);
+    if (!ec) {
+      remote_address_ = endpoint.address().to_string();
+      remote_port_ = endpoint.port();
+    }
+    ReadHeader();
+  }
+
+  // Any thread. Hands a response to the connection's thread; ignored when the connection is gone.
+  void Deliver(HttpResponse response) {
+    if (shared_->stopping) return;
+    asio::dispatch(stream_.get_executor(),
+                   [self = shared_from_this(), response = std::move(response)]() mutable {
+                     self->WriteResponse(std::move(response));
+                   });
+  }
+
+  // Connection thread only.
+  void Close() {
+    if (closed_) return;
+    closed_ = true;
+    awaiting_response_ = false;
+    ErrorCode ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.close();
+  }
+
+  asio::any_io_executor executor() { return stream_.get_executor(); }
+
+ private:
+  void ReadHeader() {
+    if (closed_) return;
+    parser_.emplace();
+    parser_->body_limit(shared_->options.max_body_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(
+        std::min<size_t>(shared_->options.max_header_bytes, UINT32_MAX)));
+    stream_.expires_after(shared_->options.idle_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(ErrorCode ec, size_t) {
+    if (ec) return OnReadError(ec);
+    if (parser_->is_done()) return DispatchRequest();
+    const auto& message = parser_->get();
+    if (message.version() >= 11 && beast::iequals(message[http::field::expect], "100-continue")) {
+      // The client holds the body back until it hears this (curl does so for large multipart uploads).
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream_.expires_after(shared_->options.idle_timeout);
+      asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
+                        [self = shared_from_this()](ErrorCode write_ec, size_t) {
+                          if (write_ec) return self->Close();
+                          self->ReadBody();
+                        });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    if (closed_) return;
+    stream_.expires_after(shared_->options.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+  }
+
+  void OnBody(ErrorCode ec, size_t) {
+    if (ec) return OnReadError(ec);
+    DispatchRequest();
+  }
+
+  void OnReadError(ErrorCode ec) {
+    if (closed_ || ec == asio::error::operation_aborted) return Close();
+    if (ec == http::error::body_limit) {
+      return WriteError(413, "request body exceeds the limit of " +
+                                 std::to_string(shared_->options.max_body_bytes) + " bytes");
+    }
+    if (ec == http::error::header_limit) {
+      return WriteError(431, "request headers exceed the limit of " +
+                                 std::to_string(shared_->options.max_header_bytes) + " bytes");
+    }
+    // A peer that goes away, stalls past the idle timeout, or hangs up mid-request gets no answer.
+    static const auto& kHttpCategory = ErrorCode(http::error::end_of_stream).category();
+    if (ec == http::error::end_of_stream || ec == http::error::partial_message ||
+        ec.category() != kHttpCategory) {
+      return Close();
+    }
+    WriteError(400, "malformed HTTP request: " + ec.message());
+  }
+
+  void DispatchRequest() {
+    if (shared_->stopping) return Close();
+    auto message = parser_->release();
+    parser_.reset();
+    HttpRequest request;
+    try {
+      request.method = std::string(message.method_string());
+      auto raw_target = message.target();
+      std::string_view target(raw_target.data(), raw_target.size());
+      size_t question = target.find('?');
+      request.path = std::string(target.substr(0, question));
+      if (question != std::string_view::npos) request.query = std::string(target.substr(question + 1));
+      request.headers.reserve(8);
+      for (const auto& field : message) {
+        request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+      }
+      request.body = std::move(message.body());
+      request.remote_address = remote_address_;
+      request.remote_port = remote_port_;
+      request.version = static_cast<int>(message.version());
+      request.keep_alive = message.keep_alive();
+    } catch (const std::exception& e) {
+      return WriteError(500, std::string("cannot build request: ") + e.what());
+    }
+    version_ = message.version();
+    keep_alive_ = message.keep_alive();
+    head_request_ = message.method() == http::verb::head;
+    awaiting_response_ = true;
+
+    HttpResponder responder = [state = std::make_shared<ResponderState>(shared_from_this())](
+                                  HttpResponse response) { state->Respond(std::move(response)); };
+    try {
+      shared_->handler(std::move(request), responder);
+    } catch (const std::exception& e) {
+      ACCEL_LOG(kError, kLog) << "handler threw: " << e.what();
+      responder(JsonErrorResponse(500, std::string("internal error: ") + e.what()));
+    } catch (...) {
+      ACCEL_LOG(kError, kLog) << "handler threw a non-standard exception";
+      responder(JsonErrorResponse(500, "internal error"));
+    }
+  }
+
+  // Shared by every copy of one request's responder: enforces "once" and answers 500 if all copies are
+  // dropped unanswered.
+  struct ResponderState {
+    explicit ResponderState(std::shared_ptr<Session> s) : session(std::move(s)) {}
+    ~ResponderState() {
+      if (called.load()) return;
+      try {
+        session->Deliver(JsonErrorResponse(500, "internal error: the request handler did not respond"));
+      } catch (...) {
+      }
+    }
+    void Respond(HttpResponse response) {
+      if (called.exchange(true)) return;
+      session->Deliver(std::move(response));
+    }
+    std::shared_ptr<Session> session;
+    std::atomic<bool> called{false};
+  };
+
+  void WriteResponse(HttpResponse response) {
+    if (closed_ || !awaiting_response_) return;
+    awaiting_response_ = false;
+    try {
+      response_ = {};
+      int status = response.status;
+      if (status < 200 || status > 599) {
+        ACCEL_LOG(kError, kLog) << "handler answered invalid status " << status << "; sending 500";
+        response = JsonErrorResponse(500, "internal error: invalid response status");
+        status = 500;
+      }
+      bool keep_alive = keep_alive_ && !shared_->stopping;
+      response_.version(version_);
+      response_.result(static_cast<unsigned>(status));
+      if (!shared_->options.server_name.empty()) response_.set(http::field::server, shared_->options.server_name);
+      if (!response.content_type.empty() && !HasControlChars(response.content_type)) {
+        response_.set(http::field::content_type, response.content_type);
+      }
+      for (auto& [name, value] : response.headers) {
+        if (name.empty() || HasControlChars(name) || HasControlChars(value)) continue;
+        // Framing is ours: a handler-supplied length or encoding would corrupt the stream.
+        if (beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding")) continue;
+        if (beast::iequals(name, "connection")) {
+          if (beast::iequals(value, "close")) keep_alive = false;
+          continue;
+        }
+        response_.insert(name, value);
+      }
+      bool no_body = status == 204 || status == 304;
+      if (!no_body) response_.body() = std::move(response.body);
+      response_.keep_alive(keep_alive);
+      response_.prepare_payload();
+      if (head_request_) {
+        size_t length = response_.body().size();
+        response_.body().clear();
+        response_.content_length(length);
+      }
+      close_after_write_ = !keep_alive;
+      linger_after_write_ = false;
+    } catch (const std::exception& e) {
+      ACCEL_LOG(kError, kLog) << "cannot build response: " << e.what();
+      return Close();
+    }
+    Write();
+  }
+
+  // Answers an error the server found itself, then closes the connection (the rest of the request, if any,
+  // cannot be trusted to be framed correctly).
+  void WriteError(int status, const std::string& message) {
+    if (closed_) return;
+    try {
+      HttpResponse error = JsonErrorResponse(status, message);
+      response_ = {};
+      response_.version(11);
+      response_.result(static_cast<unsigned>(status));
+      if (!shared_->options.server_name.empty()) response_.set(http::field::server, shared_->options.server_name);
+      response_.set(http::field::content_type, error.content_type);
+      response_.body() = std::move(error.body);
+      response_.keep_alive(false);
+      response_.prepare_payload();
+    } catch (const std::exception&) {
+      return Close();
+    }
+    close_after_write_ = true;
+    linger_after_write_ = true;
+    Write();
+  }
+
+  void Write() {
+    stream_.expires_after(shared_->options.idle_timeout);
+    http::async_write(stream_, response_, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
+  }
+
+  void OnWrite(ErrorCode ec, size_t) {
+    if (ec) return Close();
+    if (!close_after_write_) return ReadHeader();
+    if (linger_after_write_) return LingerThenClose();
+    ErrorCode ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    Close();
+  }
+
+  // Closing a socket with unread input makes the kernel send RST, which can destroy our error answer before
+  // the client reads it. So after an error we stop sending, then read and discard what the client still
+  // sends, within bounds, and close when it hangs up.
+  void LingerThenClose() {
+    ErrorCode ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    buffer_.consume(buffer_.size());
+    stream_.expires_after(kLingerTime);
+    Drain();
+  }
+
+  void Drain() {
+    if (closed_) return;
+    if (!drain_buffer_) drain_buffer_ = std::make_unique<char[]>(kDrainChunk);
+    stream_.async_read_some(asio::buffer(drain_buffer_.get(), kDrainChunk),
+                            [self = shared_from_this()](ErrorCode ec, size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > kLingerMaxBytes) return self->Close();
+                              self->Drain();
+                            });
+  }
+
+  static constexpr size_t kDrainChunk = 64 << 10;
+  std::shared_ptr<Shared> shared_;  // first: destroyed last, after the socket
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;  // the answer being written
+  std::string remote_address_;
+  int remote_port_ = 0;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+  bool head_request_ = false;
+  bool awaiting_response_ = false;
+  bool close_after_write_ = false;
+  bool linger_after_write_ = false;
+  bool closed_ = false;
+  size_t drained_ = 0;
+  std::unique_ptr<char[]> drain_buffer_;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  std::shared_ptr<Shared> shared = std::make_shared<Shared>();
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<asio::steady_timer> retry_timer;
+  std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
+  std::vector<std::thread> threads;
+  size_t next_context = 0;
+  int port = 0;
+  bool started = false;
+  bool stopped = false;
+
+  void Accept() {
+    if (shared->stopping) return;
+    auto& context = *shared->contexts[next_context++ % shared->contexts.size()];
+    acceptor->async_accept(context.get_executor(), [this](ErrorCode ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || shared->stopping) return;
+      if (ec) {
+        // Typically EMFILE: back off instead of spinning on an accept that fails at once.
+        ACCEL_LOG(kWarn, kLog) << "accept failed: " << ec.message();
+        retry_timer->expires_after(std::chrono::milliseconds(50));
+        retry_timer->async_wait([this](ErrorCode wait_ec) {
+          if (!wait_ec) Accept();
+        });
+        return;
+      }
+      try {
+        auto session = std::make_shared<Session>(shared, std::move(socket));
+        // Start on the connection's own thread; the acceptor runs on context 0.
+        asio::post(session->executor(), [session] { session->Start(); });
+      } catch (const std::exception& e) {
+        ACCEL_LOG(kError, kLog) << "cannot start connection: " << e.what();
+      }
+      Accept();
+    });
+  }
+};
+
+HttpServer::HttpServer(Options options, HttpHandler handler) : impl_(std::make_unique<Impl>()) {
+  impl_->shared->options = std::move(options);
+  impl_->shared->handler = std::move(handler);
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+Status HttpServer::Start() {
+  Impl& impl = *impl_;
+  if (impl.started) return FailedPrecondition("HTTP server already started");
+  Shared& shared = *impl.shared;
+  const Options& options = shared.options;
+  if (options.port < 0 || options.port > 65535) {
+    return InvalidArgument("invalid HTTP port " + std::to_string(options.port));
+  }
+  int threads = options.io_threads > 0 ? options.io_threads
+                                       : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  try {
+    for (int i = 0; i < threads; ++i) {
+      // Concurrency hint 1: each context is run by exactly one thread (posting from others stays safe).
+      shared.contexts.push_back(std::make_unique<asio::io_context>(1));
+    }
+    asio::io_context& context0 = *shared.contexts[0];
+    std::string where = options.host + ":" + std::to_string(options.port);
+
+    ErrorCode ec;
+    tcp::endpoint endpoint;
+    auto address = asio::ip::make_address(options.host, ec);
+    if (!ec) {
+      endpoint = tcp::endpoint(address, static_cast<unsigned short>(options.port));
+    } else {
+      tcp::resolver resolver(context0);
+      auto results = resolver.resolve(options.host, std::to_string(options.port), ec);
+      if (ec || results.empty()) {
+        shared.contexts.clear();
+        return InvalidArgument("cannot resolve HTTP host '" + options.host + "': " + ec.message());
+      }
+      endpoint = results.begin()->endpoint();
+    }
+
+    impl.acceptor = std::make_unique<tcp::acceptor>(context0);
+    impl.retry_timer = std::make_unique<asio::steady_timer>(context0);
+    auto fail = [&](const char* what) {
+      impl.acceptor.reset();
+      impl.retry_timer.reset();
+      shared.contexts.clear();
+      std::string reason = ec == asio::error::address_in_use ? "address already in use" : ec.message();
+      return Unavailable(std::string("cannot ") + what + " HTTP on " + where + ": " + reason);
+    };
+    impl.acceptor->open(endpoint.protocol(), ec);
+    if (ec) return fail("open socket for");
+    impl.acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+    if (ec) return fail("set SO_REUSEADDR for");
+    impl.acceptor->bind(endpoint, ec);
+    if (ec) return fail("bind");
+    impl.acceptor->listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) return fail("listen");
+    impl.port = impl.acceptor->local_endpoint(ec).port();
+
+    impl.started = true;
+    impl.Accept();
+    for (auto& context : shared.contexts) impl.guards.push_back(asio::make_work_guard(*context));
+    for (auto& context : shared.contexts) {
+      impl.threads.emplace_back([context = context.get()] {
+        // A throwing handler must not take the whole server down; log and keep serving.
+        for (;;) {
+          try {
+            context->run();
+            return;
+          } catch (const std::exception& e) {
+            ACCEL_LOG(kError, kLog) << "I/O thread caught: " << e.what();
+          } catch (...) {
+            ACCEL_LOG(kError, kLog) << "I/O thread caught a non-standard exception";
+          }
+        }
+      });
+    }
+    ACCEL_LOG(kInfo, kLog) << "listening on " << endpoint.address().to_string() << ":" << impl.port << " ("
+                           << threads << " I/O threads, body limit " << options.max_body_bytes << " bytes)";
+  } catch (const std::exception& e) {
+    return Internal(std::string("cannot start HTTP server: ") + e.what());
+  }
+  return Status::Ok();
+}
+
+int HttpServer::port() const { return impl_->port; }
+
+size_t HttpServer::connection_count() const {
+  std::lock_guard<std::mutex> lock(impl_->shared->sessions_mu);
+  return impl_->shared->sessions.size();
+}
+
+void HttpServer::Stop() {
+  Impl& impl = *impl_;
+  if (!impl.started || impl.stopped) return;
+  impl.stopped = true;
+  Shared& shared = *impl.shared;
+  shared.stopping = true;
+
+  asio::post(*shared.contexts[0], [&impl] {
+    ErrorCode ec;
+    impl.acceptor->close(ec);
+    impl.retry_timer->cancel();
+  });
+  std::vector<std::shared_ptr<Session>> open;
+  {
+    std::lock_guard<std::mutex> lock(shared.sessions_mu);
+    for (auto& [raw, weak] : shared.sessions) {
+      if (auto session = weak.lock()) open.push_back(std::move(session));
+    }
+  }
+  for (auto& session : open) {
+    asio::post(session->executor(), [session] { session->Close(); });
+  }
+  open.clear();
+  impl.guards.clear();
+
+  // Closing cancels every pending operation, so the contexts run out of work quickly; the deadline only
+  // guards against something unforeseen keeping one busy.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  auto all_stopped = [&] {
+    return std::all_of(shared.contexts.begin(), shared.contexts.end(),
+                       [](const auto& context) { return context->stopped(); });
+  };
+  while (!all_stopped() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  if (!all_stopped()) {
+    ACCEL_LOG(kWarn, kLog) << "I/O threads still busy 2 s after stop; stopping them";
+    for (auto& context : shared.contexts) context->stop();
+  }
+  for (auto& thread : impl.threads) {
+    if (thread.get_id() == std::this_thread::get_id()) {
+      thread.detach();  // Stop() from an I/O thread: cannot join ourselves
+    } else if (thread.joinable()) {
+      thread.join();
+    }
+  }
+  impl.threads.clear();
+  // The acceptor belongs to context 0, which is idle now; close it here in case the posted close never ran.
+  ErrorCode ec;
+  if (impl.acceptor) impl.acceptor->close(ec);
+  impl.acceptor.reset();
+  impl.retry_timer.reset();
+  ACCEL_LOG(kInfo, kLog) << "stopped";
+}
+
+}  // namespace accel

@@ -1,1 +1,184 @@
-// placeholder: being written
+#include "app/app_config.h"
+
+#include "core/strings.h"
+
+#include <cstdlib>
+#include <functional>
+#include <map>
+#include <sstream>
+
+namespace accel {
+namespace {
+
+StatusOr<long long> ParseInt(const std::string& name, const std::string& text, long long lo, long long hi) {
+  try {
+    size_t used = 0;
+    long long v = std::stoll(text, &used);
+    if (used != text.size()) throw std::invalid_argument("trailing");
+    if (v < lo || v > hi)
+      return InvalidArgument(name + " must be in " + std::to_string(lo) + ".." + std::to_string(hi));
+    return v;
+  } catch (const std::exception&) {
+    return InvalidArgument(name + " must be an integer, got '" + text + "'");
+  }
+}
+
+// One option: its flag, its environment variable (may be empty), help text, and how to apply a value.
+struct Option {
+  std::string flag;
+  std::string env;
+  std::string value_name;  // empty: a switch without value
+  std::string help;
+  std::function<Status(ServeConfig&, const std::string&)> apply;
+};
+
+#define ACCEL_INT_OPTION(field, lo, hi)                                       \
+  [](ServeConfig& c, const std::string& v) -> Status {                       \
+    ACCEL_ASSIGN_OR_RETURN(auto n, ParseInt(#field, v, lo, hi));              \
+    c.field = static_cast<decltype(c.field)>(n);                              \
+    return Status::Ok();                                                      \
+  }
+#define ACCEL_BOOL_OPTION(field)                                              \
+  [](ServeConfig& c, const std::string& v) -> Status {                       \
+    ACCEL_ASSIGN_OR_RETURN(c.field, ParseBool(v));                            \
+    return Status::Ok();                                                      \
+  }
+#define ACCEL_STRING_OPTION(field)                                            \
+  [](ServeConfig& c, const std::string& v) -> Status {                       \
+    c.field = v;                                                              \
+    return Status::Ok();                                                      \
+  }
+
+const std::vector<Option>& Options() {
+  static const std::vector<Option> kOptions = {
+      {"--host", "HOST", "ADDR", "address to listen on (default 0.0.0.0)", ACCEL_STRING_OPTION(host)},
+      {"--port", "PORT", "N", "HTTP port (default 8000; 0 picks a free port)", ACCEL_INT_OPTION(port, 0, 65535)},
+      {"--port-file", "", "PATH", "write the bound HTTP port to PATH once listening", ACCEL_STRING_OPTION(port_file)},
+      {"--io-threads", "IO_THREADS", "N", "HTTP I/O threads (default: one per core)",
+       ACCEL_INT_OPTION(io_threads, 0, 256)},
+      {"--grpc-port", "GRPC_PORT", "N", "KServe v2 gRPC port (default 8001; -1 disables)",
+       ACCEL_INT_OPTION(grpc_port, -1, 65535)},
+      {"--zmq-endpoint", "ZMQ_ENDPOINT", "URL",
+       "Frigate zmq detector endpoint (default tcp://0.0.0.0:5555; empty disables)", ACCEL_STRING_OPTION(zmq_endpoint)},
+      {"--models", "MODELS_DIR", "DIR", "model repository (default ./models)", ACCEL_STRING_OPTION(models_dir)},
+      {"--default-model", "DEFAULT_MODEL", "NAME", "model used when a request names none (default yolox-nano)",
+       ACCEL_STRING_OPTION(default_model)},
+      {"--default-engine", "DEFAULT_ENGINE", "KIND", "engine used when a request names none: auto|cpu|nvidia|hailo|sim",
+       ACCEL_STRING_OPTION(default_engine)},
+      {"--fallback-engine", "FALLBACK_ENGINE", "KIND",
+       "engine used when the requested kind has no ready device (default: none, answer 503)",
+       ACCEL_STRING_OPTION(fallback_engine)},
+      {"--engines", "ENGINES", "LIST", "engine kinds to enable, e.g. cpu,sim (default: all built that find a device)",
+       [](ServeConfig& c, const std::string& v) -> Status {
+         c.engines = SplitList(v);
+         return Status::Ok();
+       }},
+      {"--support-nvidia", "SUPPORT_NVIDIA", "BOOL", "enable the nvidia engine (default true)",
+       ACCEL_BOOL_OPTION(support_nvidia)},
+      {"--support-hailo", "SUPPORT_HAILO", "BOOL", "enable the hailo engine (default true)",
+       ACCEL_BOOL_OPTION(support_hailo)},
+      {"--torch-cpu-device", "TORCH_CPU_DEVICE", "BOOL",
+       "expose the nvidia engine's CPU test mode as a device (tests only; it is not a GPU)",
+       ACCEL_BOOL_OPTION(torch_cpu_device)},
+      {"--sim-device", "", "SPEC",
+       "add a SIMULATED device, repeatable: name=a,kind=hailo,ms=4,per_item_ms=0.5,max_batch=8"
+       "[,fail_after=N,fail_rate=P,hang_after=N,recover_after_ms=T]",
+       [](ServeConfig& c, const std::string& v) -> Status {
+         c.sim_devices.push_back(v);
+         return Status::Ok();
+       }},
+      {"--load-balancing", "LOAD_BALANCING", "BOOL",
+       "spread load over devices (default true); false sends everything to the single best device",
+       ACCEL_BOOL_OPTION(load_balancing)},
+      {"--round-robin", "ROUND_ROBIN", "BOOL", "strict round robin instead of the cost model (default false)",
+       ACCEL_BOOL_OPTION(round_robin)},
+      {"--device-priority", "DEVICE_PRIORITY", "LIST", "device ids or kinds in order of preference, e.g. hailo,nvidia,cpu",
+       [](ServeConfig& c, const std::string& v) -> Status {
+         c.device_priority = SplitList(v);
+         return Status::Ok();
+       }},
+      {"--queue-capacity", "QUEUE_CAPACITY", "N", "requests queued per device before 503 (default 64)",
+       ACCEL_INT_OPTION(queue_capacity, 1, 100000)},
+      {"--execution-timeout-ms", "EXECUTION_TIMEOUT_MS", "MS",
+       "a batch not finished by then counts as failed and is retried elsewhere (default 5000)",
+       ACCEL_INT_OPTION(execution_timeout_ms, 1, 3600000)},
+      {"--hailo-batch-size", "HAILO_BATCH_SIZE", "N", "batch size on Hailo devices (default: the model's)",
+       ACCEL_INT_OPTION(hailo_batch_size, 0, 256)},
+      {"--hailo-threads", "HAILO_THREADS", "N", "HailoRT worker threads (default: HailoRT's)",
+       ACCEL_INT_OPTION(hailo_threads, 0, 64)},
+      {"--cpu-threads", "CPU_THREADS", "N", "threads for the cpu engine (default: all cores)",
+       ACCEL_INT_OPTION(cpu_threads, 0, 1024)},
+      {"--max-body-mb", "MAX_BODY_MB", "MB", "largest request body accepted, 413 above (default 32)",
+       [](ServeConfig& c, const std::string& v) -> Status {
+         ACCEL_ASSIGN_OR_RETURN(auto n, ParseInt("max_body_mb", v, 1, 4096));
+         c.max_body_bytes = static_cast<size_t>(n) << 20;
+         return Status::Ok();
+       }},
+      {"--max-image-pixels", "MAX_IMAGE_PIXELS", "N", "largest decoded image, 413 above (default 40000000)",
+       ACCEL_INT_OPTION(max_image_pixels, 1, 1LL << 32)},
+      {"--api-key", "API_KEY", "KEY", "require this api_key on /v1/vision/* (default: none)", ACCEL_STRING_OPTION(api_key)},
+      {"--validation-image", "VALIDATION_IMAGE", "PATH", "image POST /ai/validate uses when none is uploaded",
+       ACCEL_STRING_OPTION(validation_image)},
+      {"--log-level", "LOG_LEVEL", "LEVEL", "debug|info|warn|error (default info)", ACCEL_STRING_OPTION(log_level)},
+      {"--debug", "DEBUG", "BOOL", "same as --log-level debug", [](ServeConfig& c, const std::string& v) -> Status {
+         ACCEL_ASSIGN_OR_RETURN(bool on, ParseBool(v));
+         if (on) c.log_level = "debug";
+         return Status::Ok();
+       }},
+  };
+  return kOptions;
+}
+
+}  // namespace
+
+StatusOr<ServeConfig> ParseServeConfig(const std::vector<std::string>& args) {
+  ServeConfig config;
+  for (const auto& opt : Options()) {
+    if (opt.env.empty()) continue;
+    if (const char* v = std::getenv(opt.env.c_str()); v != nullptr && *v != '\0') {
+      Status s = opt.apply(config, v);
+      if (!s.ok()) return s.WithContext("environment variable " + opt.env);
+    }
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string flag = args[i];
+    std::string value;
+    bool has_value = false;
+    if (auto eq = flag.find('='); eq != std::string::npos && flag.rfind("--", 0) == 0) {
+      value = flag.substr(eq + 1);
+      flag = flag.substr(0, eq);
+      has_value = true;
+    }
+    const Option* match = nullptr;
+    for (const auto& opt : Options())
+      if (opt.flag == flag) match = &opt;
+    if (!match) return InvalidArgument("unknown option '" + args[i] + "' (see accel serve --help)");
+    if (!has_value) {
+      if (i + 1 >= args.size()) return InvalidArgument(flag + " needs a value (" + match->value_name + ")");
+      value = args[++i];
+    }
+    Status s = match->apply(config, value);
+    if (!s.ok()) return s.WithContext(flag);
+  }
+  return config;
+}
+
+std::string ServeUsage() {
+  std::ostringstream out;
+  out << "usage: accel serve [options]\n\n"
+         "Serves the models in --models over HTTP (seed API /ai/*, DeepStack /v1/vision/detection, KServe v2\n"
+         "/v2/*, Prometheus /metrics, dashboard /), KServe v2 gRPC and Frigate's zmq detector protocol.\n"
+         "Every option can also be set by the environment variable shown; flags win.\n\n";
+  for (const auto& opt : Options()) {
+    std::string left = "  " + opt.flag + (opt.value_name.empty() ? "" : " " + opt.value_name);
+    out << left;
+    if (left.size() < 30) out << std::string(30 - left.size(), ' ');
+    else out << "\n" << std::string(30, ' ');
+    out << opt.help;
+    if (!opt.env.empty()) out << " [env " << opt.env << "]";
+    out << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace accel

@@ -87,6 +87,7 @@ StatusOr<ModelConfig> Parse(const YAML::Node& root, const std::filesystem::path&
     m.decoder.min_confidence = Get<float>(d, "min_confidence", m.decoder.min_confidence);
     m.decoder.max_detections = Get<int>(d, "max_detections", m.decoder.max_detections);
     m.decoder.max_boxes_per_class = Get<int>(d, "max_boxes_per_class", m.decoder.max_boxes_per_class);
+    m.decoder.class_id_offset = Get<int>(d, "class_id_offset", m.decoder.class_id_offset);
   }
   ACCEL_ASSIGN_OR_RETURN(m.labels, LoadLabels(root["labels"], m.directory));
 

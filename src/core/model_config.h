@@ -56,6 +56,9 @@ struct DecoderSpec {
   int max_detections = 100;
   // Hailo NMS layouts: boxes per class the HEF was compiled with.
   int max_boxes_per_class = 100;
+  // Added to the class index a decoder reads before labels are looked up (Hailo NMS: a HEF whose class 0 is
+  // background reports COCO "person" as 1; set -1 there so ids match `labels`). Default 0: no change.
+  int class_id_offset = 0;
 };
 
 struct Artifact {

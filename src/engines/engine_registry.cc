@@ -1,1 +1,55 @@
-// placeholder: being written
+#include "engines/engine_registry.h"
+
+#include "engines/cpu/cpu_engine.h"
+#include "engines/sim/sim_engine.h"
+
+// The one place that knows which optional engines were compiled in (src/engines/CMakeLists.txt defines
+// these when the engine's target exists).
+#ifdef ACCEL_HAVE_NVIDIA_ENGINE
+#include "engines/nvidia/torch_engine.h"
+#endif
+#ifdef ACCEL_HAVE_HAILO_ENGINE
+#include "engines/hailo/hailo_engine.h"
+#endif
+
+namespace accel {
+
+void EngineRegistry::Register(std::unique_ptr<EngineFactory> factory) { factories_.push_back(std::move(factory)); }
+
+void EngineRegistry::RegisterUnavailable(std::string kind, std::string reason) {
+  unavailable_.push_back(Unavailable{std::move(kind), std::move(reason)});
+}
+
+EngineFactory* EngineRegistry::Find(const std::string& kind) const {
+  for (const auto& f : factories_)
+    if (f->kind() == kind) return f.get();
+  return nullptr;
+}
+
+std::vector<EngineFactory*> EngineRegistry::factories() const {
+  std::vector<EngineFactory*> out;
+  for (const auto& f : factories_) out.push_back(f.get());
+  return out;
+}
+
+Status RegisterBuiltinEngines(EngineRegistry& registry, const BuiltinEngineConfig& config) {
+  registry.Register(MakeCpuEngineFactory());
+#ifdef ACCEL_HAVE_NVIDIA_ENGINE
+  registry.Register(MakeTorchEngineFactory(config.torch_cpu_device));
+#else
+  registry.RegisterUnavailable("nvidia", "not built: libtorch was not found at configure time (docs/nvidia.md)");
+#endif
+#ifdef ACCEL_HAVE_HAILO_ENGINE
+  registry.Register(MakeHailoEngineFactory());
+#else
+  registry.RegisterUnavailable("hailo", "not built: HailoRT SDK was not found at configure time (docs/hailo.md)");
+#endif
+  if (!config.sim_devices.empty()) {
+    auto sim = MakeSimEngineFactory(config.sim_devices);
+    if (!sim.ok()) return sim.status().WithContext("--sim-device");
+    registry.Register(std::move(sim).value());
+  }
+  return Status::Ok();
+}
+
+}  // namespace accel

@@ -28,6 +28,8 @@ struct SchedulerOptions {
   bool round_robin = false;
   // Used when an explicit engine kind has no ready device; empty: answer 503.
   std::string fallback_engine;
+  // Engine asked for when a request names none (InferenceOptions::engine empty): DEFAULT_ENGINE.
+  std::string default_engine = "auto";
   // Device ids or kinds in order of preference; earlier entries win ties and LOAD_BALANCING=false picks.
   std::vector<std::string> device_priority;
   int queue_capacity = 64;             // per device, requests
@@ -36,6 +38,7 @@ struct SchedulerOptions {
   Micros probe_backoff{1'000'000};     // first back-off before probing an ejected device; doubles, capped
   Micros probe_backoff_max{30'000'000};
   Micros execution_timeout{2'000'000}; // a batch not done by then counts as failed and is retried
+  double prior_batch_ms = 10.0;        // assumed batch time of a (model, device) before the first sample
 };
 
 // Per-device settings that override the model's (HAILO_BATCH_SIZE etc.).
@@ -46,7 +49,9 @@ struct DeviceOptions {
 
 struct InferenceOptions {
   std::string model;
-  std::string engine = "auto";  // "auto" or an engine kind ("cpu", "nvidia", "hailo", "sim")
+  // "auto" or an engine kind ("cpu", "nvidia", "hailo", "sim"; "sim" also matches every simulated device
+  // whatever kind it poses as). Empty: SchedulerOptions::default_engine.
+  std::string engine = "auto";
   std::optional<SteadyTime> deadline;  // expired work is dropped before it reaches a device (504)
 };
 
@@ -75,6 +80,7 @@ struct DeviceStatus {
   uint64_t completed = 0;
   uint64_t failed = 0;
   EngineStats stats;
+  int consecutive_failures = 0;  // failed batches since the last success
 };
 
 struct ModelStatus {

@@ -23,10 +23,11 @@ float IoU(const Box& a, const Box& b);
 struct DetectionFilter {
   float threshold = 0.4f;            // keep confidence >= threshold
   std::vector<std::string> targets;  // labels to keep; empty = all
-  int max_results = 100;
+  int max_results = 100;             // negative = no limit
 };
 
-// Sorts by confidence (descending) and applies the filter.
+// Drops detections under the threshold or not in targets (labels compared case-insensitively), sorts
+// by confidence (descending, stable) and keeps the first max_results.
 void ApplyFilter(std::vector<Detection>& detections, const DetectionFilter& filter);
 
 }  // namespace accel

@@ -31,4 +31,11 @@ StatusOr<SimDeviceSpec> ParseSimDeviceSpec(std::string_view text);
 // A factory whose Probe() lists one device per spec.
 StatusOr<std::unique_ptr<EngineFactory>> MakeSimEngineFactory(const std::vector<std::string>& specs);
 
+// The device a spec describes: id "sim:<name>", kind = spec.kind, simulated = true, name
+// "Simulated <kind> (<name>)", properties {"simulated": "true", ms, per_item_ms, max_batch, faults}.
+DeviceInfo SimDeviceInfo(const SimDeviceSpec& spec);
+
+// One simulated device, without going through a factory (tests and the scheduler benchmark).
+std::unique_ptr<Engine> MakeSimEngine(const SimDeviceSpec& spec);
+
 }  // namespace accel

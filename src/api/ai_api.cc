@@ -1,0 +1,303 @@
+#include "api/ai_api.h"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <iterator>
+#include <set>
+
+#include "api/json_views.h"
+#include "api/multipart.h"
+
+namespace accel {
+namespace {
+
+using nlohmann::json;
+
+HttpResponse JsonResponse(const json& body, int status = 200) {
+  HttpResponse r;
+  r.status = status;
+  r.body = body.dump();
+  return r;
+}
+
+double UptimeSeconds(const ServiceContext& ctx) { return MillisBetween(ctx.started, Clock::Real()->Now()) / 1000.0; }
+
+json HealthJson(const ServiceContext& ctx) {
+  const auto devices = ctx.scheduler->Devices();
+  const auto models = ctx.scheduler->Models();
+  json j;
+  j["status"] = OverallHealth(devices, models);
+  j["success"] = true;
+  j["version"] = ctx.version;
+  j["uptime_s"] = Round(UptimeSeconds(ctx), 1);
+  json ms = json::array();
+  for (const auto& m : models) ms.push_back({{"name", m.name}, {"ready", m.ready}, {"devices", m.devices}});
+  j["models"] = std::move(ms);
+  json ds = json::array();
+  size_t ready = 0;
+  for (const auto& d : devices) {
+    const std::string state = DeviceState(d);
+    if (state == "ready") ++ready;
+    ds.push_back({{"id", d.info.id},
+                  {"kind", d.info.kind},
+                  {"state", state},
+                  {"reason", d.ejected ? d.ejected_reason : d.health.reason},
+                  {"simulated", d.info.simulated}});
+  }
+  j["devices"] = std::move(ds);
+  j["devices_ready"] = ready;
+  j["devices_total"] = devices.size();
+  return j;
+}
+
+json EnginesJson(const ServiceContext& ctx) {
+  const auto devices = ctx.scheduler->Devices();
+  json engines = json::array();
+  for (const auto& report : ctx.engine_reports) {
+    json e;
+    e["kind"] = report.kind;
+    e["built"] = report.built;
+    e["enabled"] = report.enabled;
+    json devs = json::array();
+    for (const auto& d : devices)
+      if (d.info.kind == report.kind || (report.kind == "sim" && d.info.simulated && d.info.kind == "sim"))
+        devs.push_back(DeviceJson(d));
+    e["available"] = !devs.empty();
+    e["reason"] = report.reason;
+    if (!report.create_errors.empty()) e["errors"] = report.create_errors;
+    e["devices"] = std::move(devs);
+    engines.push_back(std::move(e));
+  }
+  // Simulated devices pose as other kinds; list each under the kind it serves as, flagged simulated.
+  for (auto& e : engines) {
+    const std::string kind = e["kind"];
+    for (const auto& d : devices)
+      if (d.info.simulated && d.info.kind == kind && kind != "sim") {
+        bool listed = false;
+        for (const auto& x : e["devices"]) listed = listed || x["id"] == d.info.id;
+        if (!listed) e["devices"].push_back(DeviceJson(d));
+        e["available"] = true;
+      }
+  }
+  return {{"success", true}, {"default_engine", ctx.default_engine}, {"engines", std::move(engines)}};
+}
+
+json HardwareJson(const ServiceContext& ctx) {
+  json j;
+  j["success"] = true;
+  const auto devices = ctx.scheduler->Devices();
+  for (const auto& report : ctx.engine_reports) {
+    json k;
+    json list = json::array();
+    for (const auto& info : report.devices) {
+      json d = DeviceInfoJson(info);
+      for (const auto& live : devices)
+        if (live.info.id == info.id) {
+          d["state"] = DeviceState(live);
+          d["reason"] = live.ejected ? live.ejected_reason : live.health.reason;
+          d["stats"] = DeviceJson(live)["stats"];
+        }
+      d["is_available"] = d.contains("state") && d["state"] != "failed" && d["state"] != "ejected";
+      list.push_back(std::move(d));
+    }
+    k["is_available"] = !list.empty() && report.enabled;
+    k["built"] = report.built;
+    k["enabled"] = report.enabled;
+    k["reason"] = report.reason;
+    k["devices"] = std::move(list);
+    j[report.kind] = std::move(k);
+  }
+  // Convenience view of the CPU for simple clients.
+  if (j.contains("cpu") && !j["cpu"]["devices"].empty()) {
+    const auto& props = j["cpu"]["devices"][0]["properties"];
+    j["cpu"]["model"] = j["cpu"]["devices"][0]["name"];
+    if (props.contains("cores")) j["cpu"]["cores"] = std::stoi(props["cores"].get<std::string>());
+  }
+  return j;
+}
+
+json ModelsJson(const ServiceContext& ctx) {
+  json arr = json::array();
+  for (const auto& m : ctx.scheduler->Models()) {
+    json e = {{"name", m.name}, {"ready", m.ready}, {"devices", m.devices}};
+    if (auto cfg = ctx.scheduler->FindModel(m.name)) {
+      e["task"] = cfg->task;
+      e["description"] = cfg->description;
+      e["input"] = {{"width", cfg->input.width}, {"height", cfg->input.height}};
+      e["decoder"] = cfg->decoder.family;
+      e["labels"] = cfg->labels.size();
+      e["max_batch"] = cfg->max_batch;
+      json arts = json::array();
+      for (const auto& a : cfg->artifacts) arts.push_back({{"engine", a.engine_kind}, {"format", a.format}});
+      e["artifacts"] = std::move(arts);
+    }
+    arr.push_back(std::move(e));
+  }
+  return {{"success", true}, {"default_model", ctx.pipeline->default_model()}, {"models", std::move(arr)}};
+}
+
+json DetectionResponseJson(const DetectionResult& r) {
+  return {{"success", true},
+          {"model_name", r.model},
+          {"engine_used", r.engine_kind},
+          {"device", r.device_id},
+          {"simulated", r.simulated},
+          {"detections", DetectionsJson(r.detections)},
+          {"count", r.detections.size()},
+          {"image", {{"width", r.image_width}, {"height", r.image_height}}},
+          {"batch_size", r.batch_size},
+          {"attempts", r.attempts},
+          {"timings", TimingsJson(r)}};
+}
+
+// Fraction of detections that find a partner (same label, IoU >= 0.5) in the other set, over the larger
+// set; 1 when both are empty.
+double Agreement(const std::vector<Detection>& a, const std::vector<Detection>& b) {
+  if (a.empty() && b.empty()) return 1.0;
+  size_t matched = 0;
+  std::vector<bool> used(b.size(), false);
+  for (const auto& da : a) {
+    for (size_t i = 0; i < b.size(); ++i) {
+      if (!used[i] && b[i].label == da.label && IoU(da.box, b[i].box) >= 0.5f) {
+        used[i] = true;
+        ++matched;
+        break;
+      }
+    }
+  }
+  return static_cast<double>(matched) / static_cast<double>(std::max(a.size(), b.size()));
+}
+
+void HandleValidate(ServiceContext& ctx, HttpRequest&& request, HttpResponder respond) {
+  std::string image;
+  std::string source;
+  if (!request.body.empty()) {
+    auto parts = ParseMultipart(request.body, request.Header("Content-Type"));
+    if (!parts.ok()) return respond(JsonErrorResponse(parts.status()));
+    if (const auto* p = FindPart(*parts, "image")) {
+      image.assign(p->data.begin(), p->data.end());
+      source = "uploaded";
+    }
+  }
+  if (image.empty() && !ctx.validation_image.empty()) {
+    std::ifstream in(ctx.validation_image, std::ios::binary);
+    image.assign(std::istreambuf_iterator<char>(in), {});
+    source = ctx.validation_image;
+  }
+  if (image.empty())
+    return respond(JsonErrorResponse(400, "no validation image: upload one as multipart field 'image' or start "
+                                          "the server with --validation-image PATH"));
+  // Validation runs one request per engine kind, one after the other; it is an admin action, so it may
+  // block a pool thread rather than an I/O thread.
+  std::thread([&ctx, image = std::move(image), source, respond = std::move(respond)]() mutable {
+    std::set<std::string> kinds;
+    for (const auto& d : ctx.scheduler->Devices())
+      if (!d.ejected && d.health.state != HealthState::kFailed) kinds.insert(d.info.kind);
+    std::vector<std::pair<std::string, StatusOr<DetectionResult>>> runs;
+    std::vector<Detection> reference;
+    bool have_reference = false;
+    // CPU first: it is the reference the others are compared with.
+    std::vector<std::string> order;
+    if (kinds.count("cpu")) order.push_back("cpu");
+    for (const auto& k : kinds)
+      if (k != "cpu") order.push_back(k);
+    json results = json::array();
+    bool all_pass = true;
+    for (const auto& kind : order) {
+      DetectionRequest req;
+      req.engine = kind;
+      req.encoded = image;
+      req.filter.threshold = 0.5f;
+      auto r = ctx.pipeline->DetectSync(std::move(req));
+      json e = {{"engine", kind}};
+      if (!r.ok()) {
+        e["pass"] = false;
+        e["error"] = r.status().message();
+        all_pass = false;
+      } else {
+        e["device"] = r->device_id;
+        e["simulated"] = r->simulated;
+        e["latency_ms"] = Round(r->total_ms, 3);
+        e["inference_ms"] = Round(r->inference_ms, 3);
+        e["detections"] = r->detections.size();
+        if (kind == "cpu") {
+          reference = r->detections;
+          have_reference = true;
+          e["agreement"] = 1.0;
+          e["pass"] = true;
+        } else if (have_reference) {
+          const double agreement = Agreement(reference, r->detections);
+          e["agreement"] = Round(agreement, 3);
+          if (r->simulated) {
+            e["pass"] = true;
+            e["note"] = "simulated device: runs no model and returns no detections, agreement is not meaningful";
+          } else {
+            e["pass"] = agreement >= 0.8;
+            all_pass = all_pass && agreement >= 0.8;
+          }
+        } else {
+          e["agreement"] = nullptr;
+          e["pass"] = true;
+          e["note"] = "no cpu result to compare with";
+        }
+      }
+      results.push_back(std::move(e));
+    }
+    respond(JsonResponse({{"success", true}, {"all_pass", all_pass}, {"image", source}, {"engines", results}}));
+  }).detach();
+}
+
+}  // namespace
+
+InferParseOptions MakeInferParseOptions(const ServiceContext& ctx, float default_threshold) {
+  InferParseOptions options;
+  options.default_threshold = default_threshold;
+  options.default_engine = ctx.default_engine;
+  options.limits = ctx.pipeline->limits();
+  std::set<std::string> kinds = {"cpu", "nvidia", "hailo", "sim"};
+  for (const auto& r : ctx.engine_reports) kinds.insert(r.kind);
+  for (const auto& d : ctx.scheduler->Devices()) kinds.insert(d.info.kind);
+  options.known_engines.assign(kinds.begin(), kinds.end());
+  return options;
+}
+
+void RecordApiRequest(const ServiceContext& ctx, std::string_view api, const std::string& model,
+                      const std::string& device, int http_status, SteadyTime started) {
+  (void)ctx;
+  (void)api;
+  (void)model;
+  (void)device;
+  (void)http_status;
+  (void)started;
+}
+
+void RegisterAiRoutes(HttpRouter& router, ServiceContext& ctx) {
+  router.Add("GET", "/ai/health", [&ctx](HttpRequest&&, HttpResponder respond) { respond(JsonResponse(HealthJson(ctx))); });
+  router.Add("GET", "/ai/engines", [&ctx](HttpRequest&&, HttpResponder respond) { respond(JsonResponse(EnginesJson(ctx))); });
+  router.Add("GET", "/ai/hardware",
+             [&ctx](HttpRequest&&, HttpResponder respond) { respond(JsonResponse(HardwareJson(ctx))); });
+  router.Add("GET", "/ai/models", [&ctx](HttpRequest&&, HttpResponder respond) { respond(JsonResponse(ModelsJson(ctx))); });
+  router.Add("POST", "/ai/validate", [&ctx](HttpRequest&& request, HttpResponder respond) {
+    HandleValidate(ctx, std::move(request), std::move(respond));
+  });
+  router.Add("POST", "/ai/infer", [&ctx](HttpRequest&& request, HttpResponder respond) {
+    const SteadyTime started = Clock::Real()->Now();
+    auto parsed = ParseInferRequest(request, MakeInferParseOptions(ctx, 0.4f));
+    if (!parsed.ok()) {
+      RecordApiRequest(ctx, "ai", "", "", HttpStatusFor(parsed.status().code()), started);
+      return respond(JsonErrorResponse(parsed.status()));
+    }
+    ctx.pipeline->Detect(std::move(parsed->detection),
+                         [&ctx, respond = std::move(respond), started](StatusOr<DetectionResult> result) {
+                           if (!result.ok()) {
+                             RecordApiRequest(ctx, "ai", "", "", HttpStatusFor(result.status().code()), started);
+                             return respond(JsonErrorResponse(result.status()));
+                           }
+                           RecordApiRequest(ctx, "ai", result->model, result->device_id, 200, started);
+                           respond(JsonResponse(DetectionResponseJson(*result)));
+                         });
+  });
+}
+
+}  // namespace accel

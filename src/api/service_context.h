@@ -1,0 +1,39 @@
+// ServiceContext: what the API front ends share. Built by `accel serve` (src/app/serve_command.cc); every
+// pointer outlives the front ends.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "engines/engine.h"
+#include "pipeline/detection_pipeline.h"
+#include "scheduler/scheduler.h"
+
+namespace accel {
+
+class AccelMetrics;
+
+// What start-up found for one engine kind, for /ai/hardware, /ai/engines and `accel devices`.
+struct EngineKindReport {
+  std::string kind;
+  bool built = false;
+  bool enabled = false;
+  std::string reason;  // why not built / not enabled / no device; empty when devices were found
+  std::vector<DeviceInfo> devices;
+  std::vector<std::string> create_errors;  // devices found but whose engine could not be created
+};
+
+struct ServiceContext {
+  Scheduler* scheduler = nullptr;
+  DetectionPipeline* pipeline = nullptr;
+  AccelMetrics* metrics = nullptr;  // may be null (tests)
+  std::vector<EngineKindReport> engine_reports;
+  std::string default_engine = "auto";
+  std::string api_key;
+  std::string validation_image;
+  std::string version;
+  SteadyTime started;
+};
+
+}  // namespace accel

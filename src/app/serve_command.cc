@@ -1,0 +1,113 @@
+// `accel serve`: assembles engines, scheduler, pipeline and front ends, then serves until SIGINT/SIGTERM.
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "api/ai_api.h"
+#include "api/deepstack_api.h"
+#include "api/http_router.h"
+#include "api/http_server.h"
+#include "app/app_config.h"
+#include "app/commands.h"
+#include "app/service_builder.h"
+#include "core/logging.h"
+#include "core/thread_pool.h"
+#include "pipeline/detection_pipeline.h"
+
+namespace accel {
+
+int RunServeCommand(const std::vector<std::string>& args) {
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") {
+      std::cout << ServeUsage();
+      return 0;
+    }
+  auto parsed = ParseServeConfig(args);
+  if (!parsed.ok()) {
+    std::cerr << "accel serve: " << parsed.status().message() << "\n";
+    return 2;
+  }
+  const ServeConfig config = std::move(parsed).value();
+  LogLevel level;
+  if (!ParseLogLevel(config.log_level, &level)) {
+    std::cerr << "accel serve: LOG_LEVEL must be debug, info, warn or error\n";
+    return 2;
+  }
+  SetLogLevel(level);
+
+  // Block the stop signals in every thread; the main thread waits for them with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  ACCEL_LOG(kInfo, "serve") << "accel " << ACCEL_VERSION << " starting; models from " << config.models_dir;
+  EngineRegistry registry;
+  BuiltinEngineConfig engine_config;
+  engine_config.sim_devices = config.sim_devices;
+  engine_config.torch_cpu_device = config.torch_cpu_device;
+  if (Status s = RegisterBuiltinEngines(registry, engine_config); !s.ok()) {
+    std::cerr << "accel serve: " << s.message() << "\n";
+    return 2;
+  }
+  Scheduler scheduler(MakeSchedulerOptions(config));
+  ServiceContext context;
+  context.scheduler = &scheduler;
+  context.engine_reports = ProbeAndCreateDevices(config, registry, &scheduler);
+  if (scheduler.Devices().empty()) ACCEL_LOG(kError, "serve") << "no device could be started; every inference will answer 503";
+  auto loaded = LoadModelRepository(config, scheduler);
+  if (!loaded.ok()) {
+    std::cerr << "accel serve: " << loaded.status().message() << "\n";
+    return 2;
+  }
+  if (!scheduler.FindModel(config.default_model))
+    ACCEL_LOG(kWarn, "serve") << "default model '" << config.default_model
+                              << "' is not loaded; requests that name no model will get 404 (run scripts/setup?)";
+
+  ThreadPool cpu_pool(static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
+  ImageLimits limits;
+  limits.max_width = config.max_image_width;
+  limits.max_height = config.max_image_height;
+  limits.max_pixels = config.max_image_pixels;
+  DetectionPipeline pipeline(&scheduler, &cpu_pool, config.default_model, limits);
+  context.pipeline = &pipeline;
+  context.default_engine = config.default_engine;
+  context.api_key = config.api_key;
+  context.validation_image = config.validation_image;
+  context.version = ACCEL_VERSION;
+  context.started = Clock::Real()->Now();
+
+  HttpRouter router;
+  RegisterAiRoutes(router, context);
+  RegisterDeepStackRoutes(router, context);
+
+  HttpServer::Options http_options;
+  http_options.host = config.host;
+  http_options.port = config.port;
+  http_options.io_threads = config.io_threads;
+  http_options.max_body_bytes = config.max_body_bytes;
+  HttpServer server(http_options, router.AsHandler());
+  if (Status s = server.Start(); !s.ok()) {
+    ACCEL_LOG(kError, "serve") << s.message();
+    scheduler.Shutdown();
+    return 1;
+  }
+  if (!config.port_file.empty()) {
+    std::ofstream(config.port_file) << server.port() << "\n";
+  }
+  ACCEL_LOG(kInfo, "serve") << "listening on http://" << config.host << ":" << server.port()
+                            << " (dashboard /, seed API /ai/*, DeepStack /v1/vision/detection)";
+
+  int received = 0;
+  sigwait(&signals, &received);
+  ACCEL_LOG(kInfo, "serve") << "signal " << received << " received, stopping";
+  server.Stop();
+  scheduler.Shutdown();
+  ACCEL_LOG(kInfo, "serve") << "stopped";
+  return 0;
+}
+
+}  // namespace accel
