@@ -515,7 +515,10 @@ int RunBenchCommand(int argc, char** argv) {
   enum class Format { kText, kJson, kCsv } format = Format::kText;
   std::vector<int> concurrencies;
   bool concurrency_given = false;
-  for (int i = 1; i < argc; ++i) {  // argv[0]: "bench" or the program name
+  // argv[0] is the program name or "bench"; a "bench" right after the program name is skipped too, so both
+  // RunBenchCommand(argc, argv) and RunBenchCommand(argc - 1, argv + 1) work from main.
+  int first = (argc > 1 && std::string_view(argv[1]) == "bench") ? 2 : 1;
+  for (int i = first; i < argc; ++i) {
     std::string arg = argv[i];
     std::string value;
     size_t eq = arg.find('=');

@@ -121,7 +121,7 @@ struct BenchStepResult {
 // Runs warmup then the measured window. Blocks for about warmup_s + duration_s (+ in-flight requests).
 BenchStepResult RunBenchStep(const BenchConfig& config);
 
-// `accel bench ...`; argv[0] is "bench" or the program name. Returns the process exit code: 0 when every
+// `accel bench ...`; argv[0] is "bench" or the program name (then argv[1] may be "bench"). Returns the process exit code: 0 when every
 // step ran and at least one request succeeded in each, 1 otherwise, 2 for usage errors.
 int RunBenchCommand(int argc, char** argv);
 

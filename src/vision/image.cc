@@ -64,7 +64,8 @@ StatusOr<Image> DecodeJpeg(const uint8_t* data, size_t size, const DecodeOptions
 
   int width = 0, height = 0, subsamp = 0, colorspace = 0;
   if (tjDecompressHeader3(tj, data, static_cast<unsigned long>(size), &width, &height, &subsamp, &colorspace) !=
-      0) {
+          0 &&
+      !(tjGetErrorCode(tj) == TJERR_WARNING && IsBenignJpegWarning(tjGetErrorStr2(tj)))) {
     return InvalidArgument(std::string("corrupt JPEG header: ") + tjGetErrorStr2(tj));
   }
   ACCEL_RETURN_IF_ERROR(CheckLimits(width, height, options.limits, "JPEG image"));

@@ -136,14 +136,12 @@ TEST(HailoNmsByClass, RejectsCountAboveTheMaximum) {
   EXPECT_FALSE(ParseHailoNmsByClass(frame.data(), frame.size(), 4).ok());
 }
 
-TEST(HailoNmsByClass, RejectsCountsThatRunPastTheFrame) {
-  // Class 0 full, class 1 claims 4 more boxes: the boxes fit their own count, but with the packing the
-  // last class's boxes would need the frame to be bigger than this one.
+TEST(HailoNmsByClass, RejectsATruncatedFrame) {
   std::map<int, std::vector<NormBox>> full;
   for (int i = 0; i < 4; ++i) full[0].push_back({0, 0, 1, 1, 0.5f});
   for (int i = 0; i < 4; ++i) full[1].push_back({0, 0, 1, 1, 0.5f});
   auto frame = ByClassFrame(2, 4, full);
-  // Shrink to one class slot + a bit: no longer a whole number of slots.
+  // One float short: no longer a whole number of class slots.
   frame.resize(frame.size() - 4);
   EXPECT_FALSE(ParseHailoNmsByClass(frame.data(), frame.size(), 4).ok());
 }

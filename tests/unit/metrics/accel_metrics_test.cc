@@ -64,8 +64,10 @@ TEST(AccelMetrics, RecordsRequestsByOutcome) {
                     {{"api", "ai"}, {"model", "yolox-nano"}, {"device", "cpu:0"}, {"outcome", "success"}}),
             2);
   // Error outcomes of a seen series are present at 0 so that error-rate queries read 0, not "no data".
-  EXPECT_EQ(p.Value("accel_requests_total",
-                    {{"api", "ai"}, {"model", "yolox-nano"}, {"device", "cpu:0"}, {"outcome", "server_error"}}),
+  EXPECT_EQ(p.Value("accel_requests_total", {{"api", "ai"},
+                                             {"model", "yolox-nano"},
+                                             {"device", "cpu:0"},
+                                             {"outcome", "server_error"}}),
             0);
   EXPECT_EQ(p.Value("accel_requests_total", {{"api", "deepstack"}, {"outcome", "server_error"}}), 1);
   EXPECT_EQ(p.Value("accel_requests_total", {{"model", "unknown"}, {"outcome", "client_error"}}), 1);

@@ -68,7 +68,9 @@ TEST(TorchEngineProbe, WithoutCpuDeviceOnlyGpusAreListed) {
     EXPECT_NE(device.id, kCpuDevice);
     EXPECT_FALSE(device.test_only);
   }
-  if (probe.devices.empty()) EXPECT_FALSE(probe.unavailable_reason.empty());
+  if (probe.devices.empty()) {
+    EXPECT_FALSE(probe.unavailable_reason.empty());
+  }
   DeviceInfo fake;
   fake.id = kCpuDevice;
   fake.kind = "nvidia";

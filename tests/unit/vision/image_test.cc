@@ -185,6 +185,27 @@ TEST(DecodeImage, CorruptJpegIsInvalidArgument) {
   EXPECT_EQ(image.status().code(), StatusCode::kInvalidArgument) << image.status().ToString();
 }
 
+TEST(DecodeImage, ExtraneousBytesBeforeMarkerAreTolerated) {
+  // Some encoders leave stray bytes between markers; libjpeg warns ("extraneous bytes before marker") but
+  // the image data is complete, so it must decode exactly as the clean file.
+  const std::vector<uint8_t> clean = TestImageBytes("000000000724.jpg");
+  size_t sos = 0;
+  for (size_t i = 2; i + 1 < clean.size(); ++i) {
+    if (clean[i] == 0xff && clean[i + 1] == 0xda) {
+      sos = i;
+      break;
+    }
+  }
+  ASSERT_NE(sos, 0u);
+  std::vector<uint8_t> padded = clean;
+  padded.insert(padded.begin() + static_cast<std::ptrdiff_t>(sos), {0x00, 0x00, 0x00});
+  auto a = DecodeImage(clean.data(), clean.size());
+  auto b = DecodeImage(padded.data(), padded.size());
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  EXPECT_EQ(a->rgb, b->rgb);
+}
+
 TEST(DecodeImage, GarbageIsUnsupportedMediaType) {
   const std::string text = "GIF89a this is not an image we read";
   auto image = DecodeImage(reinterpret_cast<const uint8_t*>(text.data()), text.size());
