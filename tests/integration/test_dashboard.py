@@ -6,7 +6,7 @@ Chrome DevTools Protocol over a WebSocket client written here (RFC 6455 handshak
 
 Steps (each prints PASS or stops the run with FAIL and a reason, exit status 1):
   1. start `$ACCEL_BIN serve --host 127.0.0.1 --port 0 --port-file F --models $ACCEL_MODELS`
-     (plus $ACCEL_SERVE_ARGS) and wait for the port it writes to F (or use $ACCEL_URL, a server already running);
+     (plus $ACCEL_SERVE_ARGS) and wait for the port it writes to F (or use $ACCEL_URL, a running server);
   2. start Chromium headless with a fresh profile and a DevTools port of its choosing;
   3. load http://127.0.0.1:PORT/, wait until the page lists every device of GET /ai/hardware, and check
      that each simulated device carries a visible SIMULATED badge;
@@ -199,7 +199,8 @@ class DevTools:
         elif method == "Log.entryAdded":
             entry = params.get("entry", {})
             if entry.get("level") == "error":
-                self.problems.append(f"log ({entry.get('source')}): {entry.get('text')} {entry.get('url', '')}")
+                self.problems.append(
+                    f"log ({entry.get('source')}): {entry.get('text')} {entry.get('url', '')}")
 
     def pump(self, seconds):
         """Processes events for up to `seconds`."""
