@@ -2,10 +2,11 @@
 //
 // Endpoints read (all JSON):
 //   GET /ai/health    {"status": "ok" | "degraded" | ...}
-//   GET /ai/hardware  {"devices": [{id, kind, name, simulated, test_only, health ("ready"|"degraded"|"failed"
-//                      or {state, reason}), ejected, ejected_reason, queue_depth, in_flight, models,
-//                      completed, failed}], "unavailable": [{kind, reason}]}
-//   GET /ai/engines   {"engines": [{name|kind, available|built, reason, devices}]}   (optional details)
+//   GET /ai/engines   {"engines": [{kind, available, built, reason, devices: [{id, kind, name, simulated,
+//                      test_only, state ("ready"|"degraded"|"failed"|"ejected"), reason, queue_depth,
+//                      in_flight, completed, failed, models}]}]}        (the live device list, every second)
+//   GET /ai/hardware  {"<kind>": {built, is_available, reason, devices: [...]}, ...}
+//                     (fallback device list when /ai/engines fails; polled every 10 s)
 //   GET /ai/models    {"models": [{name, ready, devices}]}   (or a plain list of names)
 //   GET /ai/stats     {uptime_s, requests_total, errors_total, throughput_rps, latency_ms: {p50, p99},
 //                      recent_errors: [{time, level, component, message}]}
@@ -152,8 +153,21 @@
     return d.reason || d.health_reason || "";
   }
 
-  function normaliseDevices(hardware) {
-    return asList(hardware, "devices", "hardware").map((d) => ({
+  // Devices from any of: a list; {devices: [...]}; {engines: [{devices: [...]}]}; {<kind>: {devices: [...]}}.
+  function collectDevices(source) {
+    if (Array.isArray(source)) return source;
+    if (!source || typeof source !== "object") return [];
+    if (Array.isArray(source.devices)) return source.devices;
+    const groups = Array.isArray(source.engines) ? source.engines : Object.values(source);
+    const out = [];
+    for (const g of groups) {
+      if (g && typeof g === "object" && Array.isArray(g.devices)) out.push(...g.devices);
+    }
+    return out;
+  }
+
+  function normaliseDevices(source) {
+    return collectDevices(source).map((d) => ({
       id: String(d.id || d.device || d.name || "?"),
       name: d.name && d.name !== d.id ? String(d.name) : "",
       kind: String(d.kind || d.engine || d.type || ""),
@@ -196,15 +210,20 @@
     }
   }
 
-  function renderUnavailable(hardware, engines) {
+  // Engine kinds with no device in use, and why: from /ai/engines, else from /ai/hardware.
+  function renderUnavailable(engines, hardware) {
     const missing = new Map();
-    for (const u of asList(hardware && hardware.unavailable)) {
-      if (u && u.kind) missing.set(u.kind, u.reason || "");
+    let groups = asList(engines, "engines");
+    if (groups.length === 0 && hardware && typeof hardware === "object" && !Array.isArray(hardware)) {
+      groups = Object.entries(hardware)
+        .filter(([, g]) => g && typeof g === "object" && !Array.isArray(g))
+        .map(([kind, g]) => Object.assign({ kind }, g));
     }
-    for (const e of asList(engines, "engines")) {
+    for (const e of groups) {
       if (!e || typeof e !== "object") continue;
       const kind = e.kind || e.name;
-      const available = e.available !== undefined ? e.available : e.built;
+      let available = e.available !== undefined ? e.available : e.is_available;
+      if (available === undefined) available = e.built;
       if (kind && available === false) missing.set(kind, e.reason || e.unavailable_reason || "");
     }
     const box = $("unavailable");
@@ -402,24 +421,25 @@
   // ---------------------------------------------------------------- polling
 
   let tick = 0;
-  let engines = null;
+  let hardware = null;
 
   async function poll() {
     const slow = tick % SLOW_POLL_EVERY === 0;
     tick++;
-    const [health, hardware, stats, models, engineList] = await Promise.all([
-      getJson("/ai/health"), getJson("/ai/hardware"), getJson("/ai/stats"),
+    const [health, engines, stats, models, hardwareNow] = await Promise.all([
+      getJson("/ai/health"), getJson("/ai/engines"), getJson("/ai/stats"),
       slow ? getJson("/ai/models") : Promise.resolve(undefined),
-      slow ? getJson("/ai/engines") : Promise.resolve(undefined),
+      slow ? getJson("/ai/hardware") : Promise.resolve(undefined),
     ]);
-    if (engineList !== undefined && engineList !== null) engines = engineList;
+    if (hardwareNow) hardware = hardwareNow;
     renderHealth(health);
     const now = Date.now();
+    const source = engines || hardware;
     let devices = [];
-    if (hardware) {
-      devices = normaliseDevices(hardware);
+    if (source) {
+      devices = normaliseDevices(source);
       renderDevices(devices);
-      renderUnavailable(hardware, engines);
+      renderUnavailable(engines, hardware);
     }
     if (models) renderModels(normaliseModels(models));
     renderStats(stats);
@@ -430,7 +450,7 @@
       rps: stats ? num(stats.throughput_rps) : null,
       p50: p50 !== null && p50 >= 0 ? p50 : null,
       p99: p99 !== null && p99 >= 0 ? p99 : null,
-      perDevice: hardware ? perDeviceRates(devices, now) : new Map(),
+      perDevice: source ? perDeviceRates(devices, now) : new Map(),
     });
     while (history.length > HISTORY) history.shift();
     drawCharts();
@@ -546,7 +566,7 @@
         list.appendChild(el("li", { text: `${d.label || "?"} ${conf === null ? "" : conf.toFixed(2)}` }));
       }
       const ms = performance.now() - started;
-      const where = [body.device, body.engine].filter(Boolean).join(", ");
+      const where = [body.device, body.engine_used || body.engine].filter(Boolean).join(", ");
       const simulated = body.simulated === true ? " (SIMULATED device)" : "";
       setTryStatus(`${detections.length} detection${detections.length === 1 ? "" : "s"} in ${fmtMs(ms)}` +
         (where ? ` on ${where}` : "") + simulated + ".", false);

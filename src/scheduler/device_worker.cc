@@ -341,17 +341,28 @@ void DeviceWorker::Dispatch(const std::shared_ptr<InFlight>& batch) {
 
 void DeviceWorker::OnItemDone(const std::shared_ptr<InFlight>& batch, size_t index,
                               StatusOr<TensorList> result) {
-  bool last = false;
   {
     std::lock_guard bl(batch->mu);
     if (batch->closed || index >= batch->settled.size() || batch->settled[index]) return;
     batch->settled[index] = true;
-    last = --batch->remaining == 0;
   }
   const SteadyTime now = clock_->Now();
   const RequestPtr& request = batch->requests[index];
   Status error = result.status();
   if (result.ok()) error = CheckItemOutputs(*batch->config, result.value());
+  const bool device_error = !error.ok() && !IsClientError(error.code());
+  bool last;
+  {
+    std::lock_guard bl(batch->mu);
+    if (device_error) {
+      if (!batch->device_failed) batch->failure = error.ToString();
+      batch->device_failed = true;
+    }
+    last = --batch->remaining == 0;
+  }
+  // The last item frees the device before its client hears back, so the worker dispatches the next batch
+  // while client callbacks run, and a failure is booked (maybe ejecting) before anyone retries.
+  if (last) OnBatchDone(batch, now);
   if (error.ok()) {
     InferenceResult r;
     r.outputs = std::move(result).value();
@@ -366,21 +377,14 @@ void DeviceWorker::OnItemDone(const std::shared_ptr<InFlight>& batch, size_t ind
       r.attempts = request->attempts;
     }
     request->Finish(std::move(r));
-  } else if (IsClientError(error.code())) {
+  } else if (!device_error) {
     request->Finish(error);
   } else {
-    {
-      std::lock_guard bl(batch->mu);
-      if (!batch->device_failed) batch->failure = error.ToString();
-      batch->device_failed = true;
-    }
     router_->Retry(request, info().id, error);
   }
-  if (last) OnBatchDone(batch);
 }
 
-void DeviceWorker::OnBatchDone(const std::shared_ptr<InFlight>& batch) {
-  const SteadyTime now = clock_->Now();
+void DeviceWorker::OnBatchDone(const std::shared_ptr<InFlight>& batch, SteadyTime now) {
   bool device_failed;
   std::string failure;
   {

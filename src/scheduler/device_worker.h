@@ -109,7 +109,7 @@ class DeviceWorker {
   void Loop();
   void Dispatch(const std::shared_ptr<InFlight>& batch);
   void OnItemDone(const std::shared_ptr<InFlight>& batch, size_t index, StatusOr<TensorList> result);
-  void OnBatchDone(const std::shared_ptr<InFlight>& batch);
+  void OnBatchDone(const std::shared_ptr<InFlight>& batch, SteadyTime now);
   // Ejects (if not already) and returns the queued requests for the router. Call with mu_ held.
   std::vector<RequestPtr> EjectLocked(const std::string& reason, SteadyTime now);
   void RemoveInFlightLocked(const std::shared_ptr<InFlight>& batch);

@@ -8,7 +8,7 @@ Steps (each prints PASS or stops the run with FAIL and a reason, exit status 1):
   1. start `$ACCEL_BIN serve --host 127.0.0.1 --port 0 --port-file F --models $ACCEL_MODELS`
      (plus $ACCEL_SERVE_ARGS) and wait for the port it writes to F (or use $ACCEL_URL, a running server);
   2. start Chromium headless with a fresh profile and a DevTools port of its choosing;
-  3. load http://127.0.0.1:PORT/, wait until the page lists every device of GET /ai/hardware, and check
+  3. load http://127.0.0.1:PORT/, wait until the page lists every device of GET /ai/engines, and check
      that each simulated device carries a visible SIMULATED badge;
   4. give the "Try it" file input a test image, wait until the page reports boxes drawn (data-detections on
      the canvas), require at least one;
@@ -363,6 +363,15 @@ def page_websocket(devtools_port):
 
 # --------------------------------------------------------------------------------------------- checks
 
+def server_devices(base_url):
+    """The devices the server reports: /ai/engines {"engines": [{"devices": [...]}]}."""
+    status, body = http_get(base_url + "/ai/engines")
+    if status != 200:
+        fail(f"GET /ai/engines answered {status}")
+    engines = json.loads(body).get("engines", [])
+    return [d for e in engines if isinstance(e, dict) for d in e.get("devices", []) if isinstance(d, dict)]
+
+
 def check_page(devtools, base_url, image_path, artifact_dir):
     for domain in ("Runtime", "Log", "Page", "DOM"):
         devtools.call(f"{domain}.enable")
@@ -370,13 +379,9 @@ def check_page(devtools, base_url, image_path, artifact_dir):
     devtools.wait_for_event("Page.loadEventFired", 30)
     log("PASS page loaded")
 
-    status, body = http_get(base_url + "/ai/hardware")
-    if status != 200:
-        fail(f"GET /ai/hardware answered {status}")
-    hardware = json.loads(body)
-    devices = hardware.get("devices", hardware) if isinstance(hardware, dict) else hardware
+    devices = server_devices(base_url)
     if not devices:
-        fail("GET /ai/hardware lists no device; the dashboard test needs at least one")
+        fail("GET /ai/engines lists no device; the dashboard test needs at least one")
     count = devtools.wait_for_value(
         "Number(document.getElementById('devices').dataset.count || 0)",
         lambda v: isinstance(v, (int, float)) and v >= len(devices), 20, "the device list")
@@ -384,7 +389,7 @@ def check_page(devtools, base_url, image_path, artifact_dir):
         "[...document.querySelectorAll('#devices .device')].map(d => d.dataset.device)")
     for device in devices:
         if device.get("id") not in shown:
-            fail(f"device {device.get('id')} from /ai/hardware is not on the page (shown: {shown})")
+            fail(f"device {device.get('id')} from /ai/engines is not on the page (shown: {shown})")
     simulated = [d["id"] for d in devices if d.get("simulated") is True]
     badged = devtools.evaluate(
         "[...document.querySelectorAll('#devices .device')]"
@@ -395,7 +400,7 @@ def check_page(devtools, base_url, image_path, artifact_dir):
             fail(f"simulated device {device_id} is shown without its SIMULATED label")
     for device_id in badged:
         if device_id not in simulated:
-            fail(f"device {device_id} is labelled SIMULATED but /ai/hardware says it is not")
+            fail(f"device {device_id} is labelled SIMULATED but /ai/engines says it is not")
     log(f"PASS devices shown: {int(count)} ({', '.join(shown)}); simulated labelled: {simulated or 'none'}")
 
     document = devtools.call("DOM.getDocument", {"depth": 0})
