@@ -79,6 +79,7 @@ struct Recorder {
   long rejected = 0;                    // RESOURCE_EXHAUSTED (whole run)
   long total_ok = 0;
   double max_ms = 0;                    // over every successful request of the run
+  double max_lag_ms = 0;                // open loop: how late the generator sent its latest request
   std::map<std::string, long> per_device;
   std::string first_error;
 
@@ -171,6 +172,7 @@ void OpenLoop(Scheduler& s, double rate, double seconds, Recorder& rec,
       std::this_thread::sleep_until(std::min(next, during ? next_monitor : next));
       continue;
     }
+    rec.max_lag_ms = std::max(rec.max_lag_ms, std::chrono::duration<double, std::milli>(now - next).count());
     next += interval;
     ++outstanding;
     const Clk::time_point t0 = Clk::now();
@@ -205,6 +207,11 @@ Row Summarise(const std::string& name, double capacity, Recorder& rec, double wi
   row.p99 = Percentile(rec.latencies_ms, 99);
   row.errors = rec.errors;
   if (!rec.first_error.empty()) row.notes += "first error: " + rec.first_error + "; ";
+  if (rec.max_lag_ms > 0) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "generator max lag %.1f ms; ", rec.max_lag_ms);
+    row.notes += buf;
+  }
   return row;
 }
 
@@ -369,8 +376,15 @@ int main(int argc, char** argv) {
   const std::vector<std::pair<std::string, std::vector<Row> (*)()>> all = {
       {"homogeneous", Homogeneous}, {"mixed", Mixed},       {"batching", Batching},
       {"failover", FailAfter},      {"hang", Hang},         {"overload", Overload}};
-  std::printf("All devices are SIMULATED (sim engine). repeat=%d, window %.1f s (failover: 6 s open loop)\n",
-              repeat, g_duration_s);
+  std::string loadavg = "?";
+  if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+    char buf[64] = {0};
+    if (std::fgets(buf, sizeof buf, f)) loadavg = std::string(buf, strcspn(buf, "\n"));
+    std::fclose(f);
+  }
+  std::printf("All devices are SIMULATED (sim engine). repeat=%d, window %.1f s (failover: 6 s open loop), "
+              "%u hardware threads, /proc/loadavg at start: %s\n",
+              repeat, g_duration_s, std::thread::hardware_concurrency(), loadavg.c_str());
   std::printf("| %-40s | %8s | %8s | %5s | %6s | %7s | %4s | %s |\n", "scenario", "target/s", "achieved", "ratio",
               "p50 ms", "p99 ms", "errs", "notes");
   std::printf("|%s|----------|----------|-------|--------|---------|------|-------|\n",

@@ -8,6 +8,7 @@
 
 #include "api/json_views.h"
 #include "api/multipart.h"
+#include "metrics/accel_metrics.h"
 
 namespace accel {
 namespace {
@@ -264,12 +265,10 @@ InferParseOptions MakeInferParseOptions(const ServiceContext& ctx, float default
 
 void RecordApiRequest(const ServiceContext& ctx, std::string_view api, const std::string& model,
                       const std::string& device, int http_status, SteadyTime started) {
-  (void)ctx;
-  (void)api;
-  (void)model;
-  (void)device;
-  (void)http_status;
-  (void)started;
+  if (!ctx.metrics) return;
+  // Model names come from clients: only names of loaded models become label values.
+  const std::string label = !model.empty() && ctx.scheduler->FindModel(model) ? model : "unknown";
+  ctx.metrics->RecordRequest(api, label, device, http_status, MillisBetween(started, Clock::Real()->Now()) / 1000.0);
 }
 
 void RegisterAiRoutes(HttpRouter& router, ServiceContext& ctx) {

@@ -239,7 +239,8 @@ class Session : public std::enable_shared_from_this<Session> {
       bool keep_alive = keep_alive_ && !shared_->stopping;
       response_.version(version_);
       response_.result(static_cast<unsigned>(status));
-      if (!shared_->options.server_name.empty()) response_.set(http::field::server, shared_->options.server_name);
+      const std::string& server_name = shared_->options.server_name;
+      if (!server_name.empty()) response_.set(http::field::server, server_name);
       if (!response.content_type.empty() && !HasControlChars(response.content_type)) {
         response_.set(http::field::content_type, response.content_type);
       }
@@ -280,7 +281,8 @@ class Session : public std::enable_shared_from_this<Session> {
       response_ = {};
       response_.version(11);
       response_.result(static_cast<unsigned>(status));
-      if (!shared_->options.server_name.empty()) response_.set(http::field::server, shared_->options.server_name);
+      const std::string& server_name = shared_->options.server_name;
+      if (!server_name.empty()) response_.set(http::field::server, server_name);
       response_.set(http::field::content_type, error.content_type);
       response_.body() = std::move(error.body);
       response_.keep_alive(false);

@@ -135,7 +135,9 @@ StatusOr<std::string> MultipartBoundary(std::string_view content_type_header) {
     return InvalidArgument("multipart boundary longer than 70 characters");
   }
   for (char c : *boundary) {
-    if (c == '\r' || c == '\n' || c == '\0') return InvalidArgument("multipart boundary contains a line break");
+    if (c == '\r' || c == '\n' || c == '\0') {
+      return InvalidArgument("multipart boundary contains a line break");
+    }
   }
   return std::move(*boundary);
 }

@@ -60,6 +60,17 @@ const std::vector<Option>& Options() {
        ACCEL_INT_OPTION(grpc_port, -1, 65535)},
       {"--zmq-endpoint", "ZMQ_ENDPOINT", "URL",
        "Frigate zmq detector endpoint (default tcp://0.0.0.0:5555; empty disables)", ACCEL_STRING_OPTION(zmq_endpoint)},
+      {"--grpc-port-file", "", "PATH", "write the bound gRPC port to PATH once listening",
+       ACCEL_STRING_OPTION(grpc_port_file)},
+      {"--zmq-labelmap", "ZMQ_LABELMAP", "PATH",
+       "Frigate label map file whose ids the zmq detector reports (default: the model's own class ids)",
+       ACCEL_STRING_OPTION(zmq_labelmap)},
+      {"--zmq-pixel-format", "ZMQ_PIXEL_FORMAT", "FMT", "pixel order of zmq tensors: rgb (default) or bgr",
+       [](ServeConfig& c, const std::string& v) -> Status {
+         if (v != "rgb" && v != "bgr") return InvalidArgument("zmq_pixel_format must be rgb or bgr");
+         c.zmq_pixel_format = v;
+         return Status::Ok();
+       }},
       {"--models", "MODELS_DIR", "DIR", "model repository (default ./models)", ACCEL_STRING_OPTION(models_dir)},
       {"--default-model", "DEFAULT_MODEL", "NAME", "model used when a request names none (default yolox-nano)",
        ACCEL_STRING_OPTION(default_model)},

@@ -16,6 +16,9 @@ struct ServeConfig {
   int io_threads = 0;               // 0: one per core
   int grpc_port = 8001;             // -1: off
   std::string zmq_endpoint = "tcp://0.0.0.0:5555";  // "": off
+  std::string grpc_port_file;       // write the bound gRPC port here once listening (tests, --grpc-port 0)
+  std::string zmq_labelmap;         // Frigate label map whose ids the zmq detector reports; "": model ids
+  std::string zmq_pixel_format = "rgb";  // pixel order of zmq tensors: rgb (Frigate's default) or bgr
   std::string models_dir = "models";
   std::string default_model = "yolox-nano";
   std::string default_engine = "auto";

@@ -69,7 +69,8 @@ class HttpBenchClient : public BenchClient {
     }
     if (!stream_) {
       if (ErrorCode ec = Connect()) {
-        outcome.error = "connect to " + target_.host + ":" + std::to_string(target_.port) + ": " + ec.message();
+        outcome.error =
+            "connect to " + target_.host + ":" + std::to_string(target_.port) + ": " + ec.message();
         return outcome;
       }
     }
@@ -177,8 +178,8 @@ class DeepStackProtocol : public HttpBenchProtocol {
     request.content_type = "multipart/form-data; boundary=" + boundary;
     request.body.reserve(input.size() + 256);
     request.body += "--" + boundary + "\r\n";
-    request.body += "Content-Disposition: form-data; name=\"image\"; filename=\"image" + std::to_string(index) +
-                    ".jpg\"\r\n";
+    request.body += "Content-Disposition: form-data; name=\"image\"; filename=\"image" +
+                    std::to_string(index) + ".jpg\"\r\n";
     request.body += "Content-Type: image/jpeg\r\n\r\n";
     request.body += input;
     request.body += "\r\n--" + boundary + "--\r\n";
@@ -263,7 +264,9 @@ StatusOr<BenchTarget> ParseBenchUrl(std::string_view url) {
   std::string_view port;
   if (!authority.empty() && authority.front() == '[') {  // [::1]:8000
     size_t close = authority.find(']');
-    if (close == std::string_view::npos) return InvalidArgument("bad IPv6 host in URL '" + std::string(url) + "'");
+    if (close == std::string_view::npos) {
+      return InvalidArgument("bad IPv6 host in URL '" + std::string(url) + "'");
+    }
     host = authority.substr(1, close - 1);
     if (close + 1 < authority.size() && authority[close + 1] == ':') port = authority.substr(close + 2);
   } else if (size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
@@ -636,7 +639,8 @@ int RunBenchCommand(int argc, char** argv) {
   if (format == Format::kText) {
     std::printf("accel bench: %s API at %s, %zu image(s), %s, %.0f s per step%s\n", protocol->name().c_str(),
                 base.url.c_str(), inputs.size(),
-                base.rate > 0 ? ("open loop at " + std::to_string(base.rate) + " req/s").c_str() : "closed loop",
+                base.rate > 0 ? ("open loop at " + std::to_string(base.rate) + " req/s").c_str()
+                              : "closed loop",
                 base.duration_s,
                 base.warmup_s > 0 ? (" after " + std::to_string(base.warmup_s) + " s warmup").c_str() : "");
     std::printf("%-6s %-11s %9s %8s %10s %9s %9s %9s %9s  %s\n", "step", "concurrency", "requests", "errors",
@@ -666,7 +670,8 @@ int RunBenchCommand(int argc, char** argv) {
                   CodesText(r.codes).c_str());
       if (!r.first_error.empty()) std::printf("       first error: %s\n", r.first_error.c_str());
     } else if (format == Format::kCsv) {
-      std::printf("%zu,%d,%g,%g,%llu,%llu,%llu,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,\"%s\"\n", step + 1, r.concurrency,
+      std::printf("%zu,%d,%g,%g,%llu,%llu,%llu,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,\"%s\"\n", step + 1,
+                  r.concurrency,
                   r.target_rate, r.duration_s, static_cast<unsigned long long>(r.requests),
                   static_cast<unsigned long long>(r.ok), static_cast<unsigned long long>(r.errors),
                   r.throughput_rps, r.latency_mean_ms, r.latency_p50_ms, r.latency_p90_ms, r.latency_p99_ms,

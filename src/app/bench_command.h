@@ -89,6 +89,7 @@ struct BenchConfig {
   std::vector<std::string> inputs;   // image bytes; used instead of `images` when non-empty (tests)
   int concurrency = 1;               // workers, one keep-alive connection each
   double rate = 0;                   // > 0: open loop at this many requests/s, spread over the workers
+                                     // (too few workers for the server's latency cap the rate reached)
   double duration_s = 10;            // measured window
   double warmup_s = 0;               // run before the window, not counted
   double timeout_s = 10;             // per request
@@ -121,8 +122,9 @@ struct BenchStepResult {
 // Runs warmup then the measured window. Blocks for about warmup_s + duration_s (+ in-flight requests).
 BenchStepResult RunBenchStep(const BenchConfig& config);
 
-// `accel bench ...`; argv[0] is "bench" or the program name (then argv[1] may be "bench"). Returns the process exit code: 0 when every
-// step ran and at least one request succeeded in each, 1 otherwise, 2 for usage errors.
+// `accel bench ...`; argv[0] is "bench" or the program name (then argv[1] may be "bench"). Returns the
+// process exit code: 0 when every step ran and at least one request succeeded in each, 1 otherwise, 2 for
+// usage errors.
 int RunBenchCommand(int argc, char** argv);
 
 }  // namespace accel

@@ -8,6 +8,11 @@
 #include "api/deepstack_api.h"
 #include "api/http_router.h"
 #include "api/http_server.h"
+#include "api/kserve_grpc_server.h"
+#include "api/kserve_http_api.h"
+#include "api/zmq_detector_server.h"
+#include "api/observability_api.h"
+#include "metrics/accel_metrics.h"
 #include "app/app_config.h"
 #include "app/commands.h"
 #include "app/service_builder.h"
@@ -80,9 +85,17 @@ int RunServeCommand(const std::vector<std::string>& args) {
   context.version = ACCEL_VERSION;
   context.started = Clock::Real()->Now();
 
+  AccelMetrics::Options metrics_options;
+  metrics_options.version = ACCEL_VERSION;
+  AccelMetrics metrics(metrics_options);
+  context.metrics = &metrics;
+
   HttpRouter router;
+  RegisterObservabilityRoutes(router, context);
   RegisterAiRoutes(router, context);
   RegisterDeepStackRoutes(router, context);
+  KServeBackend kserve(context, KServeBackend::Options{config.models_dir, 0.4f});
+  RegisterKServeRoutes(router, context, kserve);
 
   HttpServer::Options http_options;
   http_options.host = config.host;
@@ -98,12 +111,31 @@ int RunServeCommand(const std::vector<std::string>& args) {
   if (!config.port_file.empty()) {
     std::ofstream(config.port_file) << server.port() << "\n";
   }
+  // Protocol front ends (KServe gRPC, Frigate zmq): a port that cannot be bound is fatal, like HTTP's.
+  KServeGrpcServer grpc_server(context, kserve, {config.host, config.grpc_port, 64 << 20});
+  ZmqDetectorServer zmq_server(context, {config.zmq_endpoint, "", 0.4f, config.zmq_pixel_format == "bgr",
+                                         config.zmq_labelmap});
+  Status protocols_started = Status::Ok();
+  if (config.grpc_port >= 0) protocols_started = grpc_server.Start();
+  if (protocols_started.ok() && !config.zmq_endpoint.empty()) protocols_started = zmq_server.Start();
+  if (!protocols_started.ok()) {
+    ACCEL_LOG(kError, "serve") << protocols_started.message();
+    zmq_server.Stop();
+    grpc_server.Stop();
+    server.Stop();
+    scheduler.Shutdown();
+    return 1;
+  }
+  if (config.grpc_port >= 0 && !config.grpc_port_file.empty())
+    std::ofstream(config.grpc_port_file) << grpc_server.port() << "\n";
   ACCEL_LOG(kInfo, "serve") << "listening on http://" << config.host << ":" << server.port()
                             << " (dashboard /, seed API /ai/*, DeepStack /v1/vision/detection)";
 
   int received = 0;
   sigwait(&signals, &received);
   ACCEL_LOG(kInfo, "serve") << "signal " << received << " received, stopping";
+  zmq_server.Stop();
+  grpc_server.Stop();
   server.Stop();
   scheduler.Shutdown();
   ACCEL_LOG(kInfo, "serve") << "stopped";

@@ -10,6 +10,7 @@
 #include <opencv2/dnn.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <condition_variable>
 #include <deque>
@@ -44,6 +45,57 @@ long ReadMemTotalMb() {
   }
   return -1;
 }
+
+// Host telemetry for /ai/hardware and /metrics: CPU utilisation from /proc/stat deltas, memory from
+// /proc/meminfo, temperature from the first thermal zone when the machine exposes one. Cached for half a
+// second so scrapes stay cheap.
+class HostTelemetry {
+ public:
+  void Fill(EngineStats& stats) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_read_ >= std::chrono::milliseconds(500)) {
+      last_read_ = now;
+      Refresh();
+    }
+    stats.utilization_percent = utilization_percent_;
+    stats.memory_used_mb = memory_used_mb_;
+    stats.memory_total_mb = memory_total_mb_;
+    stats.temperature_c = temperature_c_;
+  }
+
+ private:
+  void Refresh() {
+    std::ifstream stat("/proc/stat");
+    std::string cpu;
+    uint64_t user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+    if (stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal && cpu == "cpu") {
+      const uint64_t idle_all = idle + iowait;
+      const uint64_t total = user + nice + system + idle_all + irq + softirq + steal;
+      if (last_total_ > 0 && total > last_total_)
+        utilization_percent_ = 100.0 * (1.0 - static_cast<double>(idle_all - last_idle_) / (total - last_total_));
+      last_total_ = total;
+      last_idle_ = idle_all;
+    }
+    std::ifstream meminfo("/proc/meminfo");
+    std::string key, unit;
+    long kb = 0, total_kb = -1, available_kb = -1;
+    while (meminfo >> key >> kb >> unit) {
+      if (key == "MemTotal:") total_kb = kb;
+      if (key == "MemAvailable:") available_kb = kb;
+    }
+    if (total_kb > 0) memory_total_mb_ = total_kb / 1024.0;
+    if (total_kb > 0 && available_kb >= 0) memory_used_mb_ = (total_kb - available_kb) / 1024.0;
+    std::ifstream thermal("/sys/class/thermal/thermal_zone0/temp");
+    long milli_c = 0;
+    if (thermal >> milli_c) temperature_c_ = milli_c / 1000.0;
+  }
+
+  std::mutex mutex_;
+  std::chrono::steady_clock::time_point last_read_{};
+  uint64_t last_total_ = 0, last_idle_ = 0;
+  double utilization_percent_ = -1, memory_used_mb_ = -1, memory_total_mb_ = -1, temperature_c_ = -1;
+};
 
 struct LoadedModel {
   cv::dnn::Net net;
@@ -144,6 +196,7 @@ class CpuEngine final : public Engine {
     s.batches_executed = batches_.load();
     s.items_executed = items_.load();
     s.failures = failures_.load();
+    telemetry_.Fill(s);
     return s;
   }
 
@@ -251,6 +304,7 @@ class CpuEngine final : public Engine {
   std::thread worker_;
 
   std::atomic<uint64_t> batches_{0}, items_{0}, failures_{0};
+  mutable HostTelemetry telemetry_;
 };
 
 class CpuEngineFactory final : public EngineFactory {

@@ -1,0 +1,376 @@
+#include "api/kserve_grpc_server.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <deque>
+#include <mutex>
+
+#include "api/ai_api.h"
+#include "core/logging.h"
+#include "grpc_service.grpc.pb.h"
+
+namespace accel {
+namespace {
+
+using inference::ModelInferRequest;
+using inference::ModelInferResponse;
+using inference::ModelStreamInferResponse;
+
+grpc::Status ToGrpc(const Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(GrpcCodeFor(s.code())), s.message());
+}
+
+StatusOr<KServeParameters> ConvertParameters(
+    const google::protobuf::Map<std::string, inference::InferParameter>& in) {
+  KServeParameters out;
+  for (const auto& [k, v] : in) {
+    switch (v.parameter_choice_case()) {
+      case inference::InferParameter::kBoolParam: out[k] = v.bool_param(); break;
+      case inference::InferParameter::kInt64Param: out[k] = v.int64_param(); break;
+      case inference::InferParameter::kStringParam: out[k] = v.string_param(); break;
+      case inference::InferParameter::kDoubleParam: out[k] = v.double_param(); break;
+      case inference::InferParameter::kUint64Param: out[k] = static_cast<int64_t>(v.uint64_param()); break;
+      default: return InvalidArgument("parameter '" + k + "' has no value");
+    }
+  }
+  return out;
+}
+
+template <typename T, typename Repeated>
+Status PackTyped(const Repeated& values, const std::string& name, std::string& out) {
+  for (auto v : values) {
+    if constexpr (std::is_integral_v<T>) {
+      if (static_cast<long double>(v) < static_cast<long double>(std::numeric_limits<T>::min()) ||
+          static_cast<long double>(v) > static_cast<long double>(std::numeric_limits<T>::max()))
+        return InvalidArgument("input '" + name + "' has a value out of range for its datatype");
+    }
+    const T t = static_cast<T>(v);
+    out.append(reinterpret_cast<const char*>(&t), sizeof(T));
+  }
+  return Status::Ok();
+}
+
+// Typed InferTensorContents -> row-major bytes (or length-prefixed BYTES elements).
+Status PackContents(const inference::ModelInferRequest::InferInputTensor& in, std::string& out) {
+  const auto& c = in.contents();
+  const std::string& d = in.datatype();
+  const std::string& n = in.name();
+  int64_t count = -1;
+  Status s;
+  if (d == "FP32") { s = PackTyped<float>(c.fp32_contents(), n, out); count = c.fp32_contents_size(); }
+  else if (d == "FP64") { s = PackTyped<double>(c.fp64_contents(), n, out); count = c.fp64_contents_size(); }
+  else if (d == "UINT8") { s = PackTyped<uint8_t>(c.uint_contents(), n, out); count = c.uint_contents_size(); }
+  else if (d == "UINT16") { s = PackTyped<uint16_t>(c.uint_contents(), n, out); count = c.uint_contents_size(); }
+  else if (d == "UINT32") { s = PackTyped<uint32_t>(c.uint_contents(), n, out); count = c.uint_contents_size(); }
+  else if (d == "UINT64") { s = PackTyped<uint64_t>(c.uint64_contents(), n, out); count = c.uint64_contents_size(); }
+  else if (d == "INT8") { s = PackTyped<int8_t>(c.int_contents(), n, out); count = c.int_contents_size(); }
+  else if (d == "INT16") { s = PackTyped<int16_t>(c.int_contents(), n, out); count = c.int_contents_size(); }
+  else if (d == "INT32") { s = PackTyped<int32_t>(c.int_contents(), n, out); count = c.int_contents_size(); }
+  else if (d == "INT64") { s = PackTyped<int64_t>(c.int64_contents(), n, out); count = c.int64_contents_size(); }
+  else if (d == "BOOL") { s = PackTyped<uint8_t>(c.bool_contents(), n, out); count = c.bool_contents_size(); }
+  else if (d == "BYTES") {
+    for (const auto& e : c.bytes_contents()) AppendBytesElement(out, e);
+    count = c.bytes_contents_size();
+  } else {
+    return InvalidArgument("input '" + n + "' of datatype '" + d + "' must be sent as raw_input_contents");
+  }
+  ACCEL_RETURN_IF_ERROR(s);
+  std::vector<int64_t> shape(in.shape().begin(), in.shape().end());
+  if (count != ShapeElementCount(shape))
+    return InvalidArgument("input '" + n + "' has " + std::to_string(count) + " elements in contents; shape " +
+                           ShapeToString(shape) + " needs " + std::to_string(ShapeElementCount(shape)));
+  return Status::Ok();
+}
+
+// Wire request -> KServeRequest. Views into `request` (raw contents) and `storage` (typed contents).
+Status ConvertRequest(const ModelInferRequest& request, KServeRequest& out, std::deque<std::string>& storage) {
+  out.model = request.model_name();
+  out.version = request.model_version();
+  out.id = request.id();
+  ACCEL_ASSIGN_OR_RETURN(out.parameters, ConvertParameters(request.parameters()));
+  const bool raw = request.raw_input_contents_size() > 0;
+  if (raw && request.raw_input_contents_size() != request.inputs_size())
+    return InvalidArgument("expected " + std::to_string(request.inputs_size()) +
+                           " raw_input_contents (one per input), got " +
+                           std::to_string(request.raw_input_contents_size()));
+  for (int i = 0; i < request.inputs_size(); ++i) {
+    const auto& in = request.inputs(i);
+    KServeInput k;
+    k.name = in.name();
+    k.datatype = in.datatype();
+    k.shape.assign(in.shape().begin(), in.shape().end());
+    if (!IsKnownKServeDatatype(k.datatype))
+      return InvalidArgument("input '" + k.name + "' has unknown datatype '" + k.datatype + "'");
+    for (int64_t d : k.shape)
+      if (d < 0) return InvalidArgument("input '" + k.name + "' has a negative dimension");
+    if (raw) {
+      if (in.has_contents())
+        return InvalidArgument("input '" + k.name + "' has contents although raw_input_contents is used");
+      k.data = request.raw_input_contents(i);
+      if (k.datatype != "BYTES") {
+        const size_t want = static_cast<size_t>(ShapeElementCount(k.shape)) * KServeElementSize(k.datatype);
+        if (k.data.size() != want)
+          return InvalidArgument("input '" + k.name + "' has " + std::to_string(k.data.size()) +
+                                 " bytes of raw content; shape " + ShapeToString(k.shape) + " of " + k.datatype +
+                                 " needs " + std::to_string(want));
+      }
+    } else {
+      std::string& bytes = storage.emplace_back();
+      ACCEL_RETURN_IF_ERROR(PackContents(in, bytes));
+      k.data = bytes;
+    }
+    out.inputs.push_back(std::move(k));
+  }
+  for (const auto& o : request.outputs()) out.requested_outputs.push_back(o.name());
+  return Status::Ok();
+}
+
+void FillResponse(KServeResponse&& in, ModelInferResponse& out) {
+  out.set_model_name(in.model);
+  out.set_model_version(in.version);
+  if (!in.id.empty()) out.set_id(in.id);
+  auto& params = *out.mutable_parameters();
+  params["device"].set_string_param(in.device_id);
+  params["engine"].set_string_param(in.engine_kind);
+  params["simulated"].set_bool_param(in.simulated);
+  for (auto& o : in.outputs) {
+    auto* t = out.add_outputs();
+    t->set_name(o.name);
+    t->set_datatype(o.datatype);
+    for (int64_t d : o.shape) t->add_shape(d);
+    out.add_raw_output_contents(std::move(o.data));
+  }
+}
+
+class Service final : public inference::GRPCInferenceService::CallbackService {
+ public:
+  Service(ServiceContext& ctx, KServeBackend& backend) : ctx_(ctx), backend_(backend) {}
+
+  grpc::ServerUnaryReactor* ServerLive(grpc::CallbackServerContext* c, const inference::ServerLiveRequest*,
+                                       inference::ServerLiveResponse* r) override {
+    r->set_live(backend_.Live());
+    return Done(c, grpc::Status::OK);
+  }
+  grpc::ServerUnaryReactor* ServerReady(grpc::CallbackServerContext* c, const inference::ServerReadyRequest*,
+                                        inference::ServerReadyResponse* r) override {
+    r->set_ready(backend_.Ready());
+    return Done(c, grpc::Status::OK);
+  }
+  grpc::ServerUnaryReactor* ModelReady(grpc::CallbackServerContext* c, const inference::ModelReadyRequest* q,
+                                       inference::ModelReadyResponse* r) override {
+    auto ready = backend_.ModelReady(q->name(), q->version());
+    if (!ready.ok()) return Done(c, ToGrpc(ready.status()));
+    r->set_ready(*ready);
+    return Done(c, grpc::Status::OK);
+  }
+  grpc::ServerUnaryReactor* ServerMetadata(grpc::CallbackServerContext* c, const inference::ServerMetadataRequest*,
+                                           inference::ServerMetadataResponse* r) override {
+    const auto meta = backend_.ServerMetadata();
+    r->set_name(meta.name);
+    r->set_version(meta.version);
+    for (const auto& e : meta.extensions) r->add_extensions(e);
+    return Done(c, grpc::Status::OK);
+  }
+  grpc::ServerUnaryReactor* ModelMetadata(grpc::CallbackServerContext* c, const inference::ModelMetadataRequest* q,
+                                          inference::ModelMetadataResponse* r) override {
+    auto meta = backend_.ModelMetadata(q->name(), q->version());
+    if (!meta.ok()) return Done(c, ToGrpc(meta.status()));
+    r->set_name(meta->name);
+    for (const auto& v : meta->versions) r->add_versions(v);
+    r->set_platform(meta->platform);
+    auto fill = [](const KServeTensorMetadata& t, inference::ModelMetadataResponse::TensorMetadata* out) {
+      out->set_name(t.name);
+      out->set_datatype(t.datatype);
+      for (int64_t d : t.shape) out->add_shape(d);
+    };
+    for (const auto& t : meta->inputs) fill(t, r->add_inputs());
+    for (const auto& t : meta->outputs) fill(t, r->add_outputs());
+    return Done(c, grpc::Status::OK);
+  }
+
+  grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* c, const ModelInferRequest* q,
+                                       ModelInferResponse* r) override {
+    auto* reactor = c->DefaultReactor();
+    const SteadyTime started = Clock::Real()->Now();
+    KServeRequest request;
+    std::deque<std::string> storage;
+    Status s = ConvertRequest(*q, request, storage);
+    if (!s.ok()) {
+      RecordApiRequest(ctx_, "kserve_grpc", q->model_name(), "", HttpStatusFor(s.code()), started);
+      reactor->Finish(ToGrpc(s));
+      return reactor;
+    }
+    // The gRPC runtime keeps *q and *r alive until Finish; Infer copies the input bytes before returning.
+    backend_.Infer(request, [this, reactor, r, started, model = q->model_name()](StatusOr<KServeResponse> result) {
+      if (!result.ok()) {
+        RecordApiRequest(ctx_, "kserve_grpc", model, "", HttpStatusFor(result.status().code()), started);
+        reactor->Finish(ToGrpc(result.status()));
+        return;
+      }
+      RecordApiRequest(ctx_, "kserve_grpc", model, result->device_id, 200, started);
+      FillResponse(std::move(result).value(), *r);
+      reactor->Finish(grpc::Status::OK);
+    });
+    return reactor;
+  }
+
+  grpc::ServerBidiReactor<ModelInferRequest, ModelStreamInferResponse>* ModelStreamInfer(
+      grpc::CallbackServerContext*) override {
+    return new StreamReactor(backend_);
+  }
+
+ private:
+  // Triton's streaming extension: every request gets one ModelStreamInferResponse, in completion order
+  // (clients match them by id); errors travel in error_message and the stream stays open.
+  class StreamReactor final : public grpc::ServerBidiReactor<ModelInferRequest, ModelStreamInferResponse> {
+   public:
+    explicit StreamReactor(KServeBackend& backend) : backend_(backend) { StartRead(&request_); }
+
+    void OnReadDone(bool ok) override {
+      if (!ok) {
+        bool finish;
+        {
+          std::lock_guard<std::recursive_mutex> lock(mu_);
+          reads_done_ = true;
+          finish = ShouldFinishLocked();
+        }
+        if (finish) Finish(grpc::Status::OK);
+        return;
+      }
+      {
+        std::lock_guard<std::recursive_mutex> lock(mu_);
+        ++pending_;
+      }
+      KServeRequest request;
+      std::deque<std::string> storage;
+      Status s = ConvertRequest(request_, request, storage);
+      const std::string id = request_.id();
+      if (!s.ok()) {
+        Complete(s, id);
+      } else {
+        backend_.Infer(request, [this, id](StatusOr<KServeResponse> result) {
+          if (!result.ok()) return Complete(result.status(), id);
+          ModelStreamInferResponse response;
+          FillResponse(std::move(result).value(), *response.mutable_infer_response());
+          Enqueue(std::move(response));
+        });
+      }
+      StartRead(&request_);  // Infer copied what it needs, so request_ may be reused now
+    }
+
+    void OnWriteDone(bool) override {
+      bool finish;
+      {
+        std::lock_guard<std::recursive_mutex> lock(mu_);
+        queue_.pop_front();
+        if (!queue_.empty()) {
+          StartWrite(&queue_.front());
+          return;
+        }
+        writing_ = false;
+        finish = ShouldFinishLocked();
+      }
+      // Outside the lock: Finish may lead to OnDone, which deletes this reactor.
+      if (finish) Finish(grpc::Status::OK);
+    }
+
+    void OnDone() override { delete this; }
+
+   private:
+    void Complete(const Status& s, const std::string& id) {
+      ModelStreamInferResponse response;
+      response.set_error_message(s.message());
+      if (!id.empty()) response.mutable_infer_response()->set_id(id);
+      Enqueue(std::move(response));
+    }
+    void Enqueue(ModelStreamInferResponse response) {
+      std::lock_guard<std::recursive_mutex> lock(mu_);
+      --pending_;
+      queue_.push_back(std::move(response));
+      if (!writing_) {
+        writing_ = true;
+        StartWrite(&queue_.front());
+      }
+    }
+    bool ShouldFinishLocked() {
+      if (reads_done_ && pending_ == 0 && !writing_ && !finished_) {
+        finished_ = true;
+        return true;
+      }
+      return false;
+    }
+
+    KServeBackend& backend_;
+    ModelInferRequest request_;
+    // Recursive: a reaction (OnWriteDone) may run inline from StartWrite on the same thread.
+    std::recursive_mutex mu_;
+    std::deque<ModelStreamInferResponse> queue_;  // front is being written; deque keeps it in place
+    int pending_ = 0;
+    bool reads_done_ = false;
+    bool writing_ = false;
+    bool finished_ = false;
+  };
+
+  static grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* c, const grpc::Status& s) {
+    auto* reactor = c->DefaultReactor();
+    reactor->Finish(s);
+    return reactor;
+  }
+
+  ServiceContext& ctx_;
+  KServeBackend& backend_;
+};
+
+}  // namespace
+
+struct KServeGrpcServer::Impl {
+  ServiceContext& ctx;
+  KServeBackend& backend;
+  Options options;
+  std::unique_ptr<Service> service;
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+  std::mutex mu;
+};
+
+KServeGrpcServer::KServeGrpcServer(ServiceContext& context, KServeBackend& backend, Options options)
+    : impl_(new Impl{context, backend, std::move(options), nullptr, nullptr, 0, {}}) {}
+
+KServeGrpcServer::~KServeGrpcServer() { Stop(); }
+
+Status KServeGrpcServer::Start() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (impl_->server) return FailedPrecondition("gRPC server already started");
+  impl_->service = std::make_unique<Service>(impl_->ctx, impl_->backend);
+  grpc::ServerBuilder builder;
+  std::string host = impl_->options.host;
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";  // IPv6 literal
+  const std::string address = host + ":" + std::to_string(impl_->options.port);
+  int selected = 0;
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected);
+  builder.SetMaxReceiveMessageSize(impl_->options.max_message_bytes);
+  builder.SetMaxSendMessageSize(impl_->options.max_message_bytes);
+  builder.RegisterService(impl_->service.get());
+  impl_->server = builder.BuildAndStart();
+  if (!impl_->server || selected == 0) {
+    impl_->server.reset();
+    return Unavailable("cannot listen for gRPC on " + address + " (address in use or not available)");
+  }
+  impl_->port = selected;
+  ACCEL_LOG(kInfo, "kserve") << "KServe v2 gRPC listening on " << host << ":" << selected;
+  return Status::Ok();
+}
+
+int KServeGrpcServer::port() const { return impl_->port; }
+
+void KServeGrpcServer::Stop() {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  if (!impl_->server) return;
+  impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  impl_->server->Wait();
+  impl_->server.reset();
+}
+
+}  // namespace accel

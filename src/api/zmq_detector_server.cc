@@ -1,0 +1,344 @@
+#include "api/zmq_detector_server.h"
+
+#include <nlohmann/json.hpp>
+#include <zmq.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <thread>
+
+#include "core/logging.h"
+#include "vision/image.h"
+
+namespace accel {
+namespace {
+
+using nlohmann::json;
+using Frames = std::vector<std::string>;
+
+constexpr int kRows = 20;
+constexpr int kCols = 6;
+constexpr size_t kReplyBytes = kRows * kCols * sizeof(float);
+
+Frames ErrorReply(const std::string& message) {
+  json header = {{"shape", {kRows, kCols}}, {"dtype", "float32"}, {"error", message}};
+  return {header.dump(), std::string(kReplyBytes, '\0')};
+}
+
+StatusOr<std::map<std::string, int>> ReadLabelMap(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return InvalidArgument("cannot read zmq label map " + path);
+  std::map<std::string, int> ids;
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    std::istringstream ls(line);
+    int id = 0;
+    if (!(ls >> id)) {
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      return InvalidArgument(path + ":" + std::to_string(line_no) + ": expected '<id> <label>'");
+    }
+    std::string label;
+    std::getline(ls, label);
+    const auto b = label.find_first_not_of(" \t");
+    const auto e = label.find_last_not_of(" \t\r");
+    if (b == std::string::npos) continue;
+    ids.emplace(label.substr(b, e - b + 1), id);  // first id wins when a label repeats
+  }
+  return ids;
+}
+
+}  // namespace
+
+// Replies on their way from pipeline threads to the socket thread. Shared with in-flight callbacks, so a
+// reply that completes after Stop() finds `closed` and is dropped instead of touching a dead server.
+struct ZmqOutbox {
+  std::mutex mu;
+  std::deque<Frames> frames;  // envelope + reply frames, sent by the socket thread
+  zmq::socket_t wake_send;    // guarded by mu
+  bool closed = false;
+
+  void Post(Frames envelope, Frames reply) {
+    for (auto& f : reply) envelope.push_back(std::move(f));
+    std::lock_guard<std::mutex> lock(mu);
+    if (closed) return;
+    frames.push_back(std::move(envelope));
+    try {
+      wake_send.send(zmq::const_buffer("", 0), zmq::send_flags::dontwait);
+    } catch (const zmq::error_t&) {
+      // EAGAIN: a wake-up is already pending, which is enough.
+    }
+  }
+};
+
+struct ZmqDetectorServer::Impl {
+  ServiceContext& ctx;
+  Options options;
+  std::shared_ptr<const std::map<std::string, int>> labelmap = std::make_shared<std::map<std::string, int>>();
+  zmq::context_t zctx{1};
+  zmq::socket_t router;
+  zmq::socket_t wake_recv;
+  std::shared_ptr<ZmqOutbox> outbox = std::make_shared<ZmqOutbox>();
+  std::thread thread;
+  std::atomic<bool> stopping{false};
+  std::string bound;
+  bool started = false;
+
+  Impl(ServiceContext& c, Options o) : ctx(c), options(std::move(o)) {}
+
+  std::string ModelName() const {
+    return options.model.empty() ? ctx.pipeline->default_model() : options.model;
+  }
+  bool ModelLoaded() const {
+    for (const auto& m : ctx.scheduler->Models())
+      if (m.name == ModelName()) return m.ready;
+    return false;
+  }
+
+  void Handle(Frames envelope, Frames body) {
+    auto reply = [outbox = outbox, envelope](Frames r) mutable { outbox->Post(std::move(envelope), std::move(r)); };
+    if (body.empty()) return reply(ErrorReply("empty request"));
+    json header = json::parse(body[0], nullptr, false);
+    if (header.is_discarded() || !header.is_object())
+      return reply(ErrorReply("the first frame must be a JSON object header"));
+    if (header.value("model_request", false)) {
+      json r = {{"model_available", true}, {"model_loaded", ModelLoaded()}, {"model_name", ModelName()},
+                {"server", "accel"}};
+      return reply({r.dump()});
+    }
+    if (header.value("model_data", false)) {
+      json r = {{"model_saved", false}, {"model_loaded", ModelLoaded()},
+                {"error", "Accel does not accept model uploads; it serves '" + ModelName() +
+                              "' from its model repository"}};
+      return reply({r.dump()});
+    }
+    if (body.size() != 2) return reply(ErrorReply("expected 2 frames [header, tensor], got " +
+                                                  std::to_string(body.size())));
+    auto image = TensorToImage(header, body[1]);
+    if (!image.ok()) return reply(ErrorReply(image.status().message()));
+    const int width = image->width;
+    const int height = image->height;
+    DetectionRequest request;
+    request.model = options.model;
+    request.filter.threshold = options.threshold;
+    request.filter.max_results = labelmap->empty() ? kRows : -1;
+    request.image = std::move(image).value();
+    // The callback may outlive this server (Stop during inference): it captures only shared state.
+    ctx.pipeline->Detect(std::move(request), [labelmap = labelmap, reply, width,
+                                              height](StatusOr<DetectionResult> r) mutable {
+      if (!r.ok()) return reply(ErrorReply(r.status().ToString()));
+      std::string rows(kReplyBytes, '\0');
+      float* out = reinterpret_cast<float*>(rows.data());
+      int row = 0;
+      for (const auto& d : r->detections) {
+        if (row == kRows) break;
+        int id = d.class_id;
+        if (!labelmap->empty()) {
+          auto it = labelmap->find(d.label);
+          if (it == labelmap->end()) continue;
+          id = it->second;
+        }
+        auto norm = [](float v, int size) { return std::clamp(v / static_cast<float>(size), 0.0f, 1.0f); };
+        float* p = out + row * kCols;
+        p[0] = static_cast<float>(id);
+        p[1] = d.confidence;
+        p[2] = norm(d.box.y_min, height);
+        p[3] = norm(d.box.x_min, width);
+        p[4] = norm(d.box.y_max, height);
+        p[5] = norm(d.box.x_max, width);
+        ++row;
+      }
+      reply({std::move(rows)});
+    });
+  }
+
+  StatusOr<Image> TensorToImage(const json& header, const std::string& data) const {
+    if (!header.contains("shape") || !header["shape"].is_array())
+      return InvalidArgument("header has no 'shape' array");
+    std::vector<int64_t> shape;
+    for (const auto& d : header["shape"]) {
+      if (!d.is_number_integer() || d.get<int64_t>() <= 0 || d.get<int64_t>() > 1 << 16)
+        return InvalidArgument("shape entries must be positive integers");
+      shape.push_back(d.get<int64_t>());
+    }
+    const std::string dtype = header.value("dtype", "");
+    size_t elem = 0;
+    if (dtype == "uint8") elem = 1;
+    else if (dtype == "float32") elem = 4;
+    else return InvalidArgument("dtype '" + dtype + "' is not supported (uint8 or float32)");
+    int64_t h = 0, w = 0;
+    bool nchw = false;
+    if (shape.size() == 4 && shape[0] == 1 && shape[3] == 3) {
+      h = shape[1], w = shape[2];
+    } else if (shape.size() == 4 && shape[0] == 1 && shape[1] == 3) {
+      h = shape[2], w = shape[3], nchw = true;
+    } else if (shape.size() == 3 && shape[2] == 3) {
+      h = shape[0], w = shape[1];
+    } else {
+      return InvalidArgument("shape " + header["shape"].dump() + " is not [1,H,W,3], [H,W,3] or [1,3,H,W]");
+    }
+    const size_t pixels = static_cast<size_t>(h) * static_cast<size_t>(w);
+    if (data.size() != pixels * 3 * elem)
+      return InvalidArgument("tensor has " + std::to_string(data.size()) + " bytes; shape " + header["shape"].dump() +
+                             " of " + dtype + " needs " + std::to_string(pixels * 3 * elem));
+    std::vector<uint8_t> rgb(pixels * 3);
+    float scale = 1.0f;
+    if (elem == 4) {
+      // Frigate's input_dtype float sends 0..1, float_denorm 0..255; tell them apart by range.
+      float max_v = 0;
+      for (size_t i = 0; i < pixels * 3; ++i) {
+        float v;
+        std::memcpy(&v, data.data() + i * 4, 4);
+        if (!std::isfinite(v)) return InvalidArgument("tensor holds a non-finite value");
+        max_v = std::max(max_v, v);
+      }
+      scale = max_v <= 1.0f + 1e-3f ? 255.0f : 1.0f;
+    }
+    auto value = [&](size_t i) -> uint8_t {
+      if (elem == 1) return static_cast<uint8_t>(data[i]);
+      float v;
+      std::memcpy(&v, data.data() + i * 4, 4);
+      return static_cast<uint8_t>(std::clamp(std::lround(v * scale), 0L, 255L));
+    };
+    for (size_t p = 0; p < pixels; ++p) {
+      for (int c = 0; c < 3; ++c) {
+        const size_t src = nchw ? c * pixels + p : p * 3 + c;
+        const int dst_c = options.bgr ? 2 - c : c;
+        rgb[p * 3 + dst_c] = value(src);
+      }
+    }
+    return ImageFromRgb(std::move(rgb), static_cast<int>(w), static_cast<int>(h), ctx.pipeline->limits());
+  }
+
+  void Loop() {
+    while (!stopping.load()) {
+      zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}, {wake_recv.handle(), 0, ZMQ_POLLIN, 0}};
+      try {
+        zmq::poll(items, 2, std::chrono::milliseconds(-1));
+      } catch (const zmq::error_t& e) {
+        if (e.num() == EINTR) continue;
+        ACCEL_LOG(kError, "zmq") << "poll failed: " << e.what();
+        return;
+      }
+      if (stopping.load()) return;
+      if (items[1].revents & ZMQ_POLLIN) {
+        zmq::message_t m;
+        while (wake_recv.recv(m, zmq::recv_flags::dontwait)) {
+        }
+        std::deque<Frames> ready;
+        {
+          std::lock_guard<std::mutex> lock(outbox->mu);
+          ready.swap(outbox->frames);
+        }
+        for (auto& frames : ready) SendFrames(frames);
+      }
+      if (items[0].revents & ZMQ_POLLIN) {
+        // Drain every request that is already queued before polling again.
+        for (;;) {
+          Frames frames;
+          if (!ReceiveFrames(frames)) break;
+          // ROUTER prepends the peer identity; REQ adds an empty delimiter: envelope = up to that delimiter.
+          size_t split = 0;
+          while (split < frames.size() && !frames[split].empty()) ++split;
+          if (split == frames.size()) split = 0;  // no delimiter: only the identity frame is the envelope
+          Frames envelope(std::make_move_iterator(frames.begin()),
+                          std::make_move_iterator(frames.begin() + static_cast<long>(split + 1)));
+          Frames body(std::make_move_iterator(frames.begin() + static_cast<long>(split + 1)),
+                      std::make_move_iterator(frames.end()));
+          Handle(std::move(envelope), std::move(body));
+        }
+      }
+    }
+  }
+
+  bool ReceiveFrames(Frames& frames) {
+    for (;;) {
+      zmq::message_t m;
+      auto got = router.recv(m, frames.empty() ? zmq::recv_flags::dontwait : zmq::recv_flags::none);
+      if (!got) return false;
+      frames.emplace_back(static_cast<const char*>(m.data()), m.size());
+      if (!m.more()) return true;
+    }
+  }
+
+  void SendFrames(const Frames& frames) {
+    try {
+      for (size_t i = 0; i < frames.size(); ++i) {
+        const auto flags = i + 1 < frames.size() ? zmq::send_flags::sndmore | zmq::send_flags::dontwait
+                                                 : zmq::send_flags::dontwait;
+        router.send(zmq::buffer(frames[i]), flags);
+      }
+    } catch (const zmq::error_t& e) {
+      ACCEL_LOG(kWarn, "zmq") << "reply dropped: " << e.what();
+    }
+  }
+};
+
+ZmqDetectorServer::ZmqDetectorServer(ServiceContext& context, Options options)
+    : impl_(std::make_unique<Impl>(context, std::move(options))) {}
+
+ZmqDetectorServer::~ZmqDetectorServer() { Stop(); }
+
+Status ZmqDetectorServer::Start() {
+  Impl& s = *impl_;
+  if (s.started) return FailedPrecondition("zmq server already started");
+  if (!s.options.labelmap_path.empty()) {
+    ACCEL_ASSIGN_OR_RETURN(auto ids, ReadLabelMap(s.options.labelmap_path));
+    s.labelmap = std::make_shared<const std::map<std::string, int>>(std::move(ids));
+  }
+  try {
+    s.router = zmq::socket_t(s.zctx, zmq::socket_type::router);
+    s.router.set(zmq::sockopt::linger, 0);
+    s.router.bind(s.options.endpoint);
+    s.bound = s.router.get(zmq::sockopt::last_endpoint);
+    const std::string wake = "inproc://accel-zmq-wake-" + std::to_string(reinterpret_cast<uintptr_t>(this));
+    s.wake_recv = zmq::socket_t(s.zctx, zmq::socket_type::pair);
+    s.wake_recv.bind(wake);
+    std::lock_guard<std::mutex> lock(s.outbox->mu);
+    s.outbox->wake_send = zmq::socket_t(s.zctx, zmq::socket_type::pair);
+    s.outbox->wake_send.set(zmq::sockopt::linger, 0);
+    s.outbox->wake_send.connect(wake);
+  } catch (const zmq::error_t& e) {
+    return Unavailable("cannot bind zmq endpoint '" + s.options.endpoint + "': " + e.what());
+  }
+  s.started = true;
+  s.thread = std::thread([&s] { s.Loop(); });
+  ACCEL_LOG(kInfo, "zmq") << "Frigate zmq detector listening on " << s.bound << " (model "
+                          << s.ModelName() << ")";
+  return Status::Ok();
+}
+
+std::string ZmqDetectorServer::bound_endpoint() const { return impl_->bound; }
+
+void ZmqDetectorServer::Stop() {
+  Impl& s = *impl_;
+  if (!s.started) return;
+  s.started = false;
+  s.stopping = true;
+  {
+    std::lock_guard<std::mutex> lock(s.outbox->mu);
+    try {
+      s.outbox->wake_send.send(zmq::const_buffer("", 0), zmq::send_flags::dontwait);
+    } catch (const zmq::error_t&) {
+    }
+  }
+  if (s.thread.joinable()) s.thread.join();
+  {
+    std::lock_guard<std::mutex> lock(s.outbox->mu);
+    s.outbox->closed = true;
+    s.outbox->frames.clear();
+    s.outbox->wake_send.close();
+  }
+  s.router.close();
+  s.wake_recv.close();
+}
+
+}  // namespace accel

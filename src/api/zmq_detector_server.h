@@ -1,0 +1,59 @@
+// Frigate's `zmq` detector protocol (frigate/detectors/plugins/zmq_ipc.py), served on --zmq-endpoint
+// (default tcp://0.0.0.0:5555; ipc:// paths work too). Frigate holds a REQ socket; we bind a ROUTER so that
+// several Frigate detectors (or processes) are served concurrently, each answered on its own envelope.
+//
+// Messages (every JSON header is UTF-8):
+//   [{"model_request": true, "model_name": ...}]  -> [{"model_available": bool, "model_loaded": bool, ...}]
+//       Accel serves its own model, whatever file Frigate names: available=true; loaded=whether the model is
+//       loaded and servable. (Frigate only starts detecting when both are true.)
+//   [{"model_data": true, "model_name": ...}, bytes] -> [{"model_saved": false, "model_loaded": <as above>}]
+//       Uploads are refused: Accel serves models from its repository only.
+//   [{"shape": [...], "dtype": "uint8"|"float32", "model_type": ...}, tensor] -> one frame of 20x6 float32
+//       rows [class_id, score, y_min, x_min, y_max, x_max], normalised to the tensor's width/height, sorted
+//       by score, zero rows after the last detection. Accepted tensors: [1,H,W,3] or [H,W,3] (NHWC) and
+//       [1,3,H,W] (NCHW); uint8 0..255, or float32 in 0..1 (Frigate's input_dtype float) or 0..255
+//       (float_denorm). Pixel order RGB unless Options::bgr.
+//   Anything malformed -> [{"shape": [20, 6], "dtype": "float32", "error": "..."}, 480 zero bytes]: Frigate
+//       decodes that as "no detections" (it returns zeros on any error itself) and other clients see why.
+// Class ids are the model's (COCO-80, 0-based: Frigate's /labelmap/coco-80.txt), or, when a label map file
+// is given, the id that file gives the detection's label (detections whose label it lacks are skipped).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "api/service_context.h"
+#include "core/status.h"
+
+namespace accel {
+
+class ZmqDetectorServer {
+ public:
+  struct Options {
+    std::string endpoint = "tcp://0.0.0.0:5555";
+    std::string model;             // empty: the pipeline's default model
+    float threshold = 0.4f;        // Frigate ignores rows under 0.4 anyway (it stops at the first one)
+    bool bgr = false;              // tensors arrive BGR (Frigate input_pixel_format: bgr)
+    std::string labelmap_path;     // Frigate-format label map ("<id> <label>" per line); empty: model ids
+  };
+
+  // `context` must outlive the server.
+  ZmqDetectorServer(ServiceContext& context, Options options);
+  ~ZmqDetectorServer();  // Stop()
+  ZmqDetectorServer(const ZmqDetectorServer&) = delete;
+  ZmqDetectorServer& operator=(const ZmqDetectorServer&) = delete;
+
+  // Binds the endpoint and starts the socket thread. Unavailable when it cannot bind, InvalidArgument for a
+  // malformed endpoint or unreadable label map.
+  Status Start();
+  // The endpoint actually bound (tcp://...:0 resolves to the chosen port).
+  std::string bound_endpoint() const;
+  // Stops the socket thread; replies still in flight are dropped (Frigate times out and retries). Idempotent.
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace accel

@@ -1,0 +1,1 @@
+set(AREA_LIBS accel_app_lib)
