@@ -1,5 +1,9 @@
 #include "api/http_router.h"
 
+#include <chrono>
+
+#include "core/logging.h"
+
 namespace accel {
 
 void HttpRouter::Add(std::string method, std::string path, HttpHandler handler) {
@@ -11,6 +15,15 @@ void HttpRouter::AddPrefix(std::string method, std::string prefix, HttpHandler h
 }
 
 void HttpRouter::Handle(HttpRequest&& request, HttpResponder respond) const {
+  // One line per request, at debug level only: under load nothing is logged per request at info.
+  if (LogEnabled(LogLevel::kDebug)) {
+    respond = [inner = std::move(respond), line = request.method + " " + request.path + " from " + request.remote_address,
+               start = std::chrono::steady_clock::now()](HttpResponse response) {
+      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      ACCEL_LOG(kDebug, "http") << line << " -> " << response.status << " in " << ms << " ms";
+      inner(std::move(response));
+    };
+  }
   std::string allowed;
   // Paths are matched as sent, except a trailing slash, which clients add inconsistently.
   std::string path = request.path;

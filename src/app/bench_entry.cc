@@ -1,11 +1,18 @@
-// Placeholder until the load generator (bench_command.cc) is wired in.
-#include <iostream>
+#include <string>
+#include <vector>
 
+#include "app/bench_command.h"
 #include "app/commands.h"
 
 namespace accel {
-int RunBenchCommandFromArgs(const std::vector<std::string>&) {
-  std::cerr << "accel bench: not available in this build yet\n";
-  return 2;
+
+int RunBenchCommandFromArgs(const std::vector<std::string>& args) {
+  std::vector<std::string> storage = {"bench"};
+  storage.insert(storage.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& s : storage) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  return RunBenchCommand(static_cast<int>(storage.size()), argv.data());
 }
+
 }  // namespace accel

@@ -223,11 +223,17 @@ std::vector<std::string> CheckAgainstReference(const std::string& image_file,
 
 double CheckAgainstCpuEngine(EngineFactory& torch_factory, const std::string& device_id,
                              const EngineOptions& options) {
+  std::unique_ptr<EngineFactory> cpu_factory = MakeCpuEngineFactory();
+  return CheckAgainstEngine(torch_factory, device_id, *cpu_factory, "cpu:0", options);
+}
+
+double CheckAgainstEngine(EngineFactory& torch_factory, const std::string& device_id,
+                          EngineFactory& reference_factory, const std::string& reference_id,
+                          const EngineOptions& options) {
   StatusOr<ModelConfig> config = YoloxConfig();
   EXPECT_TRUE(config.ok()) << config.status().ToString();
   if (!config.ok()) return -1;
-  std::unique_ptr<EngineFactory> cpu_factory = MakeCpuEngineFactory();
-  auto cpu = CreateEngine(*cpu_factory, "cpu:0");
+  auto cpu = CreateEngine(reference_factory, reference_id);
   EXPECT_TRUE(cpu.ok()) << cpu.status().ToString();
   auto torch = CreateEngine(torch_factory, device_id, options);
   EXPECT_TRUE(torch.ok()) << torch.status().ToString();
@@ -276,7 +282,7 @@ double CheckAgainstCpuEngine(EngineFactory& torch_factory, const std::string& de
     detections += produced->size();
     for (const std::string& problem : CheckAgainstReference(image.file, *produced)) ADD_FAILURE() << problem;
   }
-  std::cout << "[ diff     ] " << device_id << " vs cpu:0 over " << inputs.size()
+  std::cout << "[ diff     ] " << device_id << " vs " << reference_id << " over " << inputs.size()
             << " inputs: max |diff| = " << worst << "; " << detections << " detections on " << images->size()
             << " images" << std::endl;
   ::testing::Test::RecordProperty("max_abs_diff", std::to_string(worst));

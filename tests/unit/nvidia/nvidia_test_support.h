@@ -49,10 +49,15 @@ StatusOr<std::vector<TestImage>> LoadTestImages(const ModelConfig& model);
 
 double MaxAbsDiff(const Tensor& a, const Tensor& b);
 
-// The differential test: the 8 test images and 2 pattern inputs run through the cpu engine (OpenCV DNN,
-// ONNX) one by one and through `device_id` of the torch factory as one batch. Checks (gtest EXPECTs) that
-// raw outputs differ by at most 1e-3 and that the torch detections satisfy the reference matching rule.
-// Returns the max |diff| seen (or -1 when the test could not run; the failure is already recorded).
+// The differential test: the 8 test images and 2 pattern inputs run through the reference device
+// (`reference_id` of `reference_factory`, one item at a time) and through `device_id` of the torch factory
+// as one batch. Checks (gtest EXPECTs) that raw outputs differ by at most 1e-3 and that the torch
+// detections satisfy the reference matching rule. Returns the max |diff| seen (or -1 when the test could
+// not run; the failure is already recorded).
+double CheckAgainstEngine(EngineFactory& torch_factory, const std::string& device_id,
+                          EngineFactory& reference_factory, const std::string& reference_id,
+                          const EngineOptions& options = {});
+// The same against the cpu engine (OpenCV DNN running the ONNX file): "cpu:0".
 double CheckAgainstCpuEngine(EngineFactory& torch_factory, const std::string& device_id,
                              const EngineOptions& options = {});
 

@@ -66,5 +66,14 @@ TEST(TorchEngineGpu, CudaMatchesCpuEngine) {
   EXPECT_GE(nvidia_test::CheckAgainstCpuEngine(*factory, gpu), 0);
 }
 
+// CUDA against libtorch on the CPU (the CPU test device): same library, same TorchScript, other device.
+// Independent of OpenCV, so it still says something where the cpu engine differs for its own reasons.
+TEST(TorchEngineGpu, CudaMatchesLibtorchCpu) {
+  REQUIRE_GPU();
+  ASSERT_TRUE(nvidia_test::MissingModelMessage().empty()) << nvidia_test::MissingModelMessage();
+  auto factory = MakeTorchEngineFactory(true);
+  EXPECT_GE(nvidia_test::CheckAgainstEngine(*factory, gpu, *factory, "nvidia-cpu:0"), 0);
+}
+
 }  // namespace
 }  // namespace accel
