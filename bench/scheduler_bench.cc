@@ -72,14 +72,14 @@ double Percentile(std::vector<double> v, double p) {
 struct Recorder {
   std::mutex mu;
   Clk::time_point window_start, window_end;
-  std::vector<double> latencies_ms;     // successful requests in the window
-  std::vector<double> reject_ms;        // time to a RESOURCE_EXHAUSTED answer
+  std::vector<double> latencies_ms;  // successful requests in the window
+  std::vector<double> reject_ms;     // time to a RESOURCE_EXHAUSTED answer
   long ok_in_window = 0;
-  long errors = 0;                      // any error other than RESOURCE_EXHAUSTED (whole run)
-  long rejected = 0;                    // RESOURCE_EXHAUSTED (whole run)
+  long errors = 0;    // any error other than RESOURCE_EXHAUSTED (whole run)
+  long rejected = 0;  // RESOURCE_EXHAUSTED (whole run)
   long total_ok = 0;
-  double max_ms = 0;                    // over every successful request of the run
-  double max_lag_ms = 0;                // open loop: how late the generator sent its latest request
+  double max_ms = 0;      // over every successful request of the run
+  double max_lag_ms = 0;  // open loop: how late the generator sent its latest request
   std::map<std::string, long> per_device;
   std::string first_error;
 
@@ -134,9 +134,10 @@ void ClosedLoop(Scheduler& s, int concurrency, Recorder& rec) {
     });
   };
   const Clk::time_point start = Clk::now();
-  rec.window_start = start + std::chrono::duration_cast<Clk::duration>(std::chrono::duration<double>(kWarmupS));
-  rec.window_end = rec.window_start + std::chrono::duration_cast<Clk::duration>(
-                                          std::chrono::duration<double>(g_duration_s));
+  rec.window_start =
+      start + std::chrono::duration_cast<Clk::duration>(std::chrono::duration<double>(kWarmupS));
+  rec.window_end = rec.window_start +
+                   std::chrono::duration_cast<Clk::duration>(std::chrono::duration<double>(g_duration_s));
   for (int i = 0; i < concurrency; ++i) issue();
   std::unique_lock lock(mu);
   while (Clk::now() < rec.window_end) {
@@ -244,8 +245,8 @@ std::vector<Row> Mixed() {
     auto s = MakeScheduler(o, {"name=fast,ms=2", "name=slow,ms=10"});
     Recorder rec;
     ClosedLoop(*s, 16, rec);
-    Row row = Summarise(rr ? "mixed ms=2+ms=10 (round robin, c=16)" : "mixed ms=2+ms=10 (auto, c=16)", 600, rec,
-                        g_duration_s);
+    Row row = Summarise(rr ? "mixed ms=2+ms=10 (round robin, c=16)" : "mixed ms=2+ms=10 (auto, c=16)", 600,
+                        rec, g_duration_s);
     row.notes += PerDevice(rec);
     rows.push_back(row);
   }
@@ -299,8 +300,8 @@ Row Failover(const std::string& name, const std::string& fault, Micros execution
                 "fault at %.2f s, out %.0f ms after fault, rejoined %s (%.2f s), served %lu after rejoin; "
                 "max latency %.1f ms",
                 t_fault, t_out >= 0 && t_fault >= 0 ? (t_out - t_fault) * 1000 : -1.0,
-                t_back >= 0 ? "yes" : "NO", t_back, static_cast<unsigned long>(completed_end - completed_at_back),
-                rec.max_ms);
+                t_back >= 0 ? "yes" : "NO", t_back,
+                static_cast<unsigned long>(completed_end - completed_at_back), rec.max_ms);
   row.notes += buf;
   return row;
 }
@@ -308,7 +309,8 @@ Row Failover(const std::string& name, const std::string& fault, Micros execution
 std::vector<Row> FailAfter() {
   // a takes most of the 200 req/s, so call 250 falls between 1.25 s and 2.5 s into the 6 s run; it recovers
   // 1.5 s after the fault.
-  return {Failover("failover fail_after (200 req/s)", "fail_after=250,recover_after_ms=1500", Micros(2'000'000))};
+  return {
+      Failover("failover fail_after (200 req/s)", "fail_after=250,recover_after_ms=1500", Micros(2'000'000))};
 }
 
 std::vector<Row> Hang() {
@@ -326,14 +328,15 @@ std::vector<Row> Overload() {
     auto s = MakeScheduler(o, sims);
     Recorder rec;
     OpenLoop(*s, 400 * factor, g_duration_s, rec);
-    Row row = Summarise(factor < 1 ? "overload baseline at 0.5x (200 req/s)" : "overload at 2x (800 req/s)", 400,
-                        rec, g_duration_s);
+    Row row = Summarise(factor < 1 ? "overload baseline at 0.5x (200 req/s)" : "overload at 2x (800 req/s)",
+                        400, rec, g_duration_s);
     char buf[200];
     if (factor < 1) {
       normal_p99 = row.p99;
       std::snprintf(buf, sizeof buf, "503s %ld", rec.rejected);
     } else {
-      std::snprintf(buf, sizeof buf, "503s %ld (%.0f%% of offered), time-to-503 p50 %.3f ms p99 %.3f ms; "
+      std::snprintf(buf, sizeof buf,
+                    "503s %ld (%.0f%% of offered), time-to-503 p50 %.3f ms p99 %.3f ms; "
                     "accepted p99 %.1f ms vs %.1f ms at 0.5x; queue cap 4/device",
                     rec.rejected, 100.0 * rec.rejected / (800 * g_duration_s), Percentile(rec.reject_ms, 50),
                     Percentile(rec.reject_ms, 99), row.p99, normal_p99);
@@ -345,8 +348,8 @@ std::vector<Row> Overload() {
 }
 
 void Print(const Row& r) {
-  std::printf("| %-40s | %8.0f | %8.1f | %5.3f | %6.2f | %7.2f | %4ld | %s |\n", r.scenario.c_str(), r.capacity,
-              r.achieved, r.ratio(), r.p50, r.p99, r.errors, r.notes.c_str());
+  std::printf("| %-40s | %8.0f | %8.1f | %5.3f | %6.2f | %7.2f | %4ld | %s |\n", r.scenario.c_str(),
+              r.capacity, r.achieved, r.ratio(), r.p50, r.p99, r.errors, r.notes.c_str());
   std::fflush(stdout);
 }
 
@@ -368,28 +371,30 @@ int main(int argc, char** argv) {
     } else if (a.rfind("--duration_s=", 0) == 0) {
       g_duration_s = std::max(0.5, std::atof(a.c_str() + 13));
     } else {
-      std::fprintf(stderr,
-                   "usage: scheduler_bench --all | --scenario=homogeneous|mixed|batching|failover|hang|overload"
-                   " [--repeat=N] [--duration_s=S]\n");
+      std::fprintf(
+          stderr,
+          "usage: scheduler_bench --all | --scenario=homogeneous|mixed|batching|failover|hang|overload"
+          " [--repeat=N] [--duration_s=S]\n");
       return 2;
     }
   }
   if (scenario.empty()) scenario = "all";
   if (!std::getenv("LOG_LEVEL")) SetLogLevel(LogLevel::kError);  // ejections would interleave the table
   const std::vector<std::pair<std::string, std::vector<Row> (*)()>> all = {
-      {"homogeneous", Homogeneous}, {"mixed", Mixed},       {"batching", Batching},
-      {"failover", FailAfter},      {"hang", Hang},         {"overload", Overload}};
+      {"homogeneous", Homogeneous}, {"mixed", Mixed}, {"batching", Batching},
+      {"failover", FailAfter},      {"hang", Hang},   {"overload", Overload}};
   std::string loadavg = "?";
   if (FILE* f = std::fopen("/proc/loadavg", "r")) {
     char buf[64] = {0};
     if (std::fgets(buf, sizeof buf, f)) loadavg = std::string(buf, strcspn(buf, "\n"));
     std::fclose(f);
   }
-  std::printf("All devices are SIMULATED (sim engine). repeat=%d, window %.1f s (failover: 6 s open loop), "
-              "%u hardware threads, /proc/loadavg at start: %s\n",
-              repeat, g_duration_s, std::thread::hardware_concurrency(), loadavg.c_str());
-  std::printf("| %-40s | %8s | %8s | %5s | %6s | %7s | %4s | %s |\n", "scenario", "target/s", "achieved", "ratio",
-              "p50 ms", "p99 ms", "errs", "notes");
+  std::printf(
+      "All devices are SIMULATED (sim engine). repeat=%d, window %.1f s (failover: 6 s open loop), "
+      "%u hardware threads, /proc/loadavg at start: %s\n",
+      repeat, g_duration_s, std::thread::hardware_concurrency(), loadavg.c_str());
+  std::printf("| %-40s | %8s | %8s | %5s | %6s | %7s | %4s | %s |\n", "scenario", "target/s", "achieved",
+              "ratio", "p50 ms", "p99 ms", "errs", "notes");
   std::printf("|%s|----------|----------|-------|--------|---------|------|-------|\n",
               std::string(42, '-').c_str());
   bool found = false;

@@ -100,7 +100,8 @@ Args ParseArgs(int argc, char** argv) {
 std::shared_ptr<const Tensor> PatternInput(int seed) {
   auto tensor = std::make_shared<Tensor>(DType::kFloat32, std::vector<int64_t>{1, 3, 416, 416});
   float* data = tensor->data<float>();
-  for (int64_t i = 0; i < tensor->num_elements(); ++i) data[i] = static_cast<float>((i * 31 + seed * 17) % 256);
+  for (int64_t i = 0; i < tensor->num_elements(); ++i)
+    data[i] = static_cast<float>((i * 31 + seed * 17) % 256);
   return tensor;
 }
 
@@ -123,7 +124,8 @@ Figure RawLoop(const Args& args, const c10::Device& device, int batch, double se
   module = torch::jit::freeze(module);
   c10::InferenceMode guard;
   const bool cuda = device.is_cuda();
-  at::Tensor host = at::empty({batch, 3, 416, 416}, at::TensorOptions().dtype(at::kFloat).pinned_memory(cuda));
+  at::Tensor host =
+      at::empty({batch, 3, 416, 416}, at::TensorOptions().dtype(at::kFloat).pinned_memory(cuda));
   for (int i = 0; i < batch; ++i) {
     std::memcpy(static_cast<float*>(host.data_ptr()) + i * 3 * 416 * 416, PatternInput(i)->data<float>(),
                 3 * 416 * 416 * sizeof(float));
@@ -194,20 +196,22 @@ Figure ThroughScheduler(const Args& args, const DeviceInfo& info, EngineFactory&
       std::lock_guard<std::mutex> lock(loop->mutex);
       ++loop->outstanding;
     }
-    scheduler.Submit(request, inputs[slot % inputs.size()], [&, loop, slot](StatusOr<InferenceResult> result) {
-      if (!result.ok()) {
-        ++loop->failed;
-        std::lock_guard<std::mutex> lock(loop->mutex);
-        if (loop->first_error.empty()) loop->first_error = result.status().ToString();
-      } else if (loop->counting) {
-        ++loop->completed;
-        if (result->batch_size != batch) ++loop->small_batch_items;  // items that ran in a smaller batch
-      }
-      if (!loop->stop) submit(slot);
-      std::lock_guard<std::mutex> lock(loop->mutex);
-      --loop->outstanding;
-      loop->cv.notify_all();
-    });
+    scheduler.Submit(request, inputs[slot % inputs.size()],
+                     [&, loop, slot](StatusOr<InferenceResult> result) {
+                       if (!result.ok()) {
+                         ++loop->failed;
+                         std::lock_guard<std::mutex> lock(loop->mutex);
+                         if (loop->first_error.empty()) loop->first_error = result.status().ToString();
+                       } else if (loop->counting) {
+                         ++loop->completed;
+                         if (result->batch_size != batch)
+                           ++loop->small_batch_items;  // items that ran in a smaller batch
+                       }
+                       if (!loop->stop) submit(slot);
+                       std::lock_guard<std::mutex> lock(loop->mutex);
+                       --loop->outstanding;
+                       loop->cv.notify_all();
+                     });
   };
   const int outstanding = 3 * batch;
   for (int i = 0; i < outstanding; ++i) submit(i);
@@ -227,12 +231,13 @@ Figure ThroughScheduler(const Args& args, const DeviceInfo& info, EngineFactory&
     loop->cv.wait(lock, [&] { return loop->outstanding == 0; });
   }
   scheduler.Shutdown();
-  if (loop->failed > 0) Die("scheduler run had " + std::to_string(loop->failed.load()) + " failures: " + loop->first_error);
+  if (loop->failed > 0)
+    Die("scheduler run had " + std::to_string(loop->failed.load()) + " failures: " + loop->first_error);
   figure.images_per_s = completed / elapsed;
   figure.ms_per_batch = completed > 0 ? elapsed * 1000 * batch / completed : 0;
   if (loop->small_batch_items > 0) {
-    std::printf("  note: %ld of %ld items ran in batches smaller than %d\n", loop->small_batch_items.load(), completed,
-                batch);
+    std::printf("  note: %ld of %ld items ran in batches smaller than %d\n", loop->small_batch_items.load(),
+                completed, batch);
   }
   return figure;
 }
@@ -259,8 +264,8 @@ int Main(int argc, char** argv) {
   if (chosen == nullptr) Die("device " + args.device + " not found (" + probe.unavailable_reason + ")");
   const bool cuda = !chosen->test_only;
   const int cuda_index = cuda ? std::atoi(chosen->properties.at("index").c_str()) : -1;
-  c10::Device device = cuda ? c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(cuda_index))
-                            : c10::Device(c10::kCPU);
+  c10::Device device =
+      cuda ? c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(cuda_index)) : c10::Device(c10::kCPU);
   if (args.seconds <= 0) args.seconds = cuda ? 10 : 6;
   const char* mode = cuda ? "GPU" : "CPU TEST MODE (libtorch on the host CPU, not a GPU)";
 
@@ -280,8 +285,8 @@ int Main(int argc, char** argv) {
               chosen->name.c_str(), mode, at::get_num_threads(), args.model.c_str());
   double idle_mb = MemoryUsedMb(cuda, cuda_index);
   if (cuda) std::printf("GPU memory in use before loading: %.0f MB\n", idle_mb);
-  std::printf("%-6s %14s %12s %18s %12s %8s\n", "batch", "raw img/s", "raw ms/b", "scheduler img/s", "sched ms/b",
-              "ratio");
+  std::printf("%-6s %14s %12s %18s %12s %8s\n", "batch", "raw img/s", "raw ms/b", "scheduler img/s",
+              "sched ms/b", "ratio");
   for (int batch : args.batches) {
     if (batch < 1) Die("batch sizes must be >= 1");
     Figure raw;

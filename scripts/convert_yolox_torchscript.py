@@ -73,7 +73,8 @@ class OnnxGraphModule(torch.nn.Module):
         inits = {i.name: numpy_helper.to_array(i) for i in graph.initializer}
         inputs = [i.name for i in graph.input if i.name not in inits]
         if len(inputs) != 1 or len(graph.output) != 1:
-            fail("expected one input and one output, found %s -> %s" % (inputs, [o.name for o in graph.output]))
+            fail("expected one input and one output, found %s -> %s" % (
+                inputs, [o.name for o in graph.output]))
         self.input_name = inputs[0]
         self.output_name = graph.output[0].name
         self.steps = []  # (op, input names, output name, static arguments)
@@ -218,7 +219,8 @@ def max_diff(a, b):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--onnx", default=DEFAULT_ONNX, help="dynamic-batch YOLOX ONNX file")
     parser.add_argument("--output", default=DEFAULT_OUTPUT, help="TorchScript file to write")
     parser.add_argument("--pt2", default="", help="also export an AOTInductor package here (torch >= 2.6)")

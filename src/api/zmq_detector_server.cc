@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/logging.h"
 #include "vision/image.h"
 
@@ -131,6 +132,8 @@ struct ZmqDetectorServer::Impl {
     request.filter.threshold = options.threshold;
     request.filter.max_results = labelmap->empty() ? kRows : -1;
     request.image = std::move(image).value();
+    if (options.deadline_ms > 0)
+      request.deadline = Clock::Real()->Now() + std::chrono::milliseconds(options.deadline_ms);
     // The callback may outlive this server (Stop during inference): it captures only shared state.
     ctx.pipeline->Detect(std::move(request), [labelmap = labelmap, reply, width,
                                               height](StatusOr<DetectionResult> r) mutable {

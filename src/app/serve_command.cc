@@ -114,7 +114,7 @@ int RunServeCommand(const std::vector<std::string>& args) {
   // Protocol front ends (KServe gRPC, Frigate zmq): a port that cannot be bound is fatal, like HTTP's.
   KServeGrpcServer grpc_server(context, kserve, {config.host, config.grpc_port, 64 << 20});
   ZmqDetectorServer zmq_server(context, {config.zmq_endpoint, "", 0.4f, config.zmq_pixel_format == "bgr",
-                                         config.zmq_labelmap});
+                                         config.zmq_labelmap, 200});
   Status protocols_started = Status::Ok();
   if (config.grpc_port >= 0) protocols_started = grpc_server.Start();
   if (protocols_started.ok() && !config.zmq_endpoint.empty()) protocols_started = zmq_server.Start();

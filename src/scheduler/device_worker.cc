@@ -92,7 +92,8 @@ void DeviceWorker::Stop(Micros drain) {
 
 Status DeviceWorker::AddModel(const ModelConfig& model) {
   std::lock_guard control(control_mu_);
-  if (!engine_->Supports(model)) return Unimplemented(info().id + " has no artifact for '" + model.name + "'");
+  if (!engine_->Supports(model))
+    return Unimplemented(info().id + " has no artifact for '" + model.name + "'");
   ACCEL_RETURN_IF_ERROR(engine_->Load(model).WithContext("load on " + info().id));
   const EngineCapabilities caps = engine_->capabilities();
   int max_batch = config_.device.max_batch > 0 ? config_.device.max_batch : model.max_batch;
@@ -218,7 +219,8 @@ void DeviceWorker::Loop() {
       if (!was_ejected) {
         ACCEL_LOG(kWarn, "scheduler") << "device " << info().id << " ejected: " << reason;
       }
-      for (RequestPtr& r : unsettled) retry.emplace_back(std::move(r), DeadlineExceeded(reason + " on " + info().id));
+      for (RequestPtr& r : unsettled)
+        retry.emplace_back(std::move(r), DeadlineExceeded(reason + " on " + info().id));
     }
 
     // Expired deadlines, and requests whose model was unloaded while they waited, never reach the engine.
@@ -235,7 +237,8 @@ void DeviceWorker::Loop() {
     }
     if (!expired.empty() || !unknown_model.empty() || !retry.empty() || !requeue.empty()) {
       lock.unlock();
-      for (RequestPtr& r : expired) r->Finish(DeadlineExceeded("deadline passed while queued on " + info().id));
+      for (RequestPtr& r : expired)
+        r->Finish(DeadlineExceeded("deadline passed while queued on " + info().id));
       for (RequestPtr& r : unknown_model) r->Finish(NotFound("model '" + r->model->name + "' was unloaded"));
       for (auto& [r, s] : retry) router_->Retry(r, info().id, s);
       for (RequestPtr& r : requeue) router_->Requeue(r, info().id);
@@ -260,7 +263,8 @@ void DeviceWorker::Loop() {
         auto batch = std::make_shared<InFlight>();
         batch->model = model;
         batch->config = slot.config;
-        for (auto it = queue_.begin(); it != queue_.end() && static_cast<int>(batch->requests.size()) < d.take;) {
+        for (auto it = queue_.begin();
+             it != queue_.end() && static_cast<int>(batch->requests.size()) < d.take;) {
           if ((*it)->model->name == model) {
             batch->requests.push_back(std::move(*it));
             it = queue_.erase(it);
@@ -404,9 +408,8 @@ void DeviceWorker::OnBatchDone(const std::shared_ptr<InFlight>& batch, SteadyTim
       const bool was_ejected = health_.ejected();
       const bool counted_out = health_.RecordFailure(failure, now);
       if (!was_ejected && (counted_out || engine_health.state == HealthState::kFailed)) {
-        requeue = EjectLocked(engine_health.state == HealthState::kFailed ? engine_health.reason
-                                                                           : health_.reason(),
-                              now);
+        requeue = EjectLocked(
+            engine_health.state == HealthState::kFailed ? engine_health.reason : health_.reason(), now);
         ACCEL_LOG(kWarn, "scheduler") << "device " << info().id << " ejected: " << health_.reason();
       }
     } else {
@@ -444,8 +447,8 @@ std::optional<SteadyTime> DeviceWorker::ProbeIfDue(SteadyTime now) {
     cv_.notify_all();
     return std::nullopt;
   }
-  ACCEL_LOG(kDebug, "scheduler") << "probe of " << info().id << " failed: " << probe.message()
-                                 << "; next in " << health_.backoff().count() / 1000 << " ms";
+  ACCEL_LOG(kDebug, "scheduler") << "probe of " << info().id << " failed: " << probe.message() << "; next in "
+                                 << health_.backoff().count() / 1000 << " ms";
   return health_.next_probe();
 }
 

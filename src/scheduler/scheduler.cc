@@ -41,7 +41,8 @@ class Scheduler::Impl : public RequestRouter {
     auto worker = std::make_unique<DeviceWorker>(std::move(engine), config, clock_, this);
     std::unique_lock lock(mu_);
     for (const auto& w : workers_) {
-      if (w->info().id == worker->info().id) return FailedPrecondition("device " + w->info().id + " added twice");
+      if (w->info().id == worker->info().id)
+        return FailedPrecondition("device " + w->info().id + " added twice");
     }
     worker->Start();
     ACCEL_LOG(kInfo, "scheduler") << "device " << worker->info().id << " (" << worker->info().kind
@@ -61,8 +62,8 @@ class Scheduler::Impl : public RequestRouter {
         ++loaded;
         ACCEL_LOG(kInfo, "scheduler") << "model " << model.name << " loaded on " << w->info().id;
       } else {
-        ACCEL_LOG(kWarn, "scheduler") << "model " << model.name << " not loaded on " << w->info().id << ": "
-                                      << s.ToString();
+        ACCEL_LOG(kWarn, "scheduler")
+            << "model " << model.name << " not loaded on " << w->info().id << ": " << s.ToString();
         errors += (errors.empty() ? "" : "; ") + s.ToString();
       }
     }
@@ -103,8 +104,8 @@ class Scheduler::Impl : public RequestRouter {
     std::vector<int64_t> want = {1};
     for (int64_t d : model->InputItemShape()) want.push_back(d);
     if (input->shape() != want || input->dtype() != model->input.dtype) {
-      done(InvalidArgument("input " + input->Describe() + " does not match model '" + model->name + "' input " +
-                           std::string(DTypeName(model->input.dtype)) + ShapeToString(want)));
+      done(InvalidArgument("input " + input->Describe() + " does not match model '" + model->name +
+                           "' input " + std::string(DTypeName(model->input.dtype)) + ShapeToString(want)));
       return;
     }
     auto request = std::make_shared<PendingRequest>();
@@ -147,8 +148,8 @@ class Scheduler::Impl : public RequestRouter {
     }
     Status s = Route(request, /*force=*/true);
     if (!s.ok()) {
-      request->Finish(Unavailable("no other device to retry on (" + s.message() + "); failed on " + device_id +
-                                  ": " + error.ToString()));
+      request->Finish(Unavailable("no other device to retry on (" + s.message() + "); failed on " +
+                                  device_id + ": " + error.ToString()));
     }
   }
 
@@ -264,16 +265,18 @@ class Scheduler::Impl : public RequestRouter {
       candidates = Candidates(*request, used_kind, failed_on);
     }
     if (candidates.empty()) {
-      return Unavailable("no ready device for model '" + model + "'" +
-                         (request->engine == "auto" ? std::string() : " on engine '" + request->engine + "'") +
-                         (options_.fallback_engine.empty() || request->engine == "auto"
-                              ? std::string()
-                              : " nor on fallback '" + options_.fallback_engine + "'"));
+      return Unavailable(
+          "no ready device for model '" + model + "'" +
+          (request->engine == "auto" ? std::string() : " on engine '" + request->engine + "'") +
+          (options_.fallback_engine.empty() || request->engine == "auto"
+               ? std::string()
+               : " nor on fallback '" + options_.fallback_engine + "'"));
     }
     std::vector<DeviceWorker*> order;
     if (options_.round_robin) {
       const size_t start = rr_next_.fetch_add(1) % candidates.size();
-      for (size_t i = 0; i < candidates.size(); ++i) order.push_back(candidates[(start + i) % candidates.size()]);
+      for (size_t i = 0; i < candidates.size(); ++i)
+        order.push_back(candidates[(start + i) % candidates.size()]);
     } else if (!options_.load_balancing) {
       // The single best device: first by priority, then the fastest per item; no spill-over.
       std::vector<std::pair<std::pair<size_t, double>, DeviceWorker*>> ranked;
@@ -342,11 +345,13 @@ Status Scheduler::AddDevice(std::unique_ptr<Engine> engine, DeviceOptions option
 Status Scheduler::LoadModel(const ModelConfig& model) { return impl_->LoadModel(model); }
 Status Scheduler::UnloadModel(const std::string& name) { return impl_->UnloadModel(name); }
 
-void Scheduler::Submit(const InferenceOptions& options, std::shared_ptr<const Tensor> input, InferenceDone done) {
+void Scheduler::Submit(const InferenceOptions& options, std::shared_ptr<const Tensor> input,
+                       InferenceDone done) {
   impl_->Submit(options, std::move(input), std::move(done));
 }
 
-StatusOr<InferenceResult> Scheduler::Run(const InferenceOptions& options, std::shared_ptr<const Tensor> input) {
+StatusOr<InferenceResult> Scheduler::Run(const InferenceOptions& options,
+                                         std::shared_ptr<const Tensor> input) {
   auto promise = std::make_shared<std::promise<StatusOr<InferenceResult>>>();
   auto future = promise->get_future();
   Submit(options, std::move(input),

@@ -501,6 +501,8 @@ def main():
     shared = os.environ.get("ACCEL_SHARED_DIR") or os.path.join(os.path.dirname(REPO), "shared")
     image = os.environ.get("ACCEL_TEST_IMAGE") or os.path.join(shared, "testdata", "images",
                                                                "000000000139.jpg")
+    # Chromium's file chooser refuses paths that contain "..".
+    image = os.path.realpath(image)
     artifact_dir = os.environ.get("ACCEL_ARTIFACT_DIR") or os.path.join(REPO, "build", "artifacts")
     os.makedirs(artifact_dir, exist_ok=True)
     server = browser = devtools = None

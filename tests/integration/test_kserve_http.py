@@ -141,10 +141,10 @@ def main():
         good_inp = dict(inp, parameters={"binary_data_size": tensor.nbytes})
         expect_error(srv, "bad JSON", srv.request("POST", "/v2/models/%s/infer" % MODEL, b"{nope",
                                                     {"Content-Type": "application/json"}), 400)
-        expect_error(srv, "unknown model", infer(srv, "nope", {"inputs": [dict(inp, data=[0])]}), 404)
+        expect_error(srv, "unknown model", infer(srv, "nope", {"inputs": [dict(inp, shape=[1], data=[0])]}), 404)
         expect_error(srv, "unknown version",
                      srv.request("POST", "/v2/models/%s/versions/9/infer" % MODEL,
-                                 json.dumps({"inputs": [dict(inp, data=[0])]}).encode()), 404)
+                                 json.dumps({"inputs": [dict(inp, shape=[1], data=[0])]}).encode()), 404)
         expect_error(srv, "wrong byte count",
                      infer(srv, MODEL, {"inputs": [good_inp]}, tensor.tobytes()[:-4] + b""), 400)
         expect_error(srv, "truncated binary data",
@@ -166,7 +166,7 @@ def main():
         expect_error(srv, "unknown output", infer(srv, MODEL, {"inputs": [good_inp], "outputs": [{"name": "x"}]},
                                                  tensor.tobytes()), 400)
         expect_error(srv, "not an image", infer(srv, DETECT, {"inputs": [{"name": "image", "datatype": "BYTES",
-                                                                          "shape": [1], "data": ["hello"]}]}), 400)
+                                                                          "shape": [1], "data": ["hello"]}]}), 415)
         check(srv.alive(), "server died")
         s, h, data = infer(srv, MODEL, {"inputs": [good_inp]}, tensor.tobytes())
         check(s == 200, "server stopped serving after malformed requests: %d" % s)

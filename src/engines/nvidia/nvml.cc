@@ -77,8 +77,8 @@ Nvml::Nvml() {
     return fn != nullptr;
   };
   bool ok = load(api->init, "nvmlInit_v2") && load(api->get_count, "nvmlDeviceGetCount_v2") &&
-            load(api->by_index, "nvmlDeviceGetHandleByIndex_v2") &&
-            load(api->name, "nvmlDeviceGetName") && load(api->memory, "nvmlDeviceGetMemoryInfo");
+            load(api->by_index, "nvmlDeviceGetHandleByIndex_v2") && load(api->name, "nvmlDeviceGetName") &&
+            load(api->memory, "nvmlDeviceGetMemoryInfo");
   // Optional symbols: telemetry the driver may not expose.
   load(api->by_uuid, "nvmlDeviceGetHandleByUUID");
   load(api->utilization, "nvmlDeviceGetUtilizationRates");
@@ -108,7 +108,8 @@ std::optional<GpuReading> Nvml::Read(int cuda_index) const {
   if (entry->empty()) {
     if (api_->by_index(static_cast<unsigned int>(cuda_index), &device) != kNvmlSuccess) return std::nullopt;
   } else if (entry->rfind("GPU-", 0) == 0) {
-    if (api_->by_uuid == nullptr || api_->by_uuid(entry->c_str(), &device) != kNvmlSuccess) return std::nullopt;
+    if (api_->by_uuid == nullptr || api_->by_uuid(entry->c_str(), &device) != kNvmlSuccess)
+      return std::nullopt;
   } else {
     char* end = nullptr;
     long index = std::strtol(entry->c_str(), &end, 10);
@@ -129,7 +130,8 @@ std::optional<GpuReading> Nvml::Read(int cuda_index) const {
     reading.utilization_percent = utilization.gpu;
   }
   unsigned int value = 0;
-  if (api_->temperature != nullptr && api_->temperature(device, kNvmlTemperatureGpu, &value) == kNvmlSuccess) {
+  if (api_->temperature != nullptr &&
+      api_->temperature(device, kNvmlTemperatureGpu, &value) == kNvmlSuccess) {
     reading.temperature_c = value;
   }
   if (api_->power != nullptr && api_->power(device, &value) == kNvmlSuccess) reading.power_w = value / 1000.0;

@@ -50,32 +50,46 @@ std::string LibtorchVersion() { return TORCH_VERSION; }
 
 std::optional<c10::ScalarType> ToScalarType(DType dtype) {
   switch (dtype) {
-    case DType::kFloat32: return c10::ScalarType::Float;
-    case DType::kFloat16: return c10::ScalarType::Half;
-    case DType::kUInt8: return c10::ScalarType::Byte;
-    case DType::kInt8: return c10::ScalarType::Char;
-    case DType::kInt32: return c10::ScalarType::Int;
-    case DType::kInt64: return c10::ScalarType::Long;
+    case DType::kFloat32:
+      return c10::ScalarType::Float;
+    case DType::kFloat16:
+      return c10::ScalarType::Half;
+    case DType::kUInt8:
+      return c10::ScalarType::Byte;
+    case DType::kInt8:
+      return c10::ScalarType::Char;
+    case DType::kInt32:
+      return c10::ScalarType::Int;
+    case DType::kInt64:
+      return c10::ScalarType::Long;
   }
   return std::nullopt;
 }
 
 std::optional<DType> FromScalarType(c10::ScalarType type) {
   switch (type) {
-    case c10::ScalarType::Float: return DType::kFloat32;
-    case c10::ScalarType::Half: return DType::kFloat16;
-    case c10::ScalarType::Byte: return DType::kUInt8;
-    case c10::ScalarType::Char: return DType::kInt8;
-    case c10::ScalarType::Int: return DType::kInt32;
-    case c10::ScalarType::Long: return DType::kInt64;
-    default: return std::nullopt;
+    case c10::ScalarType::Float:
+      return DType::kFloat32;
+    case c10::ScalarType::Half:
+      return DType::kFloat16;
+    case c10::ScalarType::Byte:
+      return DType::kUInt8;
+    case c10::ScalarType::Char:
+      return DType::kInt8;
+    case c10::ScalarType::Int:
+      return DType::kInt32;
+    case c10::ScalarType::Long:
+      return DType::kInt64;
+    default:
+      return std::nullopt;
   }
 }
 
 // Whether the linked libtorch has its CUDA backend (libc10_cuda registers a device guard when loaded).
 bool LibtorchHasCuda() { return c10::impl::hasDeviceGuardImpl(c10::DeviceType::CUDA); }
 
-StatusOr<int> IntOption(const EngineOptions& options, const std::string& key, int fallback, int min, int max) {
+StatusOr<int> IntOption(const EngineOptions& options, const std::string& key, int fallback, int min,
+                        int max) {
   std::string text = options.Get(key);
   if (text.empty()) return fallback;
   char* end = nullptr;
@@ -315,7 +329,8 @@ class TorchEngine final : public Engine {
       auto it = models_.find(batch.model);
       if (it == models_.end()) return NotFound("model " + batch.model + " is not loaded on " + info_.id);
       if (in_flight_ >= settings_.max_in_flight) {
-        return ResourceExhausted(info_.id + " already has " + std::to_string(in_flight_) + " batches in flight");
+        return ResourceExhausted(info_.id + " already has " + std::to_string(in_flight_) +
+                                 " batches in flight");
       }
       Job job;
       job.model = it->second;
@@ -478,8 +493,9 @@ class TorchEngine final : public Engine {
     try {
       long run_number = ++batches_started_;
       if (settings_.test_fail_batch > 0 && run_number == settings_.test_fail_batch) {
-        TORCH_CHECK(false, "CUDA error: an illegal memory access was encountered "
-                           "(injected by test_fail_batch on the CPU test device)");
+        TORCH_CHECK(false,
+                    "CUDA error: an illegal memory access was encountered "
+                    "(injected by test_fail_batch on the CPU test device)");
       }
       c10::InferenceMode inference_mode;
       std::optional<c10::StreamGuard> stream_guard;
@@ -501,15 +517,15 @@ class TorchEngine final : public Engine {
       std::vector<at::Tensor> outputs = model.runner->Run(input);
 
       if (!model.outputs.empty() && outputs.size() != model.outputs.size()) {
-        throw std::runtime_error("model returned " + std::to_string(outputs.size()) + " outputs, model.yaml declares " +
-                                 std::to_string(model.outputs.size()));
+        throw std::runtime_error("model returned " + std::to_string(outputs.size()) +
+                                 " outputs, model.yaml declares " + std::to_string(model.outputs.size()));
       }
       std::vector<at::Tensor> host_outputs;
       for (size_t k = 0; k < outputs.size(); ++k) {
         const at::Tensor& out = outputs[k];
         if (out.dim() < 1 || out.size(0) != n) {
-          throw std::runtime_error("output " + std::to_string(k) + " has shape " + ShapeToString(out.sizes().vec()) +
-                                   " for a batch of " + std::to_string(n));
+          throw std::runtime_error("output " + std::to_string(k) + " has shape " +
+                                   ShapeToString(out.sizes().vec()) + " for a batch of " + std::to_string(n));
         }
         if (!model.outputs.empty()) {
           const std::vector<int64_t>& declared = model.outputs[k].shape;
@@ -634,12 +650,15 @@ class TorchEngineFactory final : public EngineFactory {
       info.name = reading && !reading->name.empty() ? reading->name : "CUDA device " + std::to_string(i);
       info.properties["name"] = info.name;
       if (reading) {
-        if (reading->memory_total_mb >= 0) info.properties["memory_total_mb"] = FormatNumber(reading->memory_total_mb);
-        if (reading->memory_used_mb >= 0) info.properties["memory_used_mb"] = FormatNumber(reading->memory_used_mb);
+        if (reading->memory_total_mb >= 0)
+          info.properties["memory_total_mb"] = FormatNumber(reading->memory_total_mb);
+        if (reading->memory_used_mb >= 0)
+          info.properties["memory_used_mb"] = FormatNumber(reading->memory_used_mb);
         if (reading->utilization_percent >= 0) {
           info.properties["utilization_percent"] = FormatNumber(reading->utilization_percent);
         }
-        if (reading->temperature_c >= 0) info.properties["temperature_c"] = FormatNumber(reading->temperature_c);
+        if (reading->temperature_c >= 0)
+          info.properties["temperature_c"] = FormatNumber(reading->temperature_c);
       } else {
         info.properties["telemetry"] = Nvml::Get().available() ? "NVML has no reading for this device"
                                                                : Nvml::Get().unavailable_reason();
@@ -696,8 +715,8 @@ class TorchEngineFactory final : public EngineFactory {
     }
     settings.test_fail_batch = fail_batch;
     if (threads > 0) at::set_num_threads(threads);
-    c10::Device torch_device = cpu ? c10::Device(c10::kCPU)
-                                   : c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
+    c10::Device torch_device =
+        cpu ? c10::Device(c10::kCPU) : c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
     ACCEL_LOG(kInfo, kLog) << "creating " << device.id << " (" << device.name << "), libtorch "
                            << LibtorchVersion() << ", " << settings.streams << " stream(s)";
     return std::unique_ptr<Engine>(std::make_unique<TorchEngine>(device, torch_device, settings));

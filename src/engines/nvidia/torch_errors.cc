@@ -18,9 +18,12 @@ TorchErrorKind ClassifyTorchError(std::string_view message) {
       Contains(message, "cudaErrorMemoryAllocation")) {
     return TorchErrorKind::kOutOfMemory;
   }
-  static constexpr std::array<std::string_view, 6> kCudaMarkers = {
-      "CUDA error", "cudaError", "CUDA driver error", "CUBLAS_STATUS_EXECUTION_FAILED",
-      "CUDNN_STATUS_EXECUTION_FAILED", "CUDNN_STATUS_INTERNAL_ERROR"};
+  static constexpr std::array<std::string_view, 6> kCudaMarkers = {"CUDA error",
+                                                                   "cudaError",
+                                                                   "CUDA driver error",
+                                                                   "CUBLAS_STATUS_EXECUTION_FAILED",
+                                                                   "CUDNN_STATUS_EXECUTION_FAILED",
+                                                                   "CUDNN_STATUS_INTERNAL_ERROR"};
   for (std::string_view marker : kCudaMarkers) {
     if (Contains(message, marker)) return TorchErrorKind::kCudaError;
   }
@@ -29,9 +32,12 @@ TorchErrorKind ClassifyTorchError(std::string_view message) {
 
 std::string_view TorchErrorKindName(TorchErrorKind kind) {
   switch (kind) {
-    case TorchErrorKind::kCudaError: return "cuda_error";
-    case TorchErrorKind::kOutOfMemory: return "out_of_memory";
-    case TorchErrorKind::kOther: return "other";
+    case TorchErrorKind::kCudaError:
+      return "cuda_error";
+    case TorchErrorKind::kOutOfMemory:
+      return "out_of_memory";
+    case TorchErrorKind::kOther:
+      return "other";
   }
   return "other";
 }
@@ -46,9 +52,12 @@ std::string FirstLineOf(std::string_view message) {
 Status TorchErrorStatus(TorchErrorKind kind, std::string_view context, std::string_view message) {
   std::string text = std::string(context) + ": " + FirstLineOf(message);
   switch (kind) {
-    case TorchErrorKind::kCudaError: return Unavailable(text);
-    case TorchErrorKind::kOutOfMemory: return Unavailable(text);
-    case TorchErrorKind::kOther: return Internal(text);
+    case TorchErrorKind::kCudaError:
+      return Unavailable(text);
+    case TorchErrorKind::kOutOfMemory:
+      return Unavailable(text);
+    case TorchErrorKind::kOther:
+      return Internal(text);
   }
   return Internal(text);
 }

@@ -130,7 +130,8 @@ class SimEngine : public Engine {
         fail_reason = FaultReasonLocked();
       } else if (fault_ == Fault::kHang) {
         outcome = Outcome::kHang;
-      } else if (spec_.fail_rate > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < spec_.fail_rate) {
+      } else if (spec_.fail_rate > 0 &&
+                 std::uniform_real_distribution<double>(0, 1)(rng_) < spec_.fail_rate) {
         outcome = Outcome::kFail;
         fail_reason = "simulated random failure (fail_rate=" + FormatNumber(spec_.fail_rate) + ")";
       }
@@ -147,8 +148,8 @@ class SimEngine : public Engine {
     batch.items.clear();
     if (outcome == Outcome::kHang) return Status::Ok();  // stays pending until Shutdown
     const double ms = spec_.ms + spec_.per_item_ms * static_cast<double>(n_items);
-    const auto when = now + std::chrono::duration_cast<SteadyTime::duration>(
-                                std::chrono::duration<double, std::milli>(ms));
+    const auto when =
+        now + std::chrono::duration_cast<SteadyTime::duration>(std::chrono::duration<double, std::milli>(ms));
     if (!timer_.Schedule(when, [this, id] { Complete(id); })) FailPending(id);  // raced with Shutdown
     return Status::Ok();
   }
@@ -254,7 +255,8 @@ class SimEngine : public Engine {
     for (BatchItem& item : p.items) {
       if (p.fail) {
         item.done(Internal(p.fail_reason));
-      } else if (!item.input || item.input->shape() != item_shape || item.input->dtype() != p.model->input.dtype) {
+      } else if (!item.input || item.input->shape() != item_shape ||
+                 item.input->dtype() != p.model->input.dtype) {
         item.done(InvalidArgument("input " + (item.input ? item.input->Describe() : std::string("null")) +
                                   " does not match model '" + p.model->name + "' input " +
                                   std::string(DTypeName(p.model->input.dtype)) + ShapeToString(item_shape)));

@@ -38,13 +38,14 @@ fs::path TorchScriptPath() {
 std::string MissingModelMessage() {
   fs::path path = TorchScriptPath();
   if (fs::is_regular_file(path)) return {};
-  return "converted model " + path.string() + " is missing: run /usr/bin/python3 "
+  return "converted model " + path.string() +
+         " is missing: run /usr/bin/python3 "
          "scripts/convert_yolox_torchscript.py (or set ACCEL_TORCHSCRIPT_MODEL)";
 }
 
 StatusOr<ModelConfig> YoloxConfig() {
-  ACCEL_ASSIGN_OR_RETURN(ModelConfig config,
-                         LoadModelConfig(fs::path(ACCEL_SOURCE_DIR) / "models" / "yolox-nano" / "model.yaml"));
+  ACCEL_ASSIGN_OR_RETURN(ModelConfig config, LoadModelConfig(fs::path(ACCEL_SOURCE_DIR) / "models" /
+                                                             "yolox-nano" / "model.yaml"));
   bool have_cpu = false, have_nvidia = false;
   for (Artifact& artifact : config.artifacts) {
     if (artifact.engine_kind == "cpu") {
@@ -69,8 +70,8 @@ StatusOr<std::unique_ptr<Engine>> CreateEngine(EngineFactory& factory, const std
   return NotFound("no device " + device_id + " (" + probe.unavailable_reason + ")");
 }
 
-StatusOr<std::vector<StatusOr<TensorList>>> RunBatch(Engine& engine, const std::string& model,
-                                                     const std::vector<std::shared_ptr<const Tensor>>& inputs) {
+StatusOr<std::vector<StatusOr<TensorList>>> RunBatch(
+    Engine& engine, const std::string& model, const std::vector<std::shared_ptr<const Tensor>>& inputs) {
   struct State {
     std::mutex mutex;
     std::condition_variable cv;
@@ -131,10 +132,12 @@ std::shared_ptr<const Tensor> PatternInput(uint32_t seed) {
 StatusOr<std::vector<TestImage>> LoadTestImages(const ModelConfig& model) {
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(SharedDir() / "testdata" / "images")) {
-    if (entry.path().extension() == ".jpg" || entry.path().extension() == ".png") files.push_back(entry.path());
+    if (entry.path().extension() == ".jpg" || entry.path().extension() == ".png")
+      files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
-  if (files.empty()) return NotFound("no test images under " + (SharedDir() / "testdata" / "images").string());
+  if (files.empty())
+    return NotFound("no test images under " + (SharedDir() / "testdata" / "images").string());
   std::vector<TestImage> images;
   for (const fs::path& file : files) {
     std::ifstream in(file, std::ios::binary);
@@ -205,18 +208,21 @@ std::vector<std::string> CheckAgainstReference(const std::string& image_file,
   for (const Reference& ref : it->second) {
     if (ref.confidence < 0.5f) continue;
     bool matched = std::any_of(produced.begin(), produced.end(), [&](const Detection& d) {
-      return d.label == ref.label && IoU(d.box, ref.box) >= 0.8f && std::fabs(d.confidence - ref.confidence) <= 0.05f;
+      return d.label == ref.label && IoU(d.box, ref.box) >= 0.8f &&
+             std::fabs(d.confidence - ref.confidence) <= 0.05f;
     });
-    if (!matched) problems.push_back(image_file + ": reference " + Describe(ref.label, ref.confidence, ref.box) +
-                                     " not matched");
+    if (!matched)
+      problems.push_back(image_file + ": reference " + Describe(ref.label, ref.confidence, ref.box) +
+                         " not matched");
   }
   for (const Detection& d : produced) {
     if (d.confidence < 0.55f) continue;
     bool matched = std::any_of(it->second.begin(), it->second.end(), [&](const Reference& ref) {
       return ref.confidence >= 0.4f && ref.label == d.label && IoU(d.box, ref.box) >= 0.5f;
     });
-    if (!matched) problems.push_back(image_file + ": produced " + Describe(d.label, d.confidence, d.box) +
-                                     " matches no reference");
+    if (!matched)
+      problems.push_back(image_file + ": produced " + Describe(d.label, d.confidence, d.box) +
+                         " matches no reference");
   }
   return problems;
 }
@@ -266,7 +272,8 @@ double CheckAgainstEngine(EngineFactory& torch_factory, const std::string& devic
     EXPECT_EQ(result->size(), 1u);
     EXPECT_EQ((*result)[0].shape(), (std::vector<int64_t>{1, 3549, 85}));
     double diff = MaxAbsDiff((*result)[0], (*cpu_out)[i][0]);
-    EXPECT_LE(diff, 1e-3) << "item " << i << " (" << (i < images->size() ? (*images)[i].file : "pattern") << ")";
+    EXPECT_LE(diff, 1e-3) << "item " << i << " (" << (i < images->size() ? (*images)[i].file : "pattern")
+                          << ")";
     worst = std::max(worst, diff);
   }
 

@@ -30,8 +30,8 @@ StatusOr<std::unique_ptr<Engine>> CreateEngine(EngineFactory& factory, const std
                                                const EngineOptions& options = {});
 
 // Submits one batch and waits for every item. A Submit error is returned as the outer status.
-StatusOr<std::vector<StatusOr<TensorList>>> RunBatch(Engine& engine, const std::string& model,
-                                                     const std::vector<std::shared_ptr<const Tensor>>& inputs);
+StatusOr<std::vector<StatusOr<TensorList>>> RunBatch(
+    Engine& engine, const std::string& model, const std::vector<std::shared_ptr<const Tensor>>& inputs);
 // Runs items one at a time (for engines whose max_batch is 1, i.e. the cpu engine).
 StatusOr<std::vector<TensorList>> RunEach(Engine& engine, const std::string& model,
                                           const std::vector<std::shared_ptr<const Tensor>>& inputs);

@@ -183,7 +183,8 @@ TEST_F(TorchEngineCpu, RejectedBatchesStayWithTheCaller) {
   EXPECT_EQ(engine->Submit(empty).code(), StatusCode::kInvalidArgument);
   Batch too_big;
   too_big.model = config_.name;
-  for (int i = 0; i < 33; ++i) too_big.items.push_back(BatchItem{PatternInput(1), [&](StatusOr<TensorList>) { ++called; }});
+  for (int i = 0; i < 33; ++i)
+    too_big.items.push_back(BatchItem{PatternInput(1), [&](StatusOr<TensorList>) { ++called; }});
   EXPECT_EQ(engine->Submit(too_big).code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(too_big.items.size(), 33u);
   EXPECT_EQ(called, 0);

@@ -15,9 +15,9 @@ std::string FirstGpu() {
   return {};
 }
 
-#define REQUIRE_GPU()                                                            \
-  std::string gpu = FirstGpu();                                                  \
-  if (gpu.empty()) {                                                             \
+#define REQUIRE_GPU()                                                                                \
+  std::string gpu = FirstGpu();                                                                      \
+  if (gpu.empty()) {                                                                                 \
     GTEST_SKIP() << "no CUDA device: " << MakeTorchEngineFactory(false)->Probe().unavailable_reason; \
   }
 
