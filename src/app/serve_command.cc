@@ -58,7 +58,19 @@ int RunServeCommand(const std::vector<std::string>& args) {
     std::cerr << "accel serve: " << s.message() << "\n";
     return 2;
   }
-  Scheduler scheduler(MakeSchedulerOptions(config));
+  // Metrics exist before the scheduler so that its observer can feed them from the first batch.
+  AccelMetrics::Options metrics_options;
+  metrics_options.version = ACCEL_VERSION;
+  AccelMetrics metrics(metrics_options);
+  SchedulerOptions scheduler_options = MakeSchedulerOptions(config);
+  scheduler_options.observer.on_batch = [&metrics](const BatchObservation& b) {
+    metrics.RecordBatch(b.model, b.device->id, b.device->kind, b.device->simulated, b.batch_size);
+  };
+  scheduler_options.observer.on_item = [&metrics](const ItemObservation& i) {
+    metrics.RecordInference(i.model, i.device->id, i.device->kind, i.device->simulated, i.queue_ms / 1000.0,
+                            i.compute_ms / 1000.0);
+  };
+  Scheduler scheduler(scheduler_options);
   ServiceContext context;
   context.scheduler = &scheduler;
   context.engine_reports = ProbeAndCreateDevices(config, registry, &scheduler);
@@ -85,9 +97,6 @@ int RunServeCommand(const std::vector<std::string>& args) {
   context.version = ACCEL_VERSION;
   context.started = Clock::Real()->Now();
 
-  AccelMetrics::Options metrics_options;
-  metrics_options.version = ACCEL_VERSION;
-  AccelMetrics metrics(metrics_options);
   context.metrics = &metrics;
 
   HttpRouter router;

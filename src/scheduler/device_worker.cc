@@ -376,6 +376,8 @@ void DeviceWorker::OnItemDone(const std::shared_ptr<InFlight>& batch, size_t ind
     r.queue_ms = MillisBetween(request->submitted, batch->start);
     r.compute_ms = MillisBetween(batch->start, now);
     r.batch_size = static_cast<int>(batch->requests.size());
+    if (config_.observer.on_item)
+      config_.observer.on_item(ItemObservation{batch->model, &info(), r.queue_ms, r.compute_ms});
     {
       std::lock_guard rl(request->mu);
       r.attempts = request->attempts;
@@ -396,6 +398,9 @@ void DeviceWorker::OnBatchDone(const std::shared_ptr<InFlight>& batch, SteadyTim
     device_failed = batch->device_failed;
     failure = batch->failure;
   }
+  if (config_.observer.on_batch)
+    config_.observer.on_batch(BatchObservation{batch->model, &info(), static_cast<int>(batch->requests.size()),
+                                               MillisBetween(batch->start, now), !device_failed});
   // Read outside mu_: the engine's lock is never taken inside ours.
   const EngineHealth engine_health = device_failed ? engine_->Health() : EngineHealth{};
   std::vector<RequestPtr> requeue;

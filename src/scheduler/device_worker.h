@@ -45,6 +45,7 @@ struct WorkerConfig {
   Micros execution_timeout{2'000'000};
   int queue_capacity = 64;
   double prior_batch_ms = 10.0;
+  SchedulerObserver observer;
 };
 
 // Checks an item's outputs against the model: one tensor per declared output, batch dimension 1, fixed

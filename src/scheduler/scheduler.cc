@@ -38,6 +38,7 @@ class Scheduler::Impl : public RequestRouter {
     config.execution_timeout = options_.execution_timeout;
     config.queue_capacity = options_.queue_capacity;
     config.prior_batch_ms = options_.prior_batch_ms;
+    config.observer = options_.observer;
     auto worker = std::make_unique<DeviceWorker>(std::move(engine), config, clock_, this);
     std::unique_lock lock(mu_);
     for (const auto& w : workers_) {

@@ -21,6 +21,26 @@
 
 namespace accel {
 
+// Finished work, reported to whoever watches (the metrics). Callbacks run on worker or engine threads,
+// concurrently; they must be cheap, thread-safe and must not call back into the scheduler.
+struct BatchObservation {
+  std::string_view model;
+  const DeviceInfo* device;
+  int batch_size = 0;
+  double compute_ms = 0;
+  bool ok = true;  // false when the device failed the batch
+};
+struct ItemObservation {
+  std::string_view model;
+  const DeviceInfo* device;
+  double queue_ms = 0;    // submitted (this attempt) -> batch started
+  double compute_ms = 0;  // batch started -> item done
+};
+struct SchedulerObserver {
+  std::function<void(const BatchObservation&)> on_batch;  // once per executed batch
+  std::function<void(const ItemObservation&)> on_item;    // once per successfully computed item
+};
+
 struct SchedulerOptions {
   // auto placement spreads load by expected finish time; false: everything to the single best device.
   bool load_balancing = true;
@@ -39,6 +59,7 @@ struct SchedulerOptions {
   Micros probe_backoff_max{30'000'000};
   Micros execution_timeout{2'000'000}; // a batch not done by then counts as failed and is retried
   double prior_batch_ms = 10.0;        // assumed batch time of a (model, device) before the first sample
+  SchedulerObserver observer;          // optional
 };
 
 // Per-device settings that override the model's (HAILO_BATCH_SIZE etc.).
