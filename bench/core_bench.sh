@@ -48,9 +48,8 @@ work, rss_kb = sys.argv[1], int(sys.argv[2])
 raw = json.load(open(work + "/raw.json"))
 def step(path):
     data = json.load(open(path))
-    if isinstance(data, dict) and "steps" in data:
-        data = data["steps"]
-    return data[0] if isinstance(data, list) else data
+    s = data[0] if isinstance(data, list) else data
+    return {"throughput": s["throughput_rps"], "p50_ms": s["latency_ms"]["p50"]}
 c1, c2 = step(work + "/c1.json"), step(work + "/c2.json")
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", open(work + "/wrk.txt").read()).group(1))
 print("\nsummary")
