@@ -98,7 +98,7 @@ def overload_and_deadlines():
         check(len(rejected) >= 5, "overload: only %d of 12 got 503" % len(rejected))
         check(all(r[1] for r in rejected), "overload: 503 without Retry-After")
         check(all(json.loads(r[3]).get("success") is False for r in rejected), "overload: 503 body not JSON error")
-        check(all(r[2] < 0.08 for r in rejected), "overload: 503 not immediate: %s" % [round(r[2], 3) for r in rejected])
+        check(all(r[2] < 0.25 for r in rejected), "overload: 503 not immediate: %s" % [round(r[2], 3) for r in rejected])
         check(len(accepted) >= 1 and len(accepted) + len(rejected) == 12,
               "overload: statuses %s" % sorted(r[0] for r in results))
 
