@@ -1,8 +1,12 @@
-// grpc_bench: what the KServe gRPC front end adds over calling the scheduler directly, at concurrency 1.
-// Both paths run the same model and device in-process; the gRPC path goes through loopback TCP with the raw
-// tensor fast path (raw_input_contents / raw_output_contents), exactly as a remote client would.
+// grpc_bench: what the KServe gRPC front end adds over the raw engine, at concurrency 1, step by step.
+// Four paths run the same model on the same device in-process, interleaved so that load drift hits all alike:
+//   engine    Engine::Submit of a one-item batch, waited on (the raw engine; the baseline)
+//   scheduler Scheduler::Run (queueing, batching, worker hand-off)
+//   backend   KServeBackend::Infer with a raw-tensor KServeRequest (checks, input copy, output gather)
+//   grpc      ModelInfer through a loopback channel with raw_input_contents / raw_output_contents, exactly
+//             as a remote client would (client serialise/parse included)
 //
-//   grpc_bench [--engine=sim|cpu] [--iterations=N] [--sim_ms=5]
+//   grpc_bench [--engine=sim|cpu] [--iterations=N] [--sim_ms=5] [--no_tune_malloc]
 // sim: a SIMULATED device (fixed latency, zero outputs of the model's real shapes: 2 MB in, 1.2 MB out), which
 // isolates the protocol's cost from inference noise. cpu: the real CPU engine on YOLOX-Nano.
 #include <grpcpp/grpcpp.h>
@@ -11,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -48,13 +53,15 @@ int Main(int argc, char** argv) {
   std::string engine_kind = "sim";
   int iterations = 300;
   double sim_ms = 5;
+  bool tune_malloc = true;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--engine=", 0) == 0) engine_kind = a.substr(9);
     else if (a.rfind("--iterations=", 0) == 0) iterations = std::stoi(a.substr(13));
     else if (a.rfind("--sim_ms=", 0) == 0) sim_ms = std::stod(a.substr(9));
+    else if (a == "--no_tune_malloc") tune_malloc = false;
     else {
-      std::fprintf(stderr, "usage: grpc_bench [--engine=sim|cpu] [--iterations=N] [--sim_ms=5]\n");
+      std::fprintf(stderr, "usage: grpc_bench [--engine=sim|cpu] [--iterations=N] [--sim_ms=5] [--no_tune_malloc]\n");
       return 2;
     }
   }
@@ -63,16 +70,23 @@ int Main(int argc, char** argv) {
   if (!model.ok()) return std::fprintf(stderr, "%s\n", model.status().ToString().c_str()), 1;
   SchedulerOptions options;
   Scheduler scheduler(options);
+  // The scheduler owns the engine; the raw pointer is used only for the baseline, never concurrently with
+  // scheduler traffic (the loop below is strictly sequential).
+  Engine* raw_engine = nullptr;
   if (engine_kind == "sim") {
     SimDeviceSpec spec;
     spec.name = "sim0";
     spec.ms = sim_ms;
-    if (Status s = scheduler.AddDevice(MakeSimEngine(spec)); !s.ok()) return 1;
+    auto engine = MakeSimEngine(spec);
+    raw_engine = engine.get();
+    if (Status s = scheduler.AddDevice(std::move(engine)); !s.ok()) return 1;
   } else {
     auto factory = MakeCpuEngineFactory();
     auto probe = factory->Probe();
     auto engine = factory->Create(probe.devices.at(0), EngineOptions{});
-    if (!engine.ok() || !scheduler.AddDevice(std::move(engine).value()).ok()) return 1;
+    if (!engine.ok()) return 1;
+    raw_engine = engine->get();
+    if (!scheduler.AddDevice(std::move(engine).value()).ok()) return 1;
   }
   if (Status s = scheduler.LoadModel(*model); !s.ok()) return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
   ThreadPool pool(2);
@@ -82,7 +96,12 @@ int Main(int argc, char** argv) {
   ctx.pipeline = &pipeline;
   ctx.version = "bench";
   KServeBackend backend(ctx, {});
-  KServeGrpcServer server(ctx, backend, {"127.0.0.1", 0});
+  KServeGrpcServer::Options server_options;
+  server_options.host = "127.0.0.1";
+  server_options.port = 0;
+  // Process-wide, so the in-process client below benefits too (a remote client would pay its own way).
+  server_options.tune_malloc = tune_malloc;
+  KServeGrpcServer server(ctx, backend, server_options);
   if (!server.Start().ok()) return 1;
 
   // A fixed, non-trivial input (not all zeros, so nothing can shortcut it).
@@ -91,7 +110,10 @@ int Main(int argc, char** argv) {
   InferenceOptions io;
   io.model = model->name;
 
-  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(server.port()), grpc::InsecureChannelCredentials());
+  grpc::ChannelArguments channel_args;
+  channel_args.SetMaxReceiveMessageSize(64 << 20);
+  auto channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(server.port()),
+                                           grpc::InsecureChannelCredentials(), channel_args);
   auto stub = inference::GRPCInferenceService::NewStub(channel);
   inference::ModelInferRequest request;
   request.set_model_name(model->name);
@@ -101,6 +123,31 @@ int Main(int argc, char** argv) {
   for (int64_t d : input->shape()) in->add_shape(d);
   request.add_raw_input_contents(std::string(reinterpret_cast<const char*>(input->bytes()), input->byte_size()));
 
+  auto ms_since = [](Clk::time_point t0) { return std::chrono::duration<double, std::milli>(Clk::now() - t0).count(); };
+  auto run_engine = [&] {
+    auto t0 = Clk::now();
+    std::promise<StatusOr<TensorList>> promise;
+    auto future = promise.get_future();
+    Batch batch;
+    batch.model = model->name;
+    batch.items.push_back({input, [&promise](StatusOr<TensorList> r) { promise.set_value(std::move(r)); }});
+    Status s = raw_engine->Submit(batch);
+    if (!s.ok()) std::fprintf(stderr, "engine: %s\n", s.ToString().c_str());
+    else if (auto r = future.get(); !r.ok()) std::fprintf(stderr, "engine: %s\n", r.status().ToString().c_str());
+    return ms_since(t0);
+  };
+  KServeRequest kreq;
+  kreq.model = model->name;
+  kreq.inputs.push_back({"images", "FP32", input->shape(),
+                         std::string_view(reinterpret_cast<const char*>(input->bytes()), input->byte_size())});
+  auto run_backend = [&] {
+    auto t0 = Clk::now();
+    std::promise<StatusOr<KServeResponse>> promise;
+    auto future = promise.get_future();
+    backend.Infer(kreq, [&promise](StatusOr<KServeResponse> r) { promise.set_value(std::move(r)); });
+    if (auto r = future.get(); !r.ok()) std::fprintf(stderr, "backend: %s\n", r.status().ToString().c_str());
+    return ms_since(t0);
+  };
   auto run_direct = [&] {
     auto t0 = Clk::now();
     auto r = scheduler.Run(io, input);
@@ -116,19 +163,29 @@ int Main(int argc, char** argv) {
       std::fprintf(stderr, "grpc: %s\n", s.error_message().c_str());
     return std::chrono::duration<double, std::milli>(Clk::now() - t0).count();
   };
-  for (int i = 0; i < 20; ++i) run_direct(), run_grpc();  // warm up connections, caches, the engine
-  // Interleaved so that machine-load drift hits both paths alike.
-  std::vector<double> direct, via_grpc;
+  for (int i = 0; i < 20; ++i) run_engine(), run_direct(), run_backend(), run_grpc();  // warm-up
+  // Interleaved so that machine-load drift hits every path alike.
+  std::vector<double> eng, direct, via_backend, via_grpc;
   for (int i = 0; i < iterations; ++i) {
+    eng.push_back(run_engine());
     direct.push_back(run_direct());
+    via_backend.push_back(run_backend());
     via_grpc.push_back(run_grpc());
   }
-  Stats d = Summarise(direct), g = Summarise(via_grpc);
+  Stats e = Summarise(eng), d = Summarise(direct), b = Summarise(via_backend), g = Summarise(via_grpc);
+  std::printf("tune_malloc=%d ", tune_malloc ? 1 : 0);
   std::printf("engine=%s%s iterations=%d (concurrency 1, input 1x3x416x416 FP32 = 2.0 MiB, output 1x3549x85 FP32 = 1.2 MiB)\n",
               engine_kind.c_str(), engine_kind == "sim" ? " (SIMULATED device)" : "", iterations);
-  std::printf("  scheduler.Run direct : mean %7.3f ms  p50 %7.3f ms  p99 %7.3f ms\n", d.mean, d.p50, d.p99);
-  std::printf("  gRPC ModelInfer raw  : mean %7.3f ms  p50 %7.3f ms  p99 %7.3f ms\n", g.mean, g.p50, g.p99);
-  std::printf("  gRPC overhead        : mean %+7.3f ms  p50 %+7.3f ms\n", g.mean - d.mean, g.p50 - d.p50);
+  auto row = [&](const char* label, const Stats& x) {
+    std::printf("  %-22s: mean %7.3f ms  p50 %7.3f ms  p99 %7.3f ms   over engine: mean %+7.3f  p50 %+7.3f ms\n",
+                label, x.mean, x.p50, x.p99, x.mean - e.mean, x.p50 - e.p50);
+  };
+  row("engine (raw Submit)", e);
+  row("scheduler.Run", d);
+  row("KServeBackend::Infer", b);
+  row("gRPC ModelInfer raw", g);
+  std::printf("  gRPC layer alone      : mean %+7.3f ms  p50 %+7.3f ms (gRPC - backend)\n", g.mean - b.mean,
+              g.p50 - b.p50);
   server.Stop();
   scheduler.Shutdown();
   return 0;

@@ -24,6 +24,9 @@ class KServeGrpcServer {
     std::string host = "0.0.0.0";
     int port = 8001;                       // 0: an ephemeral port, see port()
     int max_message_bytes = 64 << 20;      // largest request or response message
+    // Start() raises glibc's mmap and trim thresholds (mallopt, process-wide) so that the MiB-sized
+    // buffers of raw-tensor calls are reused instead of page-faulted in anew per call. Off: leave malloc be.
+    bool tune_malloc = true;
   };
 
   // `context` and `backend` must outlive the server.

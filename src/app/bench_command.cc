@@ -22,6 +22,9 @@
 #include <nlohmann/json.hpp>
 
 #include "api/base64.h"
+#include "core/model_config.h"
+#include "vision/image.h"
+#include "vision/preprocess.h"
 
 namespace accel {
 namespace {
@@ -54,6 +57,7 @@ class HttpBenchClient : public BenchClient {
       request.set(http::field::host, host);
       request.set(http::field::user_agent, "accel-bench");
       if (!p.content_type.empty()) request.set(http::field::content_type, p.content_type);
+      for (const auto& [name, value] : p.headers) request.set(name, value);
       request.body() = http::span_body<const char>::value_type(p.body.data(), p.body.size());
       request.keep_alive(true);
       request.prepare_payload();
@@ -217,6 +221,63 @@ class AiInferProtocol : public HttpBenchProtocol {
   std::string model_;
 };
 
+// KServe v2 over HTTP (src/api/kserve_http_api.cc). Detect entry point: input "image" BYTES [1] sent with the
+// binary tensor data extension (JSON header, then the 4-byte length-prefixed file bytes; the header's length
+// in Inference-Header-Content-Length). Model-native: the model's input tensor, binary too.
+class KServeHttpProtocol : public HttpBenchProtocol {
+ public:
+  explicit KServeHttpProtocol(BenchProtocolOptions options) : options_(std::move(options)) {}
+  std::string name() const override {
+    return options_.model_native ? "kserve-http (model-native)" : "kserve-http";
+  }
+
+  StatusOr<BenchHttpRequest> BuildRequest(const std::string& input, size_t) const override {
+    const std::string model = BenchModelName(options_);
+    std::string binary;
+    nlohmann::ordered_json tensor;
+    if (options_.model_native) {
+      ACCEL_ASSIGN_OR_RETURN(BenchNativeInput native, MakeBenchNativeInput(input, options_));
+      tensor = {{"name", native.name}, {"shape", native.shape}, {"datatype", native.datatype}};
+      binary = std::move(native.bytes);
+    } else {
+      tensor = {{"name", "image"}, {"shape", {1}}, {"datatype", "BYTES"}};
+      const uint32_t n = static_cast<uint32_t>(input.size());
+      for (int i = 0; i < 4; ++i) binary.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+      binary += input;
+    }
+    tensor["parameters"] = {{"binary_data_size", binary.size()}};
+    nlohmann::ordered_json header = {{"inputs", {tensor}}};
+    const std::string header_text = header.dump();
+    BenchHttpRequest request;
+    request.target = "/v2/models/" + model + (options_.model_native ? "" : "-detect") + "/infer";
+    request.content_type = "application/octet-stream";
+    request.headers.emplace_back("Inference-Header-Content-Length", std::to_string(header_text.size()));
+    request.body = header_text + binary;
+    return request;
+  }
+
+  Status ValidateResponse(int http_status, std::string_view body) const override {
+    if (http_status != 200) return HttpStatusError(http_status, body);
+    // JSON only (no binary outputs requested); an answer has "outputs".
+    auto json = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
+    if (!json.is_object() || !json.contains("outputs") || !json["outputs"].is_array())
+      return Internal("KServe response without outputs");
+    return Status::Ok();
+  }
+
+ private:
+  BenchProtocolOptions options_;
+};
+
+std::mutex& RegistryMutex() {
+  static std::mutex mu;
+  return mu;
+}
+std::map<std::string, BenchProtocolFactory>& Registry() {
+  static std::map<std::string, BenchProtocolFactory> registry;
+  return registry;
+}
+
 StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound("cannot open image '" + path + "'");
@@ -302,10 +363,58 @@ std::unique_ptr<BenchClient> HttpBenchProtocol::NewClient(const BenchTarget& tar
   return std::make_unique<HttpBenchClient>(*this, target, timeout_s);
 }
 
-StatusOr<std::unique_ptr<BenchProtocol>> MakeBenchProtocol(std::string_view api, const std::string& model) {
+std::string BenchModelName(const BenchProtocolOptions& options) {
+  return options.model.empty() ? std::string("yolox-nano") : options.model;
+}
+
+StatusOr<BenchNativeInput> MakeBenchNativeInput(const std::string& image,
+                                                const BenchProtocolOptions& options) {
+  const std::string model_name = BenchModelName(options);
+  const std::string path = options.models_dir + "/" + model_name + "/model.yaml";
+  ACCEL_ASSIGN_OR_RETURN(ModelConfig model, LoadModelConfig(path));
+  ACCEL_ASSIGN_OR_RETURN(Image decoded,
+                         DecodeImage(reinterpret_cast<const uint8_t*>(image.data()), image.size()));
+  LetterboxTransform transform;
+  ACCEL_ASSIGN_OR_RETURN(Tensor tensor, PrepareInput(decoded, model.input, &transform));
+  BenchNativeInput out;
+  out.name = model.input.name;
+  switch (tensor.dtype()) {
+    case DType::kFloat32: out.datatype = "FP32"; break;
+    case DType::kUInt8: out.datatype = "UINT8"; break;
+    case DType::kInt8: out.datatype = "INT8"; break;
+    default: return InvalidArgument("model '" + model_name + "' input dtype is not supported by the bench");
+  }
+  out.shape = tensor.shape();
+  out.bytes.assign(reinterpret_cast<const char*>(tensor.bytes()), tensor.byte_size());
+  return out;
+}
+
+void RegisterBenchProtocol(const std::string& api, BenchProtocolFactory factory) {
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  Registry()[api] = std::move(factory);
+}
+
+StatusOr<std::unique_ptr<BenchProtocol>> MakeBenchProtocol(std::string_view api,
+                                                           const BenchProtocolOptions& options) {
   if (api == "deepstack") return std::unique_ptr<BenchProtocol>(std::make_unique<DeepStackProtocol>());
-  if (api == "ai") return std::unique_ptr<BenchProtocol>(std::make_unique<AiInferProtocol>(model));
-  return InvalidArgument("unknown bench API '" + std::string(api) + "' (known: deepstack, ai)");
+  if (api == "ai") return std::unique_ptr<BenchProtocol>(std::make_unique<AiInferProtocol>(options.model));
+  if (api == "kserve-http")
+    return std::unique_ptr<BenchProtocol>(std::make_unique<KServeHttpProtocol>(options));
+  BenchProtocolFactory factory;
+  std::string known = "deepstack, ai, kserve-http";
+  {
+    std::lock_guard<std::mutex> lock(RegistryMutex());
+    if (auto it = Registry().find(std::string(api)); it != Registry().end()) factory = it->second;
+    for (const auto& [name, f] : Registry()) known += ", " + name;
+  }
+  if (factory) return factory(options);
+  return InvalidArgument("unknown bench API '" + std::string(api) + "' (known: " + known + ")");
+}
+
+StatusOr<std::unique_ptr<BenchProtocol>> MakeBenchProtocol(std::string_view api, const std::string& model) {
+  BenchProtocolOptions options;
+  options.model = model;
+  return MakeBenchProtocol(api, options);
 }
 
 BenchStepResult RunBenchStep(const BenchConfig& config) {
@@ -324,7 +433,9 @@ BenchStepResult RunBenchStep(const BenchConfig& config) {
 
   std::shared_ptr<BenchProtocol> protocol = config.protocol;
   if (!protocol) {
-    auto made = MakeBenchProtocol(config.api, config.model);
+    BenchProtocolOptions options = config.protocol_options;
+    options.model = config.model;
+    auto made = MakeBenchProtocol(config.api, options);
     if (!made.ok()) return fail(made.status());
     protocol = std::move(made).value();
     std::vector<std::string> inputs = config.inputs;
@@ -452,9 +563,23 @@ void PrintUsage(std::FILE* out) {
   std::fprintf(out,
                "usage: accel bench [options]\n"
                "  --url URL                 server (default http://127.0.0.1:8000)\n"
-               "  --api deepstack|ai        deepstack: multipart POST /v1/vision/detection (field image);\n"
-               "                            ai: POST /ai/infer with JSON image_base64 (default deepstack)\n"
-               "  --model NAME              model for --api ai (default: the server's)\n"
+               "  --api API                 deepstack: multipart POST /v1/vision/detection (field image);\n"
+               "                            ai: POST /ai/infer with JSON image_base64;\n"
+               "                            kserve-http: POST /v2/models/<model>-detect/infer, image as\n"
+               "                              BYTES
+               " (binary data extension);\n"
+               "                            grpc: KServe ModelInfer on <model>-detect, image as\n"
+               "                              raw_input_contents (address: --grpc-url);\n"
+               "                            zmq: Frigate's zmq detector protocol, 320x320 RGB uint8 tensors\n"
+               "                              (address: --zmq-endpoint)   (default deepstack)\n"
+               "  --model NAME              model for --api ai (default: the server's) and kserve-http/grpc\n"
+               "                            (default yolox-nano)\n"
+               "  --model-native            kserve-http/grpc: send the model's input tensor (decoded and\n"
+               "                            letterboxed once, per <models-dir>/<model>/model.yaml) to\n"
+               "                            /v2/models/<model>\n"
+               "  --models-dir DIR          for --model-native (default models)\n"
+               "  --grpc-url HOST:PORT      for --api grpc (default 127.0.0.1:8001)\n"
+               "  --zmq-endpoint ENDPOINT   for --api zmq (default tcp://127.0.0.1:5555)\n"
                "  --image FILE              input image; repeat to cycle over several (required)\n"
                "  --concurrency N           workers, one keep-alive connection each (default 1)\n"
                "  --concurrency-range A:B[:S]  sweep concurrency from A to B in steps of S (default 1)\n"
@@ -555,6 +680,17 @@ int RunBenchCommand(int argc, char** argv) {
     } else if (arg == "--model") {
       if (!need("--model")) return 2;
       base.model = value;
+    } else if (arg == "--model-native") {
+      base.protocol_options.model_native = true;
+    } else if (arg == "--models-dir") {
+      if (!need("--models-dir")) return 2;
+      base.protocol_options.models_dir = value;
+    } else if (arg == "--grpc-url") {
+      if (!need("--grpc-url")) return 2;
+      base.protocol_options.grpc_url = value;
+    } else if (arg == "--zmq-endpoint") {
+      if (!need("--zmq-endpoint")) return 2;
+      base.protocol_options.zmq_endpoint = value;
     } else if (arg == "--image") {
       if (!need("--image")) return 2;
       base.images.push_back(value);
@@ -611,7 +747,8 @@ int RunBenchCommand(int argc, char** argv) {
   }
 
   // Read and encode the inputs once for all steps.
-  auto made = MakeBenchProtocol(base.api, base.model);
+  base.protocol_options.model = base.model;
+  auto made = MakeBenchProtocol(base.api, base.protocol_options);
   if (!made.ok()) {
     std::fprintf(stderr, "accel bench: %s\n", made.status().message().c_str());
     return 2;

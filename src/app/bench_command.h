@@ -1,12 +1,13 @@
 // `accel bench`: a load generator in the spirit of Triton's perf_analyzer. It drives a running server with
-// real images over a pluggable protocol (DeepStack multipart, the seed /ai/infer JSON API; gRPC/KServe can
-// be added as further BenchProtocols), sweeping concurrency or holding a fixed request rate, and reports
+// real images over a pluggable protocol (DeepStack multipart, the seed /ai/infer JSON API, KServe v2 over
+// HTTP and gRPC, Frigate's zmq detector), sweeping concurrency or holding a fixed request rate, and reports
 // throughput, latency percentiles and errors by status per step.
 //
 // Usable as a library: RunBenchStep() runs one step and returns its numbers.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -57,6 +58,7 @@ struct BenchHttpRequest {
   std::string method = "POST";
   std::string target;  // path and query, without the URL's base path
   std::string content_type;
+  std::vector<std::pair<std::string, std::string>> headers;  // extra request headers
   std::string body;
 };
 
@@ -77,14 +79,52 @@ class HttpBenchProtocol : public BenchProtocol {
   std::vector<BenchHttpRequest> requests_;
 };
 
-// "deepstack": multipart POST /v1/vision/detection with field `image`.
-// "ai": POST /ai/infer with JSON {"image_base64": ..., "model": ...}. model may be empty (server default).
+// What a protocol needs besides the inputs. Protocols that do not speak HTTP take their address from here
+// (BenchConfig::url and the BenchTarget given to NewClient are then ignored).
+struct BenchProtocolOptions {
+  std::string model;                          // empty: the server's default (kserve-*/grpc: yolox-nano)
+  bool model_native = false;                  // kserve-http/grpc: send the model's raw input tensor
+  std::string models_dir = "models";          // where <model>/model.yaml is read for --model-native
+  std::string grpc_url = "127.0.0.1:8001";    // grpc: host:port
+  std::string zmq_endpoint = "tcp://127.0.0.1:5555";
+};
+
+using BenchProtocolFactory =
+    std::function<StatusOr<std::unique_ptr<BenchProtocol>>(const BenchProtocolOptions& options)>;
+
+// Adds a protocol under `api` (replacing one of that name). Lets protocols with heavy dependencies (gRPC,
+// ZMQ) live in their own library, registered by the application, while this file knows only the interface.
+// Thread-safe.
+void RegisterBenchProtocol(const std::string& api, BenchProtocolFactory factory);
+
+// Built in: "deepstack": multipart POST /v1/vision/detection with field `image`. "ai": POST /ai/infer with
+// JSON {"image_base64": ..., "model": ...}; model may be empty (server default). "kserve-http": KServe v2
+// POST /v2/models/<model>-detect/infer with the image as a BYTES input in binary-data form, or with
+// model_native the model's own input tensor (decoded and letterboxed once at Prepare) to /v2/models/<model>.
+// Others ("grpc", "zmq") when registered.
+StatusOr<std::unique_ptr<BenchProtocol>> MakeBenchProtocol(std::string_view api,
+                                                           const BenchProtocolOptions& options);
 StatusOr<std::unique_ptr<BenchProtocol>> MakeBenchProtocol(std::string_view api, const std::string& model);
+
+// The model a KServe-style protocol addresses: options.model, or "yolox-nano" when empty.
+std::string BenchModelName(const BenchProtocolOptions& options);
+
+// For model-native protocols: the model's input tensor for one encoded image, decoded and prepared per
+// <models_dir>/<model>/model.yaml (as the server would), with its KServe datatype name.
+struct BenchNativeInput {
+  std::string name;
+  std::string datatype;
+  std::vector<int64_t> shape;
+  std::string bytes;
+};
+StatusOr<BenchNativeInput> MakeBenchNativeInput(const std::string& image,
+                                                const BenchProtocolOptions& options);
 
 struct BenchConfig {
   std::string url = "http://127.0.0.1:8000";
   std::string api = "deepstack";
   std::string model;                 // for --api ai; empty: the server's default model
+  BenchProtocolOptions protocol_options;  // model_native, grpc_url, ...; its `model` is set from `model`
   std::vector<std::string> images;   // file paths, cycled over
   std::vector<std::string> inputs;   // image bytes; used instead of `images` when non-empty (tests)
   int concurrency = 1;               // workers, one keep-alive connection each

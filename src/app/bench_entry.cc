@@ -2,11 +2,13 @@
 #include <vector>
 
 #include "app/bench_command.h"
+#include "app/bench_extra_protocols.h"
 #include "app/commands.h"
 
 namespace accel {
 
 int RunBenchCommandFromArgs(const std::vector<std::string>& args) {
+  RegisterExtraBenchProtocols();
   std::vector<std::string> storage = {"bench"};
   storage.insert(storage.end(), args.begin(), args.end());
   std::vector<char*> argv;

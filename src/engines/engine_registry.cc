@@ -4,9 +4,10 @@
 #include "engines/sim/sim_engine.h"
 
 // The one place that knows which optional engines were compiled in (src/engines/CMakeLists.txt defines
-// these when the engine's target exists).
-#ifdef ACCEL_HAVE_NVIDIA_ENGINE
-#include "engines/nvidia/torch_engine.h"
+// these when the engine's target exists). The nvidia engine is a runtime plugin: what is compiled in is
+// the loader, which maps libtorch only when an NVIDIA driver is present or the CPU test device is asked for.
+#ifdef ACCEL_NVIDIA_PLUGIN_BUILT
+#include "engines/nvidia/nvidia_plugin_loader.h"
 #endif
 #ifdef ACCEL_HAVE_HAILO_ENGINE
 #include "engines/hailo/hailo_engine.h"
@@ -34,8 +35,11 @@ std::vector<EngineFactory*> EngineRegistry::factories() const {
 
 Status RegisterBuiltinEngines(EngineRegistry& registry, const BuiltinEngineConfig& config) {
   registry.Register(MakeCpuEngineFactory());
-#ifdef ACCEL_HAVE_NVIDIA_ENGINE
-  registry.Register(MakeTorchEngineFactory(config.torch_cpu_device));
+#ifdef ACCEL_NVIDIA_PLUGIN_BUILT
+  NvidiaPluginOptions nvidia;
+  nvidia.file_name = ACCEL_NVIDIA_PLUGIN_NAME;
+  nvidia.expose_cpu_device = config.torch_cpu_device;
+  registry.Register(MakeNvidiaPluginFactory(std::move(nvidia)));
 #else
   registry.RegisterUnavailable("nvidia", "not built: libtorch was not found at configure time (docs/nvidia.md)");
 #endif
