@@ -566,8 +566,7 @@ void PrintUsage(std::FILE* out) {
                "  --api API                 deepstack: multipart POST /v1/vision/detection (field image);\n"
                "                            ai: POST /ai/infer with JSON image_base64;\n"
                "                            kserve-http: POST /v2/models/<model>-detect/infer, image as\n"
-               "                              BYTES
-               " (binary data extension);\n"
+               "                              BYTES (binary data extension);\n"
                "                            grpc: KServe ModelInfer on <model>-detect, image as\n"
                "                              raw_input_contents (address: --grpc-url);\n"
                "                            zmq: Frigate's zmq detector protocol, 320x320 RGB uint8 tensors\n"
