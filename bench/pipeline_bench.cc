@@ -49,12 +49,12 @@ int MakeJpeg(const std::string& src, const std::string& out, const std::string& 
   cropped.height = cropped.original_height = h;
   cropped.rgb.resize(static_cast<size_t>(w) * h * 3);
   for (int y = 0; y < h; ++y)
-    std::memcpy(&cropped.rgb[static_cast<size_t>(y) * w * 3], &image->rgb[static_cast<size_t>(y) * image->width * 3],
-                static_cast<size_t>(w) * 3);
+    std::memcpy(&cropped.rgb[static_cast<size_t>(y) * w * 3],
+                &image->rgb[static_cast<size_t>(y) * image->width * 3], static_cast<size_t>(w) * 3);
   auto jpeg = EncodeJpeg(cropped, 90);
   if (!jpeg.ok()) return 1;
-  std::ofstream(out, std::ios::binary).write(reinterpret_cast<const char*>(jpeg->data()),
-                                            static_cast<std::streamsize>(jpeg->size()));
+  std::ofstream(out, std::ios::binary)
+      .write(reinterpret_cast<const char*>(jpeg->data()), static_cast<std::streamsize>(jpeg->size()));
   return 0;
 }
 
@@ -66,11 +66,16 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--make-jpeg" && i + 3 < argc) return MakeJpeg(argv[i + 1], argv[i + 2], argv[i + 3]);
-    if (a == "--models" && i + 1 < argc) models = argv[++i];
-    else if (a == "--image" && i + 1 < argc) image_path = argv[++i];
-    else if (a == "--model" && i + 1 < argc) model_name = argv[++i];
-    else if (a == "--iterations" && i + 1 < argc) iterations = std::atoi(argv[++i]);
-    else if (a == "--warmup" && i + 1 < argc) warmup = std::atoi(argv[++i]);
+    if (a == "--models" && i + 1 < argc)
+      models = argv[++i];
+    else if (a == "--image" && i + 1 < argc)
+      image_path = argv[++i];
+    else if (a == "--model" && i + 1 < argc)
+      model_name = argv[++i];
+    else if (a == "--iterations" && i + 1 < argc)
+      iterations = std::atoi(argv[++i]);
+    else if (a == "--warmup" && i + 1 < argc)
+      warmup = std::atoi(argv[++i]);
     else {
       std::cerr << "usage: pipeline_bench --models DIR --image FILE [--iterations N] [--warmup N]\n";
       return 2;
@@ -118,10 +123,12 @@ int main(int argc, char** argv) {
       engine_ms.push_back(std::chrono::duration<double, std::milli>(te1 - te0).count());
     }
   }
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - measured_start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - measured_start).count();
   std::cout << "{\"images_per_s\": " << iterations / seconds << ", \"p50_ms\": " << Percentile(total_ms, 0.5)
             << ", \"p90_ms\": " << Percentile(total_ms, 0.9) << ", \"p99_ms\": " << Percentile(total_ms, 0.99)
-            << ", \"engine_p50_ms\": " << Percentile(engine_ms, 0.5) << ", \"iterations\": " << iterations << "}\n";
+            << ", \"engine_p50_ms\": " << Percentile(engine_ms, 0.5) << ", \"iterations\": " << iterations
+            << "}\n";
   (*engine)->Shutdown();
   return 0;
 }

@@ -22,7 +22,9 @@ HttpResponse JsonResponse(const json& body, int status = 200) {
   return r;
 }
 
-double UptimeSeconds(const ServiceContext& ctx) { return MillisBetween(ctx.started, Clock::Real()->Now()) / 1000.0; }
+double UptimeSeconds(const ServiceContext& ctx) {
+  return MillisBetween(ctx.started, Clock::Real()->Now()) / 1000.0;
+}
 
 json HealthJson(const ServiceContext& ctx) {
   const auto devices = ctx.scheduler->Devices();
@@ -187,8 +189,9 @@ void HandleValidate(ServiceContext& ctx, HttpRequest&& request, HttpResponder re
     source = ctx.validation_image;
   }
   if (image.empty())
-    return respond(JsonErrorResponse(400, "no validation image: upload one as multipart field 'image' or start "
-                                          "the server with --validation-image PATH"));
+    return respond(JsonErrorResponse(400,
+                                     "no validation image: upload one as multipart field 'image' or start "
+                                     "the server with --validation-image PATH"));
   // Validation runs one request per engine kind, one after the other; it is an admin action, so it may
   // block a pool thread rather than an I/O thread.
   std::thread([&ctx, image = std::move(image), source, respond = std::move(respond)]() mutable {
@@ -232,7 +235,8 @@ void HandleValidate(ServiceContext& ctx, HttpRequest&& request, HttpResponder re
           e["agreement"] = Round(agreement, 3);
           if (r->simulated) {
             e["pass"] = true;
-            e["note"] = "simulated device: runs no model and returns no detections, agreement is not meaningful";
+            e["note"] =
+                "simulated device: runs no model and returns no detections, agreement is not meaningful";
           } else {
             e["pass"] = agreement >= 0.8;
             all_pass = all_pass && agreement >= 0.8;
@@ -245,7 +249,8 @@ void HandleValidate(ServiceContext& ctx, HttpRequest&& request, HttpResponder re
       }
       results.push_back(std::move(e));
     }
-    respond(JsonResponse({{"success", true}, {"all_pass", all_pass}, {"image", source}, {"engines", results}}));
+    respond(
+        JsonResponse({{"success", true}, {"all_pass", all_pass}, {"image", source}, {"engines", results}}));
   }).detach();
 }
 
@@ -268,15 +273,19 @@ void RecordApiRequest(const ServiceContext& ctx, std::string_view api, const std
   if (!ctx.metrics) return;
   // Model names come from clients: only names of loaded models become label values.
   const std::string label = !model.empty() && ctx.scheduler->FindModel(model) ? model : "unknown";
-  ctx.metrics->RecordRequest(api, label, device, http_status, MillisBetween(started, Clock::Real()->Now()) / 1000.0);
+  ctx.metrics->RecordRequest(api, label, device, http_status,
+                             MillisBetween(started, Clock::Real()->Now()) / 1000.0);
 }
 
 void RegisterAiRoutes(HttpRouter& router, ServiceContext& ctx) {
-  router.Add("GET", "/ai/health", [&ctx](HttpRequest&&, HttpResponder respond) { respond(JsonResponse(HealthJson(ctx))); });
-  router.Add("GET", "/ai/engines", [&ctx](HttpRequest&&, HttpResponder respond) { respond(JsonResponse(EnginesJson(ctx))); });
+  router.Add("GET", "/ai/health",
+             [&ctx](HttpRequest&&, HttpResponder respond) { respond(JsonResponse(HealthJson(ctx))); });
+  router.Add("GET", "/ai/engines",
+             [&ctx](HttpRequest&&, HttpResponder respond) { respond(JsonResponse(EnginesJson(ctx))); });
   router.Add("GET", "/ai/hardware",
              [&ctx](HttpRequest&&, HttpResponder respond) { respond(JsonResponse(HardwareJson(ctx))); });
-  router.Add("GET", "/ai/models", [&ctx](HttpRequest&&, HttpResponder respond) { respond(JsonResponse(ModelsJson(ctx))); });
+  router.Add("GET", "/ai/models",
+             [&ctx](HttpRequest&&, HttpResponder respond) { respond(JsonResponse(ModelsJson(ctx))); });
   router.Add("POST", "/ai/validate", [&ctx](HttpRequest&& request, HttpResponder respond) {
     HandleValidate(ctx, std::move(request), std::move(respond));
   });
@@ -287,15 +296,15 @@ void RegisterAiRoutes(HttpRouter& router, ServiceContext& ctx) {
       RecordApiRequest(ctx, "ai", "", "", HttpStatusFor(parsed.status().code()), started);
       return respond(JsonErrorResponse(parsed.status()));
     }
-    ctx.pipeline->Detect(std::move(parsed->detection),
-                         [&ctx, respond = std::move(respond), started](StatusOr<DetectionResult> result) {
-                           if (!result.ok()) {
-                             RecordApiRequest(ctx, "ai", "", "", HttpStatusFor(result.status().code()), started);
-                             return respond(JsonErrorResponse(result.status()));
-                           }
-                           RecordApiRequest(ctx, "ai", result->model, result->device_id, 200, started);
-                           respond(JsonResponse(DetectionResponseJson(*result)));
-                         });
+    ctx.pipeline->Detect(std::move(parsed->detection), [&ctx, respond = std::move(respond),
+                                                        started](StatusOr<DetectionResult> result) {
+      if (!result.ok()) {
+        RecordApiRequest(ctx, "ai", "", "", HttpStatusFor(result.status().code()), started);
+        return respond(JsonErrorResponse(result.status()));
+      }
+      RecordApiRequest(ctx, "ai", result->model, result->device_id, 200, started);
+      respond(JsonResponse(DetectionResponseJson(*result)));
+    });
   });
 }
 

@@ -6,7 +6,7 @@
 namespace accel {
 namespace {
 
-constexpr int kSkip = -2;     // whitespace
+constexpr int kSkip = -2;  // whitespace
 constexpr int kInvalid = -1;
 constexpr int kPad = -3;
 
@@ -45,8 +45,8 @@ StatusOr<std::vector<uint8_t>> Base64Decode(std::string_view text) {
   std::vector<uint8_t> out;
   out.reserve(text.size() / 4 * 3 + 3);
   uint32_t group = 0;
-  int in_group = 0;     // sextets collected in the current group of four
-  size_t sextets = 0;   // all data characters seen
+  int in_group = 0;    // sextets collected in the current group of four
+  size_t sextets = 0;  // all data characters seen
   size_t padding = 0;
   for (size_t i = 0; i < text.size(); ++i) {
     auto c = static_cast<uint8_t>(text[i]);
@@ -119,8 +119,8 @@ std::string Base64Encode(std::string_view data, bool url_safe) {
 std::string_view StripDataUrlPrefix(std::string_view text, std::string* media_type) {
   if (media_type) media_type->clear();
   size_t start = 0;
-  while (start < text.size() && (text[start] == ' ' || text[start] == '\t' || text[start] == '\r' ||
-                                 text[start] == '\n')) {
+  while (start < text.size() &&
+         (text[start] == ' ' || text[start] == '\t' || text[start] == '\r' || text[start] == '\n')) {
     ++start;
   }
   std::string_view rest = text.substr(start);

@@ -14,7 +14,7 @@ struct EmbeddedFile {
   std::string_view content_type;  // "text/html; charset=utf-8"
   const unsigned char* data;      // static storage; never null
   size_t size;
-  std::string_view etag;          // quoted strong validator from the file's SHA-1, "\"3f2a...\""
+  std::string_view etag;  // quoted strong validator from the file's SHA-1, "\"3f2a...\""
 
   std::string_view text() const { return {reinterpret_cast<const char*>(data), size}; }
 };

@@ -17,9 +17,11 @@ void HttpRouter::AddPrefix(std::string method, std::string prefix, HttpHandler h
 void HttpRouter::Handle(HttpRequest&& request, HttpResponder respond) const {
   // One line per request, at debug level only: under load nothing is logged per request at info.
   if (LogEnabled(LogLevel::kDebug)) {
-    respond = [inner = std::move(respond), line = request.method + " " + request.path + " from " + request.remote_address,
+    respond = [inner = std::move(respond),
+               line = request.method + " " + request.path + " from " + request.remote_address,
                start = std::chrono::steady_clock::now()](HttpResponse response) {
-      const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
       ACCEL_LOG(kDebug, "http") << line << " -> " << response.status << " in " << ms << " ms";
       inner(std::move(response));
     };
@@ -36,11 +38,12 @@ void HttpRouter::Handle(HttpRequest&& request, HttpResponder respond) const {
       route.handler(std::move(request), std::move(respond));
       return;
     }
-    if (allowed.find(route.method) == std::string::npos) allowed += (allowed.empty() ? "" : ", ") + route.method;
+    if (allowed.find(route.method) == std::string::npos)
+      allowed += (allowed.empty() ? "" : ", ") + route.method;
   }
   if (!allowed.empty()) {
-    HttpResponse response = JsonErrorResponse(405, "method " + request.method + " is not allowed on " + path +
-                                                       " (allowed: " + allowed + ")");
+    HttpResponse response = JsonErrorResponse(
+        405, "method " + request.method + " is not allowed on " + path + " (allowed: " + allowed + ")");
     response.headers.emplace_back("Allow", allowed);
     respond(std::move(response));
     return;
@@ -49,7 +52,9 @@ void HttpRouter::Handle(HttpRequest&& request, HttpResponder respond) const {
 }
 
 HttpHandler HttpRouter::AsHandler() const {
-  return [this](HttpRequest&& request, HttpResponder respond) { Handle(std::move(request), std::move(respond)); };
+  return [this](HttpRequest&& request, HttpResponder respond) {
+    Handle(std::move(request), std::move(respond));
+  };
 }
 
 }  // namespace accel

@@ -108,8 +108,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (closed_) return;
     parser_.emplace();
     parser_->body_limit(shared_->options.max_body_bytes);
-    parser_->header_limit(static_cast<std::uint32_t>(
-        std::min<size_t>(shared_->options.max_header_bytes, UINT32_MAX)));
+    parser_->header_limit(
+        static_cast<std::uint32_t>(std::min<size_t>(shared_->options.max_header_bytes, UINT32_MAX)));
     stream_.expires_after(shared_->options.idle_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));

@@ -22,8 +22,8 @@ class HttpServer {
  public:
   struct Options {
     std::string host = "0.0.0.0";
-    int port = 8000;        // 0: an ephemeral port, see port()
-    int io_threads = 0;     // 0: hardware cores
+    int port = 8000;     // 0: an ephemeral port, see port()
+    int io_threads = 0;  // 0: hardware cores
     size_t max_body_bytes = 32 << 20;
     size_t max_header_bytes = 64 << 10;
     std::chrono::seconds idle_timeout{60};  // also bounds a stalled read or write

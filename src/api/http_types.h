@@ -21,8 +21,8 @@ struct HttpRequest {
   std::string body;
   std::string remote_address;  // peer IP ("127.0.0.1", "::1")
   int remote_port = 0;
-  int version = 11;            // 10 for HTTP/1.0, 11 for HTTP/1.1
-  bool keep_alive = true;      // what the client asked for; the server decides the connection's fate
+  int version = 11;        // 10 for HTTP/1.0, 11 for HTTP/1.1
+  bool keep_alive = true;  // what the client asked for; the server decides the connection's fate
 
   // First header with this name, compared case-insensitively; "" if absent. The view points into headers.
   std::string_view Header(std::string_view name) const;
@@ -32,7 +32,7 @@ struct HttpRequest {
 
 struct HttpResponse {
   int status = 200;
-  std::string content_type = "application/json";  // empty: no Content-Type header
+  std::string content_type = "application/json";             // empty: no Content-Type header
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Retry-After, ...)
   std::string body;
 };

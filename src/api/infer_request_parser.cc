@@ -47,8 +47,8 @@ Status ApplyFields(const Fields& fields, const InferParseOptions& options, Parse
   if (auto* v = get({"engine"}); v && !v->empty()) {
     std::string e = *v;
     std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
-    const bool known = e == "auto" || std::find(options.known_engines.begin(), options.known_engines.end(), e) !=
-                                          options.known_engines.end();
+    const bool known = e == "auto" || std::find(options.known_engines.begin(), options.known_engines.end(),
+                                                e) != options.known_engines.end();
     if (!known) {
       std::string list = "auto";
       for (const auto& k : options.known_engines) list += ", " + k;
@@ -64,13 +64,15 @@ Status ApplyFields(const Fields& fields, const InferParseOptions& options, Parse
   }
   if (auto* v = get({"max_results"}); v && !v->empty()) {
     ACCEL_ASSIGN_OR_RETURN(double n, ParseNumber("max_results", *v));
-    if (n < 1 || n > 1000 || n != std::floor(n)) return InvalidArgument("'max_results' must be an integer in 1..1000");
+    if (n < 1 || n > 1000 || n != std::floor(n))
+      return InvalidArgument("'max_results' must be an integer in 1..1000");
     d.filter.max_results = static_cast<int>(n);
   }
   if (auto* v = get({"timeout_ms"}); v && !v->empty()) {
     ACCEL_ASSIGN_OR_RETURN(double ms, ParseNumber("timeout_ms", *v));
     if (ms <= 0 || ms > 3'600'000) return InvalidArgument("'timeout_ms' must be in 1..3600000");
-    d.deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(static_cast<int64_t>(ms * 1000));
+    d.deadline =
+        std::chrono::steady_clock::now() + std::chrono::microseconds(static_cast<int64_t>(ms * 1000));
   }
   if (auto* v = get({"targets"}); v && !v->empty()) {
     if (v->front() == '[') {
@@ -106,7 +108,8 @@ StatusOr<Image> ImageFromNestedArray(const nlohmann::json& rows, const ImageLimi
   const size_t height = rows.size();
   if (!rows[0].is_array() || rows[0].empty()) return InvalidArgument("'image' rows must be non-empty arrays");
   const size_t width = rows[0].size();
-  if (static_cast<long long>(width) > limits.max_width || static_cast<long long>(height) > limits.max_height ||
+  if (static_cast<long long>(width) > limits.max_width ||
+      static_cast<long long>(height) > limits.max_height ||
       static_cast<long long>(width * height) > limits.max_pixels)
     return PayloadTooLarge("'image' is " + std::to_string(width) + "x" + std::to_string(height) +
                            ", over the limit of " + std::to_string(limits.max_width) + "x" +
@@ -114,7 +117,8 @@ StatusOr<Image> ImageFromNestedArray(const nlohmann::json& rows, const ImageLimi
   if (!rows[0][0].is_array()) return InvalidArgument("'image' must be nested as rows of pixels of [R, G, B]");
   const size_t channels = rows[0][0].size();
   if (channels != 3 && channels != 4)
-    return InvalidArgument("'image' pixels must have 3 (RGB) or 4 (RGBA) values, got " + std::to_string(channels));
+    return InvalidArgument("'image' pixels must have 3 (RGB) or 4 (RGBA) values, got " +
+                           std::to_string(channels));
   std::vector<uint8_t> rgb(width * height * 3);
   size_t o = 0;
   for (size_t y = 0; y < height; ++y) {
@@ -135,7 +139,8 @@ StatusOr<Image> ImageFromNestedArray(const nlohmann::json& rows, const ImageLimi
         if (n < 0 || n > 255) return InvalidArgument("'image' values must be integers 0..255");
         rgb[o++] = static_cast<uint8_t>(n);
       }
-      if (channels == 4 && !px[3].is_number()) return InvalidArgument("'image' values must be integers 0..255");
+      if (channels == 4 && !px[3].is_number())
+        return InvalidArgument("'image' values must be integers 0..255");
     }
   }
   return ImageFromRgb(std::move(rgb), static_cast<int>(width), static_cast<int>(height), limits);
@@ -154,15 +159,21 @@ Status ParseJsonBody(const HttpRequest& request, const InferParseOptions& option
                           "timeout_ms", "api_key"}) {
     if (!body.contains(key) || body[key].is_null()) continue;
     const auto& v = body[key];
-    if (v.is_string()) fields[key] = v.get<std::string>();
-    else if (v.is_number()) fields[key] = v.dump();
-    else return InvalidArgument(std::string("'") + key + "' must be a string or a number");
+    if (v.is_string())
+      fields[key] = v.get<std::string>();
+    else if (v.is_number())
+      fields[key] = v.dump();
+    else
+      return InvalidArgument(std::string("'") + key + "' must be a string or a number");
   }
   if (body.contains("targets") && !body["targets"].is_null()) {
     const auto& t = body["targets"];
-    if (t.is_string()) fields["targets"] = t.get<std::string>();
-    else if (t.is_array()) fields["targets"] = t.dump();
-    else return InvalidArgument("'targets' must be a list of labels");
+    if (t.is_string())
+      fields["targets"] = t.get<std::string>();
+    else if (t.is_array())
+      fields["targets"] = t.dump();
+    else
+      return InvalidArgument("'targets' must be a list of labels");
   }
   ACCEL_RETURN_IF_ERROR(ApplyFields(fields, options, out));
   const bool has_array = body.contains("image") && !body["image"].is_null();
@@ -181,7 +192,8 @@ Status ParseJsonBody(const HttpRequest& request, const InferParseOptions& option
   return InvalidArgument("missing image: send 'image' (H x W x 3 array) or 'image_base64'");
 }
 
-Status ParseMultipartBody(const HttpRequest& request, const InferParseOptions& options, ParsedInferRequest& out) {
+Status ParseMultipartBody(const HttpRequest& request, const InferParseOptions& options,
+                          ParsedInferRequest& out) {
   ACCEL_ASSIGN_OR_RETURN(auto parts, ParseMultipart(request.body, request.Header("Content-Type")));
   Fields fields;
   const MultipartPart* image = nullptr;
@@ -210,7 +222,8 @@ StatusOr<ParsedInferRequest> ParseInferRequest(const HttpRequest& request, const
   const std::string type = MediaType(request.Header("Content-Type"));
   if (type == "application/json" || type.empty()) {
     if (type.empty() && !request.body.empty() && request.body.front() != '{')
-      return UnsupportedMediaType("missing Content-Type: send application/json, multipart/form-data or image/*");
+      return UnsupportedMediaType(
+          "missing Content-Type: send application/json, multipart/form-data or image/*");
     ACCEL_RETURN_IF_ERROR(ParseJsonBody(request, options, out));
   } else if (type == "multipart/form-data") {
     ACCEL_RETURN_IF_ERROR(ParseMultipartBody(request, options, out));

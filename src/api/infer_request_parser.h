@@ -1,6 +1,6 @@
 // Turns an HTTP request to /ai/infer or /v1/vision/detection into a DetectionRequest. Accepts:
-//   application/json                   {"image": H x W x 3 nested uint8 array | "image_base64": "...", fields}
-//   multipart/form-data                file field `image` plus the same fields as form fields
+//   application/json                   {"image": H x W x 3 nested uint8 array | "image_base64": "...",
+//   fields} multipart/form-data                file field `image` plus the same fields as form fields
 //   application/x-www-form-urlencoded  image_base64=... plus fields
 //   image/jpeg, image/png              the raw file as body, fields in the query string
 // Fields: model_name (or model), engine, threshold (or min_confidence), targets (JSON array or

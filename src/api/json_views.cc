@@ -45,7 +45,8 @@ nlohmann::json DeviceJson(const DeviceStatus& device) {
   j["queue_depth"] = device.queue_depth;
   j["in_flight"] = device.in_flight;
   j["models"] = device.models;
-  j["ewma_item_ms"] = device.ewma_item_ms < 0 ? nlohmann::json(nullptr) : nlohmann::json(Round(device.ewma_item_ms, 3));
+  j["ewma_item_ms"] =
+      device.ewma_item_ms < 0 ? nlohmann::json(nullptr) : nlohmann::json(Round(device.ewma_item_ms, 3));
   j["completed"] = device.completed;
   j["failed"] = device.failed;
   nlohmann::json stats;
@@ -79,9 +80,12 @@ nlohmann::json DetectionsJson(const std::vector<Detection>& detections) {
 }
 
 nlohmann::json TimingsJson(const DetectionResult& r) {
-  return {{"decode_ms", Round(r.decode_ms, 3)},       {"preprocess_ms", Round(r.preprocess_ms, 3)},
-          {"queue_ms", Round(r.queue_ms, 3)},         {"inference_ms", Round(r.inference_ms, 3)},
-          {"postprocess_ms", Round(r.postprocess_ms, 3)}, {"total_ms", Round(r.total_ms, 3)}};
+  return {{"decode_ms", Round(r.decode_ms, 3)},
+          {"preprocess_ms", Round(r.preprocess_ms, 3)},
+          {"queue_ms", Round(r.queue_ms, 3)},
+          {"inference_ms", Round(r.inference_ms, 3)},
+          {"postprocess_ms", Round(r.postprocess_ms, 3)},
+          {"total_ms", Round(r.total_ms, 3)}};
 }
 
 }  // namespace accel

@@ -271,12 +271,14 @@ void KServeBackend::InferRaw(const KServeRequest& request, std::shared_ptr<const
     KServeDone done;
     KServeResponse response;
     std::vector<size_t> selected;
+    bool outputs_as_tensors = false;
   };
   auto g = std::make_shared<Gather>();
   g->remaining = batch;
   g->results.resize(batch);
   g->done = std::move(done);
   g->selected = std::move(selected);
+  g->outputs_as_tensors = request.outputs_as_tensors && batch == 1;
   g->response.model = request.model;
   g->response.version = m.version;
   g->response.id = request.id;
@@ -287,8 +289,16 @@ void KServeBackend::InferRaw(const KServeRequest& request, std::shared_ptr<const
   for (int b = 0; b < batch; ++b) {
     std::vector<int64_t> shape = {1};
     shape.insert(shape.end(), item.begin(), item.end());
-    auto tensor = std::make_shared<Tensor>(m.input.dtype, std::move(shape), m.input.name);
-    std::memcpy(tensor->bytes(), in.data.data() + item_bytes * b, item_bytes);
+    const Tensor* given = in.tensor.get();
+    std::shared_ptr<const Tensor> tensor;
+    if (batch == 1 && given && given->dtype() == m.input.dtype && given->shape() == shape &&
+        given->byte_size() == item_bytes && reinterpret_cast<const char*>(given->bytes()) == in.data.data()) {
+      tensor = in.tensor;  // the front end already built it from the wire bytes: no second copy
+    } else {
+      auto copy = std::make_shared<Tensor>(m.input.dtype, std::move(shape), m.input.name);
+      std::memcpy(copy->bytes(), in.data.data() + item_bytes * b, item_bytes);
+      tensor = std::move(copy);
+    }
     context_.scheduler->Submit(options, std::move(tensor), [g, b, model](StatusOr<InferenceResult> r) {
       std::unique_lock<std::mutex> lock(g->mu);
       if (r.ok()) g->results[b] = std::move(r).value();
@@ -297,7 +307,7 @@ void KServeBackend::InferRaw(const KServeRequest& request, std::shared_ptr<const
       lock.unlock();
       if (!g->first_error.ok()) return g->done(g->first_error);
       KServeResponse& resp = g->response;
-      const InferenceResult& first = *g->results[0];
+      InferenceResult& first = *g->results[0];
       resp.device_id = first.device_id;
       resp.engine_kind = first.engine_kind;
       resp.simulated = first.simulated;
@@ -312,6 +322,15 @@ void KServeBackend::InferRaw(const KServeRequest& request, std::shared_ptr<const
         const auto& s0 = first.outputs[oi].shape();
         out.shape = s0;
         if (out.shape.empty()) out.shape = {1};
+        if (g->outputs_as_tensors) {
+          // Batch of 1: the engine's tensor is the answer. Shared, because an output may be requested twice.
+          auto same = std::find_if(resp.outputs.begin(), resp.outputs.end(),
+                                   [&](const KServeOutput& o) { return o.name == spec.name && o.tensor; });
+          out.tensor = same != resp.outputs.end() ? same->tensor
+                                                  : std::make_shared<const Tensor>(std::move(first.outputs[oi]));
+          resp.outputs.push_back(std::move(out));
+          continue;
+        }
         out.shape[0] = 0;
         for (auto& res : g->results) {
           const Tensor& t = res->outputs.at(oi);

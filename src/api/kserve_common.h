@@ -78,6 +78,10 @@ struct KServeInput {
   std::string datatype;
   std::vector<int64_t> shape;
   std::string_view data;
+  // Optional: `data` already as the Tensor the scheduler would get for a batch of 1 (dtype, shape and bytes
+  // equal to the above; `data` must view its bytes). The backend then submits it as it is instead of copying
+  // `data` into a new Tensor (the gRPC front end's zero-copy path). Ignored when it does not match.
+  std::shared_ptr<const Tensor> tensor;
 };
 
 struct KServeRequest {
@@ -87,6 +91,9 @@ struct KServeRequest {
   KServeParameters parameters;
   std::vector<KServeInput> inputs;
   std::vector<std::string> requested_outputs;  // empty: every output
+  // Raw-tensor requests with a batch of 1 only: hand the engine's output tensors back in
+  // KServeOutput::tensor instead of copying them into KServeOutput::data (which is then left empty).
+  bool outputs_as_tensors = false;
 };
 
 struct KServeOutput {
@@ -94,6 +101,11 @@ struct KServeOutput {
   std::string datatype;
   std::vector<int64_t> shape;
   std::string data;  // row-major bytes (BYTES: length-prefixed elements)
+  // Set instead of `data` when KServeRequest::outputs_as_tensors was honoured: the same bytes, not copied.
+  std::shared_ptr<const Tensor> tensor;
+  std::string_view bytes() const {
+    return tensor ? std::string_view(reinterpret_cast<const char*>(tensor->bytes()), tensor->byte_size()) : data;
+  }
 };
 
 struct KServeResponse {

@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "api/ai_api.h"
+#include "api/kserve_grpc_fast_path.h"
 #include "core/logging.h"
 #include "grpc_service.grpc.pb.h"
 
@@ -86,17 +87,18 @@ Status PackContents(const inference::ModelInferRequest::InferInputTensor& in, st
   return Status::Ok();
 }
 
-// Wire request -> KServeRequest. Views into `request` (raw contents) and `storage` (typed contents).
-Status ConvertRequest(const ModelInferRequest& request, KServeRequest& out, std::deque<std::string>& storage) {
+// Wire request -> KServeRequest. `raw` holds the raw_input_contents (possibly kept outside `request`, see the
+// zero-copy path). Views into `raw` and `storage` (typed contents).
+Status ConvertRequest(const ModelInferRequest& request, const std::vector<std::string_view>& raw_contents,
+                      KServeRequest& out, std::deque<std::string>& storage) {
   out.model = request.model_name();
   out.version = request.model_version();
   out.id = request.id();
   ACCEL_ASSIGN_OR_RETURN(out.parameters, ConvertParameters(request.parameters()));
-  const bool raw = request.raw_input_contents_size() > 0;
-  if (raw && request.raw_input_contents_size() != request.inputs_size())
+  const bool raw = !raw_contents.empty();
+  if (raw && static_cast<int>(raw_contents.size()) != request.inputs_size())
     return InvalidArgument("expected " + std::to_string(request.inputs_size()) +
-                           " raw_input_contents (one per input), got " +
-                           std::to_string(request.raw_input_contents_size()));
+                           " raw_input_contents (one per input), got " + std::to_string(raw_contents.size()));
   for (int i = 0; i < request.inputs_size(); ++i) {
     const auto& in = request.inputs(i);
     KServeInput k;
@@ -110,7 +112,7 @@ Status ConvertRequest(const ModelInferRequest& request, KServeRequest& out, std:
     if (raw) {
       if (in.has_contents())
         return InvalidArgument("input '" + k.name + "' has contents although raw_input_contents is used");
-      k.data = request.raw_input_contents(i);
+      k.data = raw_contents[i];
       if (k.datatype != "BYTES") {
         const size_t want = static_cast<size_t>(ShapeElementCount(k.shape)) * KServeElementSize(k.datatype);
         if (k.data.size() != want)
@@ -129,7 +131,13 @@ Status ConvertRequest(const ModelInferRequest& request, KServeRequest& out, std:
   return Status::Ok();
 }
 
-void FillResponse(KServeResponse&& in, ModelInferResponse& out) {
+Status ConvertRequest(const ModelInferRequest& request, KServeRequest& out, std::deque<std::string>& storage) {
+  std::vector<std::string_view> raw(request.raw_input_contents().begin(), request.raw_input_contents().end());
+  return ConvertRequest(request, raw, out, storage);
+}
+
+// Everything of the response but the output bytes (raw_output_contents).
+void FillResponseHeader(const KServeResponse& in, ModelInferResponse& out) {
   out.set_model_name(in.model);
   out.set_model_version(in.version);
   if (!in.id.empty()) out.set_id(in.id);
@@ -137,16 +145,99 @@ void FillResponse(KServeResponse&& in, ModelInferResponse& out) {
   params["device"].set_string_param(in.device_id);
   params["engine"].set_string_param(in.engine_kind);
   params["simulated"].set_bool_param(in.simulated);
-  for (auto& o : in.outputs) {
+  for (const auto& o : in.outputs) {
     auto* t = out.add_outputs();
     t->set_name(o.name);
     t->set_datatype(o.datatype);
     for (int64_t d : o.shape) t->add_shape(d);
-    out.add_raw_output_contents(std::move(o.data));
   }
 }
 
-class Service final : public inference::GRPCInferenceService::CallbackService {
+// The zero-copy request path. Splits the serialised ModelInferRequest into raw_input_contents and the rest
+// (parsed by protobuf: small). A single raw FP32/UINT8/... input whose byte count matches its shape is copied
+// from gRPC's slices straight into the Tensor the scheduler will get (the only user-space copy of the input);
+// any other raw contents are gathered into `storage` and go through the same checks as the protobuf path, so
+// every error message is the same. `header` must outlive `out` (names are copied, contents are viewed).
+Status ConvertWireRequest(const grpc::ByteBuffer& wire, ModelInferRequest& header, KServeRequest& out,
+                          std::deque<std::string>& storage) {
+  std::vector<grpc::Slice> slices;
+  if (!wire.Dump(&slices).ok()) return InvalidArgument("cannot read the request message");
+  std::vector<std::string_view> segments;
+  segments.reserve(slices.size());
+  for (const auto& s : slices) segments.emplace_back(reinterpret_cast<const char*>(s.begin()), s.size());
+  const WireSegments bytes(std::move(segments));
+  ACCEL_ASSIGN_OR_RETURN(SplitMessage split, SplitLengthDelimitedField(bytes, kRawInputContentsField));
+  if (!header.ParseFromString(split.rest)) return InvalidArgument("malformed ModelInferRequest");
+  std::vector<std::string_view> raw;
+  std::shared_ptr<Tensor> tensor;
+  if (split.field.size() == 1 && header.inputs_size() == 1 && !header.inputs(0).has_contents()) {
+    const auto& in = header.inputs(0);
+    auto dtype = DTypeFromKServe(in.datatype());
+    std::vector<int64_t> shape(in.shape().begin(), in.shape().end());
+    // Element count with overflow and sign guards: any doubt, and the generic path decides.
+    uint64_t bytes_needed = dtype.ok() ? DTypeSize(*dtype) : 0;
+    for (int64_t d : shape) {
+      if (d < 0 || (d > 0 && bytes_needed > split.field[0].size / static_cast<uint64_t>(d))) bytes_needed = 0;
+      else bytes_needed *= static_cast<uint64_t>(d);
+    }
+    if (dtype.ok() && bytes_needed == split.field[0].size && bytes_needed > 0) {
+      tensor = std::make_shared<Tensor>(*dtype, std::move(shape), in.name());
+      bytes.CopyOut(split.field[0].offset, split.field[0].size, tensor->bytes());
+      raw.emplace_back(reinterpret_cast<const char*>(tensor->bytes()), tensor->byte_size());
+    }
+  }
+  if (!tensor) {
+    for (const WireRange& r : split.field) {
+      std::string& s = storage.emplace_back();
+      bytes.AppendTo(r.offset, r.size, s);
+      raw.emplace_back(s);
+    }
+  }
+  ACCEL_RETURN_IF_ERROR(ConvertRequest(header, raw, out, storage));
+  if (tensor) out.inputs[0].tensor = std::move(tensor);
+  out.outputs_as_tensors = true;
+  return Status::Ok();
+}
+
+// Serialised ModelInferResponse whose output bytes are not copied: protobuf writes the small header, then each
+// raw_output_contents entry is its tag + length and a slice that owns (a reference to) the output's storage.
+// Fields may come in any order on the wire, so appending field 6 after the rest is a valid encoding.
+grpc::ByteBuffer EncodeWireResponse(KServeResponse&& in) {
+  ModelInferResponse header;
+  FillResponseHeader(in, header);
+  std::string head;
+  header.SerializeToString(&head);
+  std::vector<grpc::Slice> slices;
+  for (auto& o : in.outputs) {
+    const std::string_view bytes = o.bytes();
+    head += LengthDelimitedPrefix(kRawOutputContentsField, bytes.size());
+    slices.emplace_back(head);  // copies the few header bytes
+    head.clear();
+    if (bytes.empty()) continue;
+    if (o.tensor) {
+      auto* owner = new std::shared_ptr<const Tensor>(std::move(o.tensor));
+      slices.emplace_back(const_cast<char*>(bytes.data()), bytes.size(),
+                          [](void* p) { delete static_cast<std::shared_ptr<const Tensor>*>(p); }, owner);
+    } else {
+      auto* owner = new std::string(std::move(o.data));
+      slices.emplace_back(owner->data(), owner->size(), [](void* p) { delete static_cast<std::string*>(p); },
+                          owner);
+    }
+  }
+  if (!head.empty() || slices.empty()) slices.emplace_back(head);
+  return grpc::ByteBuffer(slices.data(), slices.size());
+}
+
+// The streaming path: a protobuf message (the stream's messages are typed), so output bytes are copied once.
+void FillResponse(KServeResponse&& in, ModelInferResponse& out) {
+  FillResponseHeader(in, out);
+  for (auto& o : in.outputs) out.add_raw_output_contents(o.tensor ? std::string(o.bytes()) : std::move(o.data));
+}
+
+// ModelInfer takes the raw (ByteBuffer) callback API for the zero-copy path; every other method is typed.
+class Service final
+    : public inference::GRPCInferenceService::WithRawCallbackMethod_ModelInfer<
+          inference::GRPCInferenceService::CallbackService> {
  public:
   Service(ServiceContext& ctx, KServeBackend& backend) : ctx_(ctx), backend_(backend) {}
 
@@ -192,27 +283,29 @@ class Service final : public inference::GRPCInferenceService::CallbackService {
     return Done(c, grpc::Status::OK);
   }
 
-  grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* c, const ModelInferRequest* q,
-                                       ModelInferResponse* r) override {
+  grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* c, const grpc::ByteBuffer* q,
+                                       grpc::ByteBuffer* r) override {
     auto* reactor = c->DefaultReactor();
     const SteadyTime started = Clock::Real()->Now();
+    ModelInferRequest header;
     KServeRequest request;
     std::deque<std::string> storage;
-    Status s = ConvertRequest(*q, request, storage);
+    Status s = ConvertWireRequest(*q, header, request, storage);
     if (!s.ok()) {
-      RecordApiRequest(ctx_, "kserve_grpc", q->model_name(), "", HttpStatusFor(s.code()), started);
+      RecordApiRequest(ctx_, "kserve_grpc", header.model_name(), "", HttpStatusFor(s.code()), started);
       reactor->Finish(ToGrpc(s));
       return reactor;
     }
-    // The gRPC runtime keeps *q and *r alive until Finish; Infer copies the input bytes before returning.
-    backend_.Infer(request, [this, reactor, r, started, model = q->model_name()](StatusOr<KServeResponse> result) {
+    // The gRPC runtime keeps *q and *r alive until Finish; Infer copies or shares the input before returning.
+    backend_.Infer(request, [this, reactor, r, started, model = header.model_name()](
+                                StatusOr<KServeResponse> result) {
       if (!result.ok()) {
         RecordApiRequest(ctx_, "kserve_grpc", model, "", HttpStatusFor(result.status().code()), started);
         reactor->Finish(ToGrpc(result.status()));
         return;
       }
       RecordApiRequest(ctx_, "kserve_grpc", model, result->device_id, 200, started);
-      FillResponse(std::move(result).value(), *r);
+      *r = EncodeWireResponse(std::move(result).value());
       reactor->Finish(grpc::Status::OK);
     });
     return reactor;

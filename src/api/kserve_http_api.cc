@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <charconv>
-#include <functional>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <thread>
 
@@ -71,8 +71,10 @@ Status AppendElement(const std::string& datatype, const json& v, std::string& ou
   if (!v.is_number()) return bad("a number");
   if (datatype == "FP32" || datatype == "FP64") {
     const double d = v.get<double>();
-    if (datatype == "FP32") Append(out, static_cast<float>(d));
-    else Append(out, d);
+    if (datatype == "FP32")
+      Append(out, static_cast<float>(d));
+    else
+      Append(out, d);
     return Status::Ok();
   }
   if (!v.is_number_integer()) return bad("an integer");
@@ -81,13 +83,14 @@ Status AppendElement(const std::string& datatype, const json& v, std::string& ou
                                                  : static_cast<long double>(v.get<int64_t>());
     return x >= lo && x <= hi;
   };
-#define ACCEL_INT_CASE(name, T)                                                                       \
-  if (datatype == name) {                                                                             \
-    if (!in_range(static_cast<long double>(std::numeric_limits<T>::min()),                            \
-                  static_cast<long double>(std::numeric_limits<T>::max())))                           \
-      return bad("in range");                                                                         \
-    Append(out, v.is_number_unsigned() ? static_cast<T>(v.get<uint64_t>()) : static_cast<T>(v.get<int64_t>())); \
-    return Status::Ok();                                                                              \
+#define ACCEL_INT_CASE(name, T)                                                                            \
+  if (datatype == name) {                                                                                  \
+    if (!in_range(static_cast<long double>(std::numeric_limits<T>::min()),                                 \
+                  static_cast<long double>(std::numeric_limits<T>::max())))                                \
+      return bad("in range");                                                                              \
+    Append(out,                                                                                            \
+           v.is_number_unsigned() ? static_cast<T>(v.get<uint64_t>()) : static_cast<T>(v.get<int64_t>())); \
+    return Status::Ok();                                                                                   \
   }
   ACCEL_INT_CASE("UINT8", uint8_t)
   ACCEL_INT_CASE("INT8", int8_t)
@@ -102,7 +105,8 @@ Status AppendElement(const std::string& datatype, const json& v, std::string& ou
 }
 
 // "data" may be flat or nested (row-major); both flatten to the same element sequence.
-Status FlattenData(const std::string& datatype, const json& data, std::string& out, int64_t& count, int depth) {
+Status FlattenData(const std::string& datatype, const json& data, std::string& out, int64_t& count,
+                   int depth) {
   if (depth > 32) return InvalidArgument("tensor data is nested too deeply");
   if (data.is_array()) {
     for (const auto& e : data) ACCEL_RETURN_IF_ERROR(FlattenData(datatype, e, out, count, depth + 1));
@@ -117,12 +121,16 @@ StatusOr<KServeParameters> ParseParameters(const json& j, const std::string& whe
   if (j.is_null()) return params;
   if (!j.is_object()) return InvalidArgument(where + " parameters must be a JSON object");
   for (const auto& [k, v] : j.items()) {
-    if (v.is_boolean()) params[k] = v.get<bool>();
-    else if (v.is_number_integer()) params[k] = v.is_number_unsigned() ? static_cast<int64_t>(v.get<uint64_t>())
-                                                                       : v.get<int64_t>();
-    else if (v.is_number()) params[k] = v.get<double>();
-    else if (v.is_string()) params[k] = v.get<std::string>();
-    else return InvalidArgument(where + " parameter '" + k + "' must be a boolean, number or string");
+    if (v.is_boolean())
+      params[k] = v.get<bool>();
+    else if (v.is_number_integer())
+      params[k] = v.is_number_unsigned() ? static_cast<int64_t>(v.get<uint64_t>()) : v.get<int64_t>();
+    else if (v.is_number())
+      params[k] = v.get<double>();
+    else if (v.is_string())
+      params[k] = v.get<std::string>();
+    else
+      return InvalidArgument(where + " parameter '" + k + "' must be a boolean, number or string");
   }
   return params;
 }
@@ -141,15 +149,24 @@ json DataToJson(const KServeOutput& out) {
   const size_t size = KServeElementSize(d);
   if (size == 0) return arr;
   for (size_t i = 0; i + size <= n; i += size) {
-    if (d == "FP32") arr.push_back(Load<float>(p + i));
-    else if (d == "FP64") arr.push_back(Load<double>(p + i));
-    else if (d == "UINT8") arr.push_back(Load<uint8_t>(p + i));
-    else if (d == "INT8") arr.push_back(Load<int8_t>(p + i));
-    else if (d == "INT32") arr.push_back(Load<int32_t>(p + i));
-    else if (d == "INT64") arr.push_back(Load<int64_t>(p + i));
-    else if (d == "UINT32") arr.push_back(Load<uint32_t>(p + i));
-    else if (d == "BOOL") arr.push_back(p[i] != 0);
-    else return json::array();  // FP16 & co: only as binary data (the caller forces binary for these)
+    if (d == "FP32")
+      arr.push_back(Load<float>(p + i));
+    else if (d == "FP64")
+      arr.push_back(Load<double>(p + i));
+    else if (d == "UINT8")
+      arr.push_back(Load<uint8_t>(p + i));
+    else if (d == "INT8")
+      arr.push_back(Load<int8_t>(p + i));
+    else if (d == "INT32")
+      arr.push_back(Load<int32_t>(p + i));
+    else if (d == "INT64")
+      arr.push_back(Load<int64_t>(p + i));
+    else if (d == "UINT32")
+      arr.push_back(Load<uint32_t>(p + i));
+    else if (d == "BOOL")
+      arr.push_back(p[i] != 0);
+    else
+      return json::array();  // FP16 & co: only as binary data (the caller forces binary for these)
   }
   return arr;
 }
@@ -186,11 +203,15 @@ Status ParseModelPath(const std::string& raw_path, const std::string& prefix, st
 json MetadataJson(const KServeModelMetadata& m) {
   auto tensors = [](const std::vector<KServeTensorMetadata>& list) {
     json arr = json::array();
-    for (const auto& t : list) arr.push_back({{"name", t.name}, {"datatype", t.datatype}, {"shape", t.shape}});
+    for (const auto& t : list)
+      arr.push_back({{"name", t.name}, {"datatype", t.datatype}, {"shape", t.shape}});
     return arr;
   };
-  return {{"name", m.name}, {"versions", m.versions}, {"platform", m.platform},
-          {"inputs", tensors(m.inputs)}, {"outputs", tensors(m.outputs)}};
+  return {{"name", m.name},
+          {"versions", m.versions},
+          {"platform", m.platform},
+          {"inputs", tensors(m.inputs)},
+          {"outputs", tensors(m.outputs)}};
 }
 
 void HandleInfer(ServiceContext& ctx, KServeBackend& backend, HttpRequest&& request, const std::string& model,
@@ -214,8 +235,8 @@ void HandleInfer(ServiceContext& ctx, KServeBackend& backend, HttpRequest&& requ
   }
   parsed->request.model = model;
   parsed->request.version = version;
-  backend.Infer(parsed->request, [&ctx, parsed, body, started, respond = std::move(respond)](
-                                     StatusOr<KServeResponse> result) {
+  backend.Infer(parsed->request, [&ctx, parsed, body, started,
+                                  respond = std::move(respond)](StatusOr<KServeResponse> result) {
     if (!result.ok()) {
       RecordApiRequest(ctx, "kserve_http", parsed->request.model, "", HttpStatusFor(result.status().code()),
                        started);
@@ -246,7 +267,8 @@ void RunControl(std::function<Status()> op, HttpResponder respond) {
 
 }  // namespace
 
-Status ParseKServeHttpInfer(std::string_view body, std::optional<size_t> header_length, KServeHttpParsed& parsed) {
+Status ParseKServeHttpInfer(std::string_view body, std::optional<size_t> header_length,
+                            KServeHttpParsed& parsed) {
   std::string_view json_text = body;
   std::string_view binary;
   if (header_length) {
@@ -299,7 +321,8 @@ Status ParseKServeHttpInfer(std::string_view body, std::optional<size_t> header_
       if (size < 0 || size != std::floor(size))
         return InvalidArgument("input '" + in.name + "' binary_data_size must be a non-negative integer");
       if (!header_length)
-        return InvalidArgument("input '" + in.name + "' uses binary data but the request has no "
+        return InvalidArgument("input '" + in.name +
+                               "' uses binary data but the request has no "
                                "Inference-Header-Content-Length header");
       const size_t n = static_cast<size_t>(size);
       if (n > binary.size() - binary_pos)
@@ -308,15 +331,17 @@ Status ParseKServeHttpInfer(std::string_view body, std::optional<size_t> header_
                                " left");
       in.data = binary.substr(binary_pos, n);
       binary_pos += n;
-      if (ji.contains("data")) return InvalidArgument("input '" + in.name + "' has both binary and JSON data");
+      if (ji.contains("data"))
+        return InvalidArgument("input '" + in.name + "' has both binary and JSON data");
     } else {
       if (!ji.contains("data")) return InvalidArgument("input '" + in.name + "' has no 'data'");
       std::string& bytes = parsed.storage.emplace_back();
       int64_t count = 0;
       ACCEL_RETURN_IF_ERROR(FlattenData(in.datatype, ji["data"], bytes, count, 0));
       if (count != elements)
-        return InvalidArgument("input '" + in.name + "' has " + std::to_string(count) + " data elements; shape " +
-                               ShapeToString(in.shape) + " needs " + std::to_string(elements));
+        return InvalidArgument("input '" + in.name + "' has " + std::to_string(count) +
+                               " data elements; shape " + ShapeToString(in.shape) + " needs " +
+                               std::to_string(elements));
       in.data = bytes;
     }
     if (in.datatype != "BYTES") {
@@ -338,7 +363,8 @@ Status ParseKServeHttpInfer(std::string_view body, std::optional<size_t> header_
         return InvalidArgument("each requested output must be an object with a 'name'");
       const std::string name = jo["name"].get<std::string>();
       req.requested_outputs.push_back(name);
-      ACCEL_ASSIGN_OR_RETURN(KServeParameters params, ParseParameters(jo.value("parameters", json()), "output"));
+      ACCEL_ASSIGN_OR_RETURN(KServeParameters params,
+                             ParseParameters(jo.value("parameters", json()), "output"));
       if (auto it = params.find("binary_data"); it != params.end()) {
         const bool* b = std::get_if<bool>(&it->second);
         if (!b) return InvalidArgument("output parameter 'binary_data' must be a boolean");
@@ -358,8 +384,8 @@ std::string RenderKServeHttpResponse(const KServeResponse& response, const KServ
   j["model_name"] = response.model;
   j["model_version"] = response.version;
   if (!response.id.empty()) j["id"] = response.id;
-  j["parameters"] = {{"device", response.device_id}, {"engine", response.engine_kind},
-                     {"simulated", response.simulated}};
+  j["parameters"] = {
+      {"device", response.device_id}, {"engine", response.engine_kind}, {"simulated", response.simulated}};
   json outputs = json::array();
   std::string binary;
   for (const auto& out : response.outputs) {
@@ -423,9 +449,11 @@ void RegisterKServeRoutes(HttpRouter& router, ServiceContext& ctx, KServeBackend
     bool ready_only = false;
     if (!request.body.empty()) {
       json j = json::parse(request.body, nullptr, false);
-      if (j.is_discarded() || !j.is_object()) return respond(KServeError(InvalidArgument("body must be a JSON object")));
+      if (j.is_discarded() || !j.is_object())
+        return respond(KServeError(InvalidArgument("body must be a JSON object")));
       if (j.contains("ready")) {
-        if (!j["ready"].is_boolean()) return respond(KServeError(InvalidArgument("'ready' must be a boolean")));
+        if (!j["ready"].is_boolean())
+          return respond(KServeError(InvalidArgument("'ready' must be a boolean")));
         ready_only = j["ready"].get<bool>();
       }
     }
@@ -437,19 +465,22 @@ void RegisterKServeRoutes(HttpRouter& router, ServiceContext& ctx, KServeBackend
     }
     respond(JsonOk(arr));
   });
-  router.AddPrefix("POST", "/v2/repository/models/", [&backend](HttpRequest&& request, HttpResponder respond) {
-    std::string model, version, action;
-    Status s = ParseModelPath(request.path, "/v2/repository/models/", model, version, action);
-    if (!s.ok()) return respond(KServeError(s));
-    if (!request.body.empty()) {
-      json j = json::parse(request.body, nullptr, false);
-      if (j.is_discarded() || !j.is_object()) return respond(KServeError(InvalidArgument("body must be a JSON object")));
-    }
-    if (action == "load") return RunControl([&backend, model] { return backend.LoadModel(model); }, std::move(respond));
-    if (action == "unload")
-      return RunControl([&backend, model] { return backend.UnloadModel(model); }, std::move(respond));
-    respond(KServeError(NotFound("no such endpoint: POST " + request.path)));
-  });
+  router.AddPrefix(
+      "POST", "/v2/repository/models/", [&backend](HttpRequest&& request, HttpResponder respond) {
+        std::string model, version, action;
+        Status s = ParseModelPath(request.path, "/v2/repository/models/", model, version, action);
+        if (!s.ok()) return respond(KServeError(s));
+        if (!request.body.empty()) {
+          json j = json::parse(request.body, nullptr, false);
+          if (j.is_discarded() || !j.is_object())
+            return respond(KServeError(InvalidArgument("body must be a JSON object")));
+        }
+        if (action == "load")
+          return RunControl([&backend, model] { return backend.LoadModel(model); }, std::move(respond));
+        if (action == "unload")
+          return RunControl([&backend, model] { return backend.UnloadModel(model); }, std::move(respond));
+        respond(KServeError(NotFound("no such endpoint: POST " + request.path)));
+      });
 }
 
 }  // namespace accel

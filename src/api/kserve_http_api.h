@@ -35,7 +35,8 @@ struct KServeHttpParsed {
   std::vector<std::string> json_outputs;  // outputs explicitly asked for with binary_data false
   bool all_binary = false;
 };
-Status ParseKServeHttpInfer(std::string_view body, std::optional<size_t> header_length, KServeHttpParsed& parsed);
+Status ParseKServeHttpInfer(std::string_view body, std::optional<size_t> header_length,
+                            KServeHttpParsed& parsed);
 
 // Renders a response: JSON only, or JSON header plus binary data (then `header_length` is set and the
 // caller sends Inference-Header-Content-Length and application/octet-stream).

@@ -17,8 +17,8 @@ DeviceGaugeSnapshot ToSnapshot(const DeviceStatus& d) {
   s.engine = d.info.kind;
   s.simulated = d.info.simulated;
   s.health_state = (d.ejected || d.health.state == HealthState::kFailed) ? 2
-                   : d.health.state == HealthState::kDegraded          ? 1
-                                                                        : 0;
+                   : d.health.state == HealthState::kDegraded            ? 1
+                                                                         : 0;
   s.queue_depth = d.queue_depth;
   s.in_flight = d.in_flight;
   s.temperature_c = d.stats.temperature_c;
@@ -68,22 +68,26 @@ void RegisterObservabilityRoutes(HttpRouter& router, ServiceContext& ctx) {
                         {"component", rec.component},
                         {"message", rec.message}});
     auto latency = [](double v) { return v < 0 ? nlohmann::json(nullptr) : nlohmann::json(Round(v, 3)); };
-    nlohmann::json body = {{"success", true},
-                           {"uptime_s", Round(summary.uptime_seconds, 1)},
-                           {"requests_total", summary.requests_total},
-                           {"errors_total", summary.errors_total},
-                           {"throughput_rps", Round(summary.window.throughput_rps, 2)},
-                           {"latency_ms", {{"p50", latency(summary.window.p50_ms)}, {"p99", latency(summary.window.p99_ms)}}},
-                           {"recent_errors", std::move(errors)}};
+    nlohmann::json body = {
+        {"success", true},
+        {"uptime_s", Round(summary.uptime_seconds, 1)},
+        {"requests_total", summary.requests_total},
+        {"errors_total", summary.errors_total},
+        {"throughput_rps", Round(summary.window.throughput_rps, 2)},
+        {"latency_ms", {{"p50", latency(summary.window.p50_ms)}, {"p99", latency(summary.window.p99_ms)}}},
+        {"recent_errors", std::move(errors)}};
     HttpResponse r;
     r.body = body.dump();
     respond(std::move(r));
   });
   for (const auto& file : EmbeddedFiles()) {
-    router.Add("GET", std::string(file.path),
-               [](HttpRequest&& request, HttpResponder respond) { ServeEmbedded(request, std::move(respond)); });
+    router.Add("GET", std::string(file.path), [](HttpRequest&& request, HttpResponder respond) {
+      ServeEmbedded(request, std::move(respond));
+    });
   }
-  router.Add("GET", "/", [](HttpRequest&& request, HttpResponder respond) { ServeEmbedded(request, std::move(respond)); });
+  router.Add("GET", "/", [](HttpRequest&& request, HttpResponder respond) {
+    ServeEmbedded(request, std::move(respond));
+  });
 }
 
 }  // namespace accel

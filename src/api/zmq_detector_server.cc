@@ -105,24 +105,29 @@ struct ZmqDetectorServer::Impl {
   }
 
   void Handle(Frames envelope, Frames body) {
-    auto reply = [outbox = outbox, envelope](Frames r) mutable { outbox->Post(std::move(envelope), std::move(r)); };
+    auto reply = [outbox = outbox, envelope](Frames r) mutable {
+      outbox->Post(std::move(envelope), std::move(r));
+    };
     if (body.empty()) return reply(ErrorReply("empty request"));
     json header = json::parse(body[0], nullptr, false);
     if (header.is_discarded() || !header.is_object())
       return reply(ErrorReply("the first frame must be a JSON object header"));
     if (header.value("model_request", false)) {
-      json r = {{"model_available", true}, {"model_loaded", ModelLoaded()}, {"model_name", ModelName()},
+      json r = {{"model_available", true},
+                {"model_loaded", ModelLoaded()},
+                {"model_name", ModelName()},
                 {"server", "accel"}};
       return reply({r.dump()});
     }
     if (header.value("model_data", false)) {
-      json r = {{"model_saved", false}, {"model_loaded", ModelLoaded()},
+      json r = {{"model_saved", false},
+                {"model_loaded", ModelLoaded()},
                 {"error", "Accel does not accept model uploads; it serves '" + ModelName() +
                               "' from its model repository"}};
       return reply({r.dump()});
     }
-    if (body.size() != 2) return reply(ErrorReply("expected 2 frames [header, tensor], got " +
-                                                  std::to_string(body.size())));
+    if (body.size() != 2)
+      return reply(ErrorReply("expected 2 frames [header, tensor], got " + std::to_string(body.size())));
     auto image = TensorToImage(header, body[1]);
     if (!image.ok()) return reply(ErrorReply(image.status().message()));
     const int width = image->width;
@@ -174,9 +179,12 @@ struct ZmqDetectorServer::Impl {
     }
     const std::string dtype = header.value("dtype", "");
     size_t elem = 0;
-    if (dtype == "uint8") elem = 1;
-    else if (dtype == "float32") elem = 4;
-    else return InvalidArgument("dtype '" + dtype + "' is not supported (uint8 or float32)");
+    if (dtype == "uint8")
+      elem = 1;
+    else if (dtype == "float32")
+      elem = 4;
+    else
+      return InvalidArgument("dtype '" + dtype + "' is not supported (uint8 or float32)");
     int64_t h = 0, w = 0;
     bool nchw = false;
     if (shape.size() == 4 && shape[0] == 1 && shape[3] == 3) {
@@ -190,8 +198,9 @@ struct ZmqDetectorServer::Impl {
     }
     const size_t pixels = static_cast<size_t>(h) * static_cast<size_t>(w);
     if (data.size() != pixels * 3 * elem)
-      return InvalidArgument("tensor has " + std::to_string(data.size()) + " bytes; shape " + header["shape"].dump() +
-                             " of " + dtype + " needs " + std::to_string(pixels * 3 * elem));
+      return InvalidArgument("tensor has " + std::to_string(data.size()) + " bytes; shape " +
+                             header["shape"].dump() + " of " + dtype + " needs " +
+                             std::to_string(pixels * 3 * elem));
     std::vector<uint8_t> rgb(pixels * 3);
     float scale = 1.0f;
     if (elem == 4) {
@@ -314,8 +323,8 @@ Status ZmqDetectorServer::Start() {
   }
   s.started = true;
   s.thread = std::thread([&s] { s.Loop(); });
-  ACCEL_LOG(kInfo, "zmq") << "Frigate zmq detector listening on " << s.bound << " (model "
-                          << s.ModelName() << ")";
+  ACCEL_LOG(kInfo, "zmq") << "Frigate zmq detector listening on " << s.bound << " (model " << s.ModelName()
+                          << ")";
   return Status::Ok();
 }
 

@@ -32,34 +32,37 @@ struct Option {
   std::function<Status(ServeConfig&, const std::string&)> apply;
 };
 
-#define ACCEL_INT_OPTION(field, lo, hi)                                       \
-  [](ServeConfig& c, const std::string& v) -> Status {                       \
-    ACCEL_ASSIGN_OR_RETURN(auto n, ParseInt(#field, v, lo, hi));              \
-    c.field = static_cast<decltype(c.field)>(n);                              \
-    return Status::Ok();                                                      \
+#define ACCEL_INT_OPTION(field, lo, hi)                          \
+  [](ServeConfig& c, const std::string& v) -> Status {           \
+    ACCEL_ASSIGN_OR_RETURN(auto n, ParseInt(#field, v, lo, hi)); \
+    c.field = static_cast<decltype(c.field)>(n);                 \
+    return Status::Ok();                                         \
   }
-#define ACCEL_BOOL_OPTION(field)                                              \
-  [](ServeConfig& c, const std::string& v) -> Status {                       \
-    ACCEL_ASSIGN_OR_RETURN(c.field, ParseBool(v));                            \
-    return Status::Ok();                                                      \
+#define ACCEL_BOOL_OPTION(field)                       \
+  [](ServeConfig& c, const std::string& v) -> Status { \
+    ACCEL_ASSIGN_OR_RETURN(c.field, ParseBool(v));     \
+    return Status::Ok();                               \
   }
-#define ACCEL_STRING_OPTION(field)                                            \
-  [](ServeConfig& c, const std::string& v) -> Status {                       \
-    c.field = v;                                                              \
-    return Status::Ok();                                                      \
+#define ACCEL_STRING_OPTION(field)                     \
+  [](ServeConfig& c, const std::string& v) -> Status { \
+    c.field = v;                                       \
+    return Status::Ok();                               \
   }
 
 const std::vector<Option>& Options() {
   static const std::vector<Option> kOptions = {
       {"--host", "HOST", "ADDR", "address to listen on (default 0.0.0.0)", ACCEL_STRING_OPTION(host)},
-      {"--port", "PORT", "N", "HTTP port (default 8000; 0 picks a free port)", ACCEL_INT_OPTION(port, 0, 65535)},
-      {"--port-file", "", "PATH", "write the bound HTTP port to PATH once listening", ACCEL_STRING_OPTION(port_file)},
+      {"--port", "PORT", "N", "HTTP port (default 8000; 0 picks a free port)",
+       ACCEL_INT_OPTION(port, 0, 65535)},
+      {"--port-file", "", "PATH", "write the bound HTTP port to PATH once listening",
+       ACCEL_STRING_OPTION(port_file)},
       {"--io-threads", "IO_THREADS", "N", "HTTP I/O threads (default: one per core)",
        ACCEL_INT_OPTION(io_threads, 0, 256)},
       {"--grpc-port", "GRPC_PORT", "N", "KServe v2 gRPC port (default 8001; -1 disables)",
        ACCEL_INT_OPTION(grpc_port, -1, 65535)},
       {"--zmq-endpoint", "ZMQ_ENDPOINT", "URL",
-       "Frigate zmq detector endpoint (default tcp://0.0.0.0:5555; empty disables)", ACCEL_STRING_OPTION(zmq_endpoint)},
+       "Frigate zmq detector endpoint (default tcp://0.0.0.0:5555; empty disables)",
+       ACCEL_STRING_OPTION(zmq_endpoint)},
       {"--grpc-port-file", "", "PATH", "write the bound gRPC port to PATH once listening",
        ACCEL_STRING_OPTION(grpc_port_file)},
       {"--zmq-labelmap", "ZMQ_LABELMAP", "PATH",
@@ -71,15 +74,18 @@ const std::vector<Option>& Options() {
          c.zmq_pixel_format = v;
          return Status::Ok();
        }},
-      {"--models", "MODELS_DIR", "DIR", "model repository (default ./models)", ACCEL_STRING_OPTION(models_dir)},
-      {"--default-model", "DEFAULT_MODEL", "NAME", "model used when a request names none (default yolox-nano)",
-       ACCEL_STRING_OPTION(default_model)},
-      {"--default-engine", "DEFAULT_ENGINE", "KIND", "engine used when a request names none: auto|cpu|nvidia|hailo|sim",
+      {"--models", "MODELS_DIR", "DIR", "model repository (default ./models)",
+       ACCEL_STRING_OPTION(models_dir)},
+      {"--default-model", "DEFAULT_MODEL", "NAME",
+       "model used when a request names none (default yolox-nano)", ACCEL_STRING_OPTION(default_model)},
+      {"--default-engine", "DEFAULT_ENGINE", "KIND",
+       "engine used when a request names none: auto|cpu|nvidia|hailo|sim",
        ACCEL_STRING_OPTION(default_engine)},
       {"--fallback-engine", "FALLBACK_ENGINE", "KIND",
        "engine used when the requested kind has no ready device (default: none, answer 503)",
        ACCEL_STRING_OPTION(fallback_engine)},
-      {"--engines", "ENGINES", "LIST", "engine kinds to enable, e.g. cpu,sim (default: all built that find a device)",
+      {"--engines", "ENGINES", "LIST",
+       "engine kinds to enable, e.g. cpu,sim (default: all built that find a device)",
        [](ServeConfig& c, const std::string& v) -> Status {
          c.engines = SplitList(v);
          return Status::Ok();
@@ -103,7 +109,8 @@ const std::vector<Option>& Options() {
        ACCEL_BOOL_OPTION(load_balancing)},
       {"--round-robin", "ROUND_ROBIN", "BOOL", "strict round robin instead of the cost model (default false)",
        ACCEL_BOOL_OPTION(round_robin)},
-      {"--device-priority", "DEVICE_PRIORITY", "LIST", "device ids or kinds in order of preference, e.g. hailo,nvidia,cpu",
+      {"--device-priority", "DEVICE_PRIORITY", "LIST",
+       "device ids or kinds in order of preference, e.g. hailo,nvidia,cpu",
        [](ServeConfig& c, const std::string& v) -> Status {
          c.device_priority = SplitList(v);
          return Status::Ok();
@@ -127,11 +134,14 @@ const std::vector<Option>& Options() {
        }},
       {"--max-image-pixels", "MAX_IMAGE_PIXELS", "N", "largest decoded image, 413 above (default 40000000)",
        ACCEL_INT_OPTION(max_image_pixels, 1, 1LL << 32)},
-      {"--api-key", "API_KEY", "KEY", "require this api_key on /v1/vision/* (default: none)", ACCEL_STRING_OPTION(api_key)},
+      {"--api-key", "API_KEY", "KEY", "require this api_key on /v1/vision/* (default: none)",
+       ACCEL_STRING_OPTION(api_key)},
       {"--validation-image", "VALIDATION_IMAGE", "PATH", "image POST /ai/validate uses when none is uploaded",
        ACCEL_STRING_OPTION(validation_image)},
-      {"--log-level", "LOG_LEVEL", "LEVEL", "debug|info|warn|error (default info)", ACCEL_STRING_OPTION(log_level)},
-      {"--debug", "DEBUG", "BOOL", "same as --log-level debug", [](ServeConfig& c, const std::string& v) -> Status {
+      {"--log-level", "LOG_LEVEL", "LEVEL", "debug|info|warn|error (default info)",
+       ACCEL_STRING_OPTION(log_level)},
+      {"--debug", "DEBUG", "BOOL", "same as --log-level debug",
+       [](ServeConfig& c, const std::string& v) -> Status {
          ACCEL_ASSIGN_OR_RETURN(bool on, ParseBool(v));
          if (on) c.log_level = "debug";
          return Status::Ok();
@@ -177,14 +187,17 @@ StatusOr<ServeConfig> ParseServeConfig(const std::vector<std::string>& args) {
 std::string ServeUsage() {
   std::ostringstream out;
   out << "usage: accel serve [options]\n\n"
-         "Serves the models in --models over HTTP (seed API /ai/*, DeepStack /v1/vision/detection, KServe v2\n"
+         "Serves the models in --models over HTTP (seed API /ai/*, DeepStack /v1/vision/detection, KServe "
+         "v2\n"
          "/v2/*, Prometheus /metrics, dashboard /), KServe v2 gRPC and Frigate's zmq detector protocol.\n"
          "Every option can also be set by the environment variable shown; flags win.\n\n";
   for (const auto& opt : Options()) {
     std::string left = "  " + opt.flag + (opt.value_name.empty() ? "" : " " + opt.value_name);
     out << left;
-    if (left.size() < 30) out << std::string(30 - left.size(), ' ');
-    else out << "\n" << std::string(30, ' ');
+    if (left.size() < 30)
+      out << std::string(30 - left.size(), ' ');
+    else
+      out << "\n" << std::string(30, ' ');
     out << opt.help;
     if (!opt.env.empty()) out << " [env " << opt.env << "]";
     out << "\n";

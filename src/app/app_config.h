@@ -12,36 +12,36 @@ namespace accel {
 struct ServeConfig {
   std::string host = "0.0.0.0";
   int port = 8000;
-  std::string port_file;            // write the bound port here once listening (tests, --port 0)
-  int io_threads = 0;               // 0: one per core
-  int grpc_port = 8001;             // -1: off
+  std::string port_file;  // write the bound port here once listening (tests, --port 0)
+  int io_threads = 0;     // 0: one per core
+  int grpc_port = 8001;   // -1: off
   std::string zmq_endpoint = "tcp://0.0.0.0:5555";  // "": off
-  std::string grpc_port_file;       // write the bound gRPC port here once listening (tests, --grpc-port 0)
-  std::string zmq_labelmap;         // Frigate label map whose ids the zmq detector reports; "": model ids
+  std::string grpc_port_file;  // write the bound gRPC port here once listening (tests, --grpc-port 0)
+  std::string zmq_labelmap;    // Frigate label map whose ids the zmq detector reports; "": model ids
   std::string zmq_pixel_format = "rgb";  // pixel order of zmq tensors: rgb (Frigate's default) or bgr
   std::string models_dir = "models";
   std::string default_model = "yolox-nano";
   std::string default_engine = "auto";
-  std::string fallback_engine;      // empty: none
-  std::vector<std::string> engines; // enabled engine kinds; empty: all that are built and find a device
+  std::string fallback_engine;       // empty: none
+  std::vector<std::string> engines;  // enabled engine kinds; empty: all that are built and find a device
   bool support_nvidia = true;
   bool support_hailo = true;
-  bool torch_cpu_device = false;    // test mode of the nvidia engine on the CPU
+  bool torch_cpu_device = false;  // test mode of the nvidia engine on the CPU
   std::vector<std::string> sim_devices;
   bool load_balancing = true;
   bool round_robin = false;
   std::vector<std::string> device_priority;
   int queue_capacity = 64;
   int execution_timeout_ms = 5000;
-  int hailo_batch_size = 0;         // 0: model's
+  int hailo_batch_size = 0;  // 0: model's
   int hailo_threads = 0;
-  int cpu_threads = 0;              // 0: OpenCV's default (all cores)
+  int cpu_threads = 0;  // 0: OpenCV's default (all cores)
   size_t max_body_bytes = 32u << 20;
   int max_image_width = 8192;
   int max_image_height = 8192;
   long long max_image_pixels = 40'000'000;
-  std::string api_key;              // when set, /v1/vision/* requires a matching api_key
-  std::string validation_image;     // image used by POST /ai/validate when none is uploaded
+  std::string api_key;           // when set, /v1/vision/* requires a matching api_key
+  std::string validation_image;  // image used by POST /ai/validate when none is uploaded
   std::string log_level = "info";
 };
 

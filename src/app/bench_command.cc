@@ -36,9 +36,7 @@ using tcp = asio::ip::tcp;
 using ErrorCode = boost::system::error_code;
 using SteadyClock = std::chrono::steady_clock;
 
-std::chrono::nanoseconds Seconds(double s) {
-  return std::chrono::nanoseconds(static_cast<int64_t>(s * 1e9));
-}
+std::chrono::nanoseconds Seconds(double s) { return std::chrono::nanoseconds(static_cast<int64_t>(s * 1e9)); }
 
 // A keep-alive HTTP/1.1 connection driven synchronously by one worker thread. Async operations on a private
 // io_context are used only because Beast applies timeouts to asynchronous operations alone.
@@ -123,9 +121,8 @@ class HttpBenchClient : public BenchClient {
     buffer_.clear();
     ErrorCode result = asio::error::would_block;
     stream_->expires_after(timeout_);
-    stream_->async_connect(endpoints_, [&result](ErrorCode connect_ec, const tcp::endpoint&) {
-      result = connect_ec;
-    });
+    stream_->async_connect(endpoints_,
+                           [&result](ErrorCode connect_ec, const tcp::endpoint&) { result = connect_ec; });
     context_.restart();
     context_.run();
     if (result) {
@@ -379,10 +376,17 @@ StatusOr<BenchNativeInput> MakeBenchNativeInput(const std::string& image,
   BenchNativeInput out;
   out.name = model.input.name;
   switch (tensor.dtype()) {
-    case DType::kFloat32: out.datatype = "FP32"; break;
-    case DType::kUInt8: out.datatype = "UINT8"; break;
-    case DType::kInt8: out.datatype = "INT8"; break;
-    default: return InvalidArgument("model '" + model_name + "' input dtype is not supported by the bench");
+    case DType::kFloat32:
+      out.datatype = "FP32";
+      break;
+    case DType::kUInt8:
+      out.datatype = "UINT8";
+      break;
+    case DType::kInt8:
+      out.datatype = "INT8";
+      break;
+    default:
+      return InvalidArgument("model '" + model_name + "' input dtype is not supported by the bench");
   }
   out.shape = tensor.shape();
   out.bytes.assign(reinterpret_cast<const char*>(tensor.bytes()), tensor.byte_size());
@@ -457,8 +461,8 @@ BenchStepResult RunBenchStep(const BenchConfig& config) {
   const auto measure_end = measure_start + Seconds(config.duration_s);
   const double rate = result.target_rate;
 
-  std::atomic<uint64_t> next_ticket{0};   // open loop: request i is due at start + i / rate
-  std::atomic<uint64_t> live_done{0};     // for the progress line, warmup included
+  std::atomic<uint64_t> next_ticket{0};  // open loop: request i is due at start + i / rate
+  std::atomic<uint64_t> live_done{0};    // for the progress line, warmup included
   std::atomic<uint64_t> live_errors{0};
   std::mutex merge_mu;
   std::vector<float> latencies;
@@ -533,9 +537,8 @@ BenchStepResult RunBenchStep(const BenchConfig& config) {
       std::fprintf(stderr, "%s[bench%s%s c=%d%s] %5.1fs%s  requests %llu  errors %llu  %.1f req/s%s",
                    tty ? "\r" : "", config.step_label.empty() ? "" : " step ", config.step_label.c_str(),
                    workers, rate > 0 ? (" rate=" + std::to_string(static_cast<int>(rate))).c_str() : "",
-                   elapsed, now < measure_start ? " (warmup)" : "",
-                   static_cast<unsigned long long>(done), static_cast<unsigned long long>(live_errors.load()),
-                   current, tty ? "   " : "\n");
+                   elapsed, now < measure_start ? " (warmup)" : "", static_cast<unsigned long long>(done),
+                   static_cast<unsigned long long>(live_errors.load()), current, tty ? "   " : "\n");
       std::fflush(stderr);
     }
     if (config.progress && tty) std::fprintf(stderr, "\n");
@@ -773,17 +776,18 @@ int RunBenchCommand(int argc, char** argv) {
   }
 
   if (format == Format::kText) {
-    std::printf("accel bench: %s API at %s, %zu image(s), %s, %.0f s per step%s\n", protocol->name().c_str(),
-                base.url.c_str(), inputs.size(),
-                base.rate > 0 ? ("open loop at " + std::to_string(base.rate) + " req/s").c_str()
-                              : "closed loop",
-                base.duration_s,
-                base.warmup_s > 0 ? (" after " + std::to_string(base.warmup_s) + " s warmup").c_str() : "");
+    std::printf(
+        "accel bench: %s API at %s, %zu image(s), %s, %.0f s per step%s\n", protocol->name().c_str(),
+        base.url.c_str(), inputs.size(),
+        base.rate > 0 ? ("open loop at " + std::to_string(base.rate) + " req/s").c_str() : "closed loop",
+        base.duration_s,
+        base.warmup_s > 0 ? (" after " + std::to_string(base.warmup_s) + " s warmup").c_str() : "");
     std::printf("%-6s %-11s %9s %8s %10s %9s %9s %9s %9s  %s\n", "step", "concurrency", "requests", "errors",
                 "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "codes");
   } else if (format == Format::kCsv) {
-    std::printf("step,concurrency,target_rate,duration_s,requests,ok,errors,throughput_rps,"
-                "latency_mean_ms,latency_p50_ms,latency_p90_ms,latency_p99_ms,latency_max_ms,codes\n");
+    std::printf(
+        "step,concurrency,target_rate,duration_s,requests,ok,errors,throughput_rps,"
+        "latency_mean_ms,latency_p50_ms,latency_p90_ms,latency_p99_ms,latency_max_ms,codes\n");
   }
   std::fflush(stdout);
 
@@ -807,8 +811,7 @@ int RunBenchCommand(int argc, char** argv) {
       if (!r.first_error.empty()) std::printf("       first error: %s\n", r.first_error.c_str());
     } else if (format == Format::kCsv) {
       std::printf("%zu,%d,%g,%g,%llu,%llu,%llu,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,\"%s\"\n", step + 1,
-                  r.concurrency,
-                  r.target_rate, r.duration_s, static_cast<unsigned long long>(r.requests),
+                  r.concurrency, r.target_rate, r.duration_s, static_cast<unsigned long long>(r.requests),
                   static_cast<unsigned long long>(r.ok), static_cast<unsigned long long>(r.errors),
                   r.throughput_rps, r.latency_mean_ms, r.latency_p50_ms, r.latency_p90_ms, r.latency_p99_ms,
                   r.latency_max_ms, CodesText(r.codes).c_str());

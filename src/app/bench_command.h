@@ -82,10 +82,10 @@ class HttpBenchProtocol : public BenchProtocol {
 // What a protocol needs besides the inputs. Protocols that do not speak HTTP take their address from here
 // (BenchConfig::url and the BenchTarget given to NewClient are then ignored).
 struct BenchProtocolOptions {
-  std::string model;                          // empty: the server's default (kserve-*/grpc: yolox-nano)
-  bool model_native = false;                  // kserve-http/grpc: send the model's raw input tensor
-  std::string models_dir = "models";          // where <model>/model.yaml is read for --model-native
-  std::string grpc_url = "127.0.0.1:8001";    // grpc: host:port
+  std::string model;                        // empty: the server's default (kserve-*/grpc: yolox-nano)
+  bool model_native = false;                // kserve-http/grpc: send the model's raw input tensor
+  std::string models_dir = "models";        // where <model>/model.yaml is read for --model-native
+  std::string grpc_url = "127.0.0.1:8001";  // grpc: host:port
   std::string zmq_endpoint = "tcp://127.0.0.1:5555";
 };
 
@@ -123,18 +123,18 @@ StatusOr<BenchNativeInput> MakeBenchNativeInput(const std::string& image,
 struct BenchConfig {
   std::string url = "http://127.0.0.1:8000";
   std::string api = "deepstack";
-  std::string model;                 // for --api ai; empty: the server's default model
+  std::string model;                      // for --api ai; empty: the server's default model
   BenchProtocolOptions protocol_options;  // model_native, grpc_url, ...; its `model` is set from `model`
-  std::vector<std::string> images;   // file paths, cycled over
-  std::vector<std::string> inputs;   // image bytes; used instead of `images` when non-empty (tests)
-  int concurrency = 1;               // workers, one keep-alive connection each
-  double rate = 0;                   // > 0: open loop at this many requests/s, spread over the workers
-                                     // (too few workers for the server's latency cap the rate reached)
-  double duration_s = 10;            // measured window
-  double warmup_s = 0;               // run before the window, not counted
-  double timeout_s = 10;             // per request
-  bool progress = true;              // a live line on stderr once a second
-  std::string step_label;            // shown in the progress line, e.g. "2/5"
+  std::vector<std::string> images;        // file paths, cycled over
+  std::vector<std::string> inputs;        // image bytes; used instead of `images` when non-empty (tests)
+  int concurrency = 1;                    // workers, one keep-alive connection each
+  double rate = 0;                        // > 0: open loop at this many requests/s, spread over the workers
+                                          // (too few workers for the server's latency cap the rate reached)
+  double duration_s = 10;                 // measured window
+  double warmup_s = 0;                    // run before the window, not counted
+  double timeout_s = 10;                  // per request
+  bool progress = true;                   // a live line on stderr once a second
+  std::string step_label;                 // shown in the progress line, e.g. "2/5"
   // Optional: an already prepared protocol (then api/model/images/inputs are not used).
   std::shared_ptr<BenchProtocol> protocol;
 };
@@ -142,9 +142,9 @@ struct BenchConfig {
 struct BenchStepResult {
   Status status;  // not OK when the step could not run at all (bad URL, unreadable image...)
   int concurrency = 0;
-  double target_rate = 0;   // 0: closed loop
-  double duration_s = 0;    // measured window actually used
-  uint64_t requests = 0;    // completed within the window
+  double target_rate = 0;  // 0: closed loop
+  double duration_s = 0;   // measured window actually used
+  uint64_t requests = 0;   // completed within the window
   uint64_t ok = 0;
   uint64_t errors = 0;
   double throughput_rps = 0;  // successful requests per second

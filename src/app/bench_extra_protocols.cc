@@ -12,12 +12,10 @@ void RegisterExtraBenchProtocols() {
   static std::once_flag once;
   std::call_once(once, [] {
     using Made = StatusOr<std::unique_ptr<BenchProtocol>>;
-    RegisterBenchProtocol("grpc", [](const BenchProtocolOptions& o) -> Made {
-      return MakeGrpcBenchProtocol(o);
-    });
-    RegisterBenchProtocol("zmq", [](const BenchProtocolOptions& o) -> Made {
-      return MakeZmqBenchProtocol(o);
-    });
+    RegisterBenchProtocol("grpc",
+                          [](const BenchProtocolOptions& o) -> Made { return MakeGrpcBenchProtocol(o); });
+    RegisterBenchProtocol("zmq",
+                          [](const BenchProtocolOptions& o) -> Made { return MakeZmqBenchProtocol(o); });
   });
 }
 

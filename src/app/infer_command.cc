@@ -44,11 +44,16 @@ int RunInferCommand(const std::vector<std::string>& args) {
     if (a == "--help" || a == "-h") {
       std::cout << kInferUsage;
       return 0;
-    } else if (a == "--models" && next(&v)) config.models_dir = v;
-    else if (a == "--model" && next(&v)) config.default_model = v;
-    else if (a == "--engine" && next(&v)) engine = v;
-    else if (a == "--draw" && next(&v)) draw_path = v;
-    else if (a == "--targets" && next(&v)) filter.targets = SplitList(v);
+    } else if (a == "--models" && next(&v))
+      config.models_dir = v;
+    else if (a == "--model" && next(&v))
+      config.default_model = v;
+    else if (a == "--engine" && next(&v))
+      engine = v;
+    else if (a == "--draw" && next(&v))
+      draw_path = v;
+    else if (a == "--targets" && next(&v))
+      filter.targets = SplitList(v);
     else if (a == "--threshold" && next(&v)) {
       try {
         filter.threshold = std::stof(v);
@@ -56,7 +61,8 @@ int RunInferCommand(const std::vector<std::string>& args) {
         std::cerr << "accel infer: --threshold must be a number\n";
         return 2;
       }
-    } else if (!a.empty() && a[0] != '-' && image_path.empty()) image_path = a;
+    } else if (!a.empty() && a[0] != '-' && image_path.empty())
+      image_path = a;
     else {
       std::cerr << "accel infer: unexpected argument '" << a << "'\n" << kInferUsage;
       return 2;
@@ -113,8 +119,8 @@ int RunInferCommand(const std::vector<std::string>& args) {
       DrawDetections(*image, result->detections);
       auto jpeg = EncodeJpeg(*image, 90);
       if (jpeg.ok()) {
-        std::ofstream(draw_path, std::ios::binary).write(reinterpret_cast<const char*>(jpeg->data()),
-                                                        static_cast<std::streamsize>(jpeg->size()));
+        std::ofstream(draw_path, std::ios::binary)
+            .write(reinterpret_cast<const char*>(jpeg->data()), static_cast<std::streamsize>(jpeg->size()));
         std::cerr << "wrote " << draw_path << "\n";
       } else {
         std::cerr << "accel infer: " << jpeg.status().message() << "\n";
@@ -130,9 +136,11 @@ int RunDevicesCommand(const std::vector<std::string>& args) {
   ServeConfig config;
   bool json_output = false;
   for (const auto& a : args) {
-    if (a == "--json") json_output = true;
+    if (a == "--json")
+      json_output = true;
     else if (a == "--help" || a == "-h") {
-      std::cout << "usage: accel devices [--json]\n  lists the devices each engine finds, and why an engine has none\n";
+      std::cout << "usage: accel devices [--json]\n  lists the devices each engine finds, and why an engine "
+                   "has none\n";
       return 0;
     } else {
       std::cerr << "accel devices: unexpected argument '" << a << "'\n";

@@ -10,14 +10,14 @@
 #include "api/http_server.h"
 #include "api/kserve_grpc_server.h"
 #include "api/kserve_http_api.h"
-#include "api/zmq_detector_server.h"
 #include "api/observability_api.h"
-#include "metrics/accel_metrics.h"
+#include "api/zmq_detector_server.h"
 #include "app/app_config.h"
 #include "app/commands.h"
 #include "app/service_builder.h"
 #include "core/logging.h"
 #include "core/thread_pool.h"
+#include "metrics/accel_metrics.h"
 #include "pipeline/detection_pipeline.h"
 
 namespace accel {
@@ -74,15 +74,17 @@ int RunServeCommand(const std::vector<std::string>& args) {
   ServiceContext context;
   context.scheduler = &scheduler;
   context.engine_reports = ProbeAndCreateDevices(config, registry, &scheduler);
-  if (scheduler.Devices().empty()) ACCEL_LOG(kError, "serve") << "no device could be started; every inference will answer 503";
+  if (scheduler.Devices().empty())
+    ACCEL_LOG(kError, "serve") << "no device could be started; every inference will answer 503";
   auto loaded = LoadModelRepository(config, scheduler);
   if (!loaded.ok()) {
     std::cerr << "accel serve: " << loaded.status().message() << "\n";
     return 2;
   }
   if (!scheduler.FindModel(config.default_model))
-    ACCEL_LOG(kWarn, "serve") << "default model '" << config.default_model
-                              << "' is not loaded; requests that name no model will get 404 (run scripts/setup?)";
+    ACCEL_LOG(kWarn, "serve")
+        << "default model '" << config.default_model
+        << "' is not loaded; requests that name no model will get 404 (run scripts/setup?)";
 
   ThreadPool cpu_pool(static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
   ImageLimits limits;
@@ -122,8 +124,8 @@ int RunServeCommand(const std::vector<std::string>& args) {
   }
   // Protocol front ends (KServe gRPC, Frigate zmq): a port that cannot be bound is fatal, like HTTP's.
   KServeGrpcServer grpc_server(context, kserve, {config.host, config.grpc_port, 64 << 20});
-  ZmqDetectorServer zmq_server(context, {config.zmq_endpoint, "", 0.4f, config.zmq_pixel_format == "bgr",
-                                         config.zmq_labelmap, 200});
+  ZmqDetectorServer zmq_server(
+      context, {config.zmq_endpoint, "", 0.4f, config.zmq_pixel_format == "bgr", config.zmq_labelmap, 200});
   Status protocols_started = Status::Ok();
   if (config.grpc_port >= 0) protocols_started = grpc_server.Start();
   if (protocols_started.ok() && !config.zmq_endpoint.empty()) protocols_started = zmq_server.Start();

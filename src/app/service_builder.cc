@@ -9,7 +9,8 @@ namespace accel {
 namespace {
 
 bool KindEnabled(const ServeConfig& config, const std::string& kind, std::string* why_not) {
-  if (!config.engines.empty() && std::find(config.engines.begin(), config.engines.end(), kind) == config.engines.end()) {
+  if (!config.engines.empty() &&
+      std::find(config.engines.begin(), config.engines.end(), kind) == config.engines.end()) {
     *why_not = "not in --engines / ENGINES";
     return false;
   }
@@ -60,7 +61,8 @@ std::vector<EngineKindReport> ProbeAndCreateDevices(const ServeConfig& config, E
     report.devices = probe.devices;
     if (!report.enabled) {
       report.reason = why_not;
-      ACCEL_LOG(kInfo, "engines") << report.kind << ": " << probe.devices.size() << " device(s) found but " << why_not;
+      ACCEL_LOG(kInfo, "engines") << report.kind << ": " << probe.devices.size() << " device(s) found but "
+                                  << why_not;
     } else if (probe.devices.empty()) {
       report.reason = probe.unavailable_reason.empty() ? "no device found" : probe.unavailable_reason;
       ACCEL_LOG(kInfo, "engines") << report.kind << ": no device (" << report.reason << ")";
@@ -74,7 +76,8 @@ std::vector<EngineKindReport> ProbeAndCreateDevices(const ServeConfig& config, E
           continue;
         }
         DeviceOptions device_options;
-        if (device.kind == "hailo" && config.hailo_batch_size > 0) device_options.max_batch = config.hailo_batch_size;
+        if (device.kind == "hailo" && config.hailo_batch_size > 0)
+          device_options.max_batch = config.hailo_batch_size;
         Status added = scheduler->AddDevice(std::move(engine).value(), device_options);
         if (!added.ok()) {
           report.create_errors.push_back(device.id + ": " + added.message());
@@ -82,10 +85,11 @@ std::vector<EngineKindReport> ProbeAndCreateDevices(const ServeConfig& config, E
           continue;
         }
         ACCEL_LOG(kInfo, "engines") << "device " << device.id << " (" << device.name << ")"
-                                     << (device.simulated ? " [SIMULATED]" : "")
-                                     << (device.test_only ? " [TEST MODE, not a GPU]" : "") << " ready";
+                                    << (device.simulated ? " [SIMULATED]" : "")
+                                    << (device.test_only ? " [TEST MODE, not a GPU]" : "") << " ready";
       }
-      if (!report.create_errors.empty() && report.reason.empty()) report.reason = report.create_errors.front();
+      if (!report.create_errors.empty() && report.reason.empty())
+        report.reason = report.create_errors.front();
     }
     reports.push_back(std::move(report));
   }

@@ -23,9 +23,7 @@ class FakeClock : public Clock {
  public:
   SteadyTime Now() const override { return SteadyTime(Micros(now_us_.load())); }
   void Advance(Micros d) { now_us_ += d.count(); }
-  void Set(SteadyTime t) {
-    now_us_ = std::chrono::duration_cast<Micros>(t.time_since_epoch()).count();
-  }
+  void Set(SteadyTime t) { now_us_ = std::chrono::duration_cast<Micros>(t.time_since_epoch()).count(); }
 
  private:
   std::atomic<int64_t> now_us_{1'000'000'000};

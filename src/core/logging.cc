@@ -37,20 +37,29 @@ bool LogEnabled(LogLevel level) { return static_cast<int>(level) >= g_level.load
 bool ParseLogLevel(std::string_view text, LogLevel* level) {
   std::string t(text);
   for (auto& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (t == "debug" || t == "trace") *level = LogLevel::kDebug;
-  else if (t == "info") *level = LogLevel::kInfo;
-  else if (t == "warn" || t == "warning") *level = LogLevel::kWarn;
-  else if (t == "error" || t == "critical") *level = LogLevel::kError;
-  else return false;
+  if (t == "debug" || t == "trace")
+    *level = LogLevel::kDebug;
+  else if (t == "info")
+    *level = LogLevel::kInfo;
+  else if (t == "warn" || t == "warning")
+    *level = LogLevel::kWarn;
+  else if (t == "error" || t == "critical")
+    *level = LogLevel::kError;
+  else
+    return false;
   return true;
 }
 
 std::string_view LogLevelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "DEBUG";
-    case LogLevel::kInfo: return "INFO";
-    case LogLevel::kWarn: return "WARN";
-    case LogLevel::kError: return "ERROR";
+    case LogLevel::kDebug:
+      return "DEBUG";
+    case LogLevel::kInfo:
+      return "INFO";
+    case LogLevel::kWarn:
+      return "WARN";
+    case LogLevel::kError:
+      return "ERROR";
   }
   return "INFO";
 }

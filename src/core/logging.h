@@ -48,7 +48,7 @@ class LogStream {
 }  // namespace accel
 
 // ACCEL_LOG(kInfo, "scheduler") << "device " << id << " ejected";  (arguments not evaluated when disabled)
-#define ACCEL_LOG(level, component)                        \
-  if (!::accel::LogEnabled(::accel::LogLevel::level)) {    \
-  } else                                                   \
+#define ACCEL_LOG(level, component)                     \
+  if (!::accel::LogEnabled(::accel::LogLevel::level)) { \
+  } else                                                \
     ::accel::LogStream(::accel::LogLevel::level, component)

@@ -50,23 +50,33 @@ StatusOr<ModelConfig> Parse(const YAML::Node& root, const std::filesystem::path&
     return InvalidArgument("model.yaml: input width/height must be in 1..8192");
   if (m.input.channels != 3) return InvalidArgument("model.yaml: only 3-channel inputs are supported");
   const auto layout = Get<std::string>(in, "layout", "NCHW");
-  if (layout == "NCHW") m.input.layout = TensorLayout::kNCHW;
-  else if (layout == "NHWC") m.input.layout = TensorLayout::kNHWC;
-  else return InvalidArgument("model.yaml: input.layout must be NCHW or NHWC");
+  if (layout == "NCHW")
+    m.input.layout = TensorLayout::kNCHW;
+  else if (layout == "NHWC")
+    m.input.layout = TensorLayout::kNHWC;
+  else
+    return InvalidArgument("model.yaml: input.layout must be NCHW or NHWC");
   const auto color = Get<std::string>(in, "color", "RGB");
-  if (color == "RGB") m.input.color = ColorOrder::kRGB;
-  else if (color == "BGR") m.input.color = ColorOrder::kBGR;
-  else return InvalidArgument("model.yaml: input.color must be RGB or BGR");
+  if (color == "RGB")
+    m.input.color = ColorOrder::kRGB;
+  else if (color == "BGR")
+    m.input.color = ColorOrder::kBGR;
+  else
+    return InvalidArgument("model.yaml: input.color must be RGB or BGR");
   ACCEL_ASSIGN_OR_RETURN(m.input.dtype, ParseDType(Get<std::string>(in, "dtype", "float32")));
   if (m.input.dtype != DType::kFloat32 && m.input.dtype != DType::kUInt8)
     return InvalidArgument("model.yaml: input.dtype must be float32 or uint8");
   m.input.scale = Get<float>(in, "scale", 1.0f);
   m.input.mean = Get<float>(in, "mean", 0.0f);
   const auto letterbox = Get<std::string>(in, "letterbox", "top_left");
-  if (letterbox == "top_left") m.input.letterbox = LetterboxMode::kTopLeft;
-  else if (letterbox == "center") m.input.letterbox = LetterboxMode::kCenter;
-  else if (letterbox == "stretch") m.input.letterbox = LetterboxMode::kStretch;
-  else return InvalidArgument("model.yaml: input.letterbox must be top_left, center or stretch");
+  if (letterbox == "top_left")
+    m.input.letterbox = LetterboxMode::kTopLeft;
+  else if (letterbox == "center")
+    m.input.letterbox = LetterboxMode::kCenter;
+  else if (letterbox == "stretch")
+    m.input.letterbox = LetterboxMode::kStretch;
+  else
+    return InvalidArgument("model.yaml: input.letterbox must be top_left, center or stretch");
   m.input.pad_value = Get<int>(in, "pad_value", 114);
 
   if (const auto outs = root["outputs"]) {
@@ -92,7 +102,8 @@ StatusOr<ModelConfig> Parse(const YAML::Node& root, const std::filesystem::path&
   ACCEL_ASSIGN_OR_RETURN(m.labels, LoadLabels(root["labels"], m.directory));
 
   m.max_batch = Get<int>(root, "max_batch", 1);
-  if (m.max_batch < 1 || m.max_batch > 1024) return InvalidArgument("model.yaml: max_batch must be in 1..1024");
+  if (m.max_batch < 1 || m.max_batch > 1024)
+    return InvalidArgument("model.yaml: max_batch must be in 1..1024");
   m.max_queue_delay_us = Get<int>(root, "max_queue_delay_us", 0);
   if (m.max_queue_delay_us < 0) return InvalidArgument("model.yaml: max_queue_delay_us must be >= 0");
 
@@ -149,17 +160,33 @@ StatusOr<ModelConfig> LoadModelConfig(const std::filesystem::path& model_yaml) {
 }
 
 const std::vector<std::string>& CocoLabels() {
-  static const std::vector<std::string> kLabels = {
-      "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
-      "traffic light", "fire hydrant", "stop sign", "parking meter", "bench", "bird", "cat", "dog",
-      "horse", "sheep", "cow", "elephant", "bear", "zebra", "giraffe", "backpack", "umbrella",
-      "handbag", "tie", "suitcase", "frisbee", "skis", "snowboard", "sports ball", "kite",
-      "baseball bat", "baseball glove", "skateboard", "surfboard", "tennis racket", "bottle",
-      "wine glass", "cup", "fork", "knife", "spoon", "bowl", "banana", "apple", "sandwich", "orange",
-      "broccoli", "carrot", "hot dog", "pizza", "donut", "cake", "chair", "couch", "potted plant", "bed",
-      "dining table", "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "cell phone",
-      "microwave", "oven", "toaster", "sink", "refrigerator", "book", "clock", "vase", "scissors",
-      "teddy bear", "hair drier", "toothbrush"};
+  static const std::vector<std::string> kLabels = {"person",        "bicycle",      "car",
+                                                   "motorcycle",    "airplane",     "bus",
+                                                   "train",         "truck",        "boat",
+                                                   "traffic light", "fire hydrant", "stop sign",
+                                                   "parking meter", "bench",        "bird",
+                                                   "cat",           "dog",          "horse",
+                                                   "sheep",         "cow",          "elephant",
+                                                   "bear",          "zebra",        "giraffe",
+                                                   "backpack",      "umbrella",     "handbag",
+                                                   "tie",           "suitcase",     "frisbee",
+                                                   "skis",          "snowboard",    "sports ball",
+                                                   "kite",          "baseball bat", "baseball glove",
+                                                   "skateboard",    "surfboard",    "tennis racket",
+                                                   "bottle",        "wine glass",   "cup",
+                                                   "fork",          "knife",        "spoon",
+                                                   "bowl",          "banana",       "apple",
+                                                   "sandwich",      "orange",       "broccoli",
+                                                   "carrot",        "hot dog",      "pizza",
+                                                   "donut",         "cake",         "chair",
+                                                   "couch",         "potted plant", "bed",
+                                                   "dining table",  "toilet",       "tv",
+                                                   "laptop",        "mouse",        "remote",
+                                                   "keyboard",      "cell phone",   "microwave",
+                                                   "oven",          "toaster",      "sink",
+                                                   "refrigerator",  "book",         "clock",
+                                                   "vase",          "scissors",     "teddy bear",
+                                                   "hair drier",    "toothbrush"};
   return kLabels;
 }
 

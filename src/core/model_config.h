@@ -62,9 +62,9 @@ struct DecoderSpec {
 };
 
 struct Artifact {
-  std::string engine_kind;        // "cpu", "nvidia", "hailo"
-  std::string format;             // "onnx", "torchscript", "pt2", "hef"
-  std::filesystem::path path;     // absolute after loading
+  std::string engine_kind;     // "cpu", "nvidia", "hailo"
+  std::string format;          // "onnx", "torchscript", "pt2", "hef"
+  std::filesystem::path path;  // absolute after loading
 };
 
 struct ModelConfig {

@@ -52,7 +52,9 @@ class [[nodiscard]] Status {
 inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status PayloadTooLarge(std::string m) { return {StatusCode::kPayloadTooLarge, std::move(m)}; }
-inline Status UnsupportedMediaType(std::string m) { return {StatusCode::kUnsupportedMediaType, std::move(m)}; }
+inline Status UnsupportedMediaType(std::string m) {
+  return {StatusCode::kUnsupportedMediaType, std::move(m)};
+}
 inline Status Unavailable(std::string m) { return {StatusCode::kUnavailable, std::move(m)}; }
 inline Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
 inline Status DeadlineExceeded(std::string m) { return {StatusCode::kDeadlineExceeded, std::move(m)}; }
@@ -64,7 +66,7 @@ inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move
 template <typename T>
 class [[nodiscard]] StatusOr {
  public:
-  StatusOr(T value) : data_(std::move(value)) {}  // NOLINT: implicit by design
+  StatusOr(T value) : data_(std::move(value)) {}        // NOLINT: implicit by design
   StatusOr(Status status) : data_(std::move(status)) {  // NOLINT
     assert(!std::get<Status>(data_).ok() && "StatusOr built from an OK status");
   }
@@ -74,9 +76,18 @@ class [[nodiscard]] StatusOr {
     static const Status kOkStatus;
     return ok() ? kOkStatus : std::get<Status>(data_);
   }
-  T& value() & { assert(ok()); return std::get<T>(data_); }
-  const T& value() const& { assert(ok()); return std::get<T>(data_); }
-  T&& value() && { assert(ok()); return std::get<T>(std::move(data_)); }
+  T& value() & {
+    assert(ok());
+    return std::get<T>(data_);
+  }
+  const T& value() const& {
+    assert(ok());
+    return std::get<T>(data_);
+  }
+  T&& value() && {
+    assert(ok());
+    return std::get<T>(std::move(data_));
+  }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
@@ -88,17 +99,18 @@ class [[nodiscard]] StatusOr {
 
 }  // namespace accel
 
-// Early-return helpers. ACCEL_ASSIGN_OR_RETURN(auto x, Foo()) declares x from a StatusOr or returns its error.
-#define ACCEL_RETURN_IF_ERROR(expr)            \
-  do {                                         \
-    ::accel::Status accel_status_ = (expr);    \
+// Early-return helpers. ACCEL_ASSIGN_OR_RETURN(auto x, Foo()) declares x from a StatusOr or returns its
+// error.
+#define ACCEL_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::accel::Status accel_status_ = (expr);        \
     if (!accel_status_.ok()) return accel_status_; \
   } while (0)
 
 #define ACCEL_CONCAT_INNER(a, b) a##b
 #define ACCEL_CONCAT(a, b) ACCEL_CONCAT_INNER(a, b)
-#define ACCEL_ASSIGN_OR_RETURN(lhs, expr)                                   \
-  auto ACCEL_CONCAT(accel_statusor_, __LINE__) = (expr);                   \
-  if (!ACCEL_CONCAT(accel_statusor_, __LINE__).ok())                       \
-    return ACCEL_CONCAT(accel_statusor_, __LINE__).status();               \
+#define ACCEL_ASSIGN_OR_RETURN(lhs, expr)                    \
+  auto ACCEL_CONCAT(accel_statusor_, __LINE__) = (expr);     \
+  if (!ACCEL_CONCAT(accel_statusor_, __LINE__).ok())         \
+    return ACCEL_CONCAT(accel_statusor_, __LINE__).status(); \
   lhs = std::move(ACCEL_CONCAT(accel_statusor_, __LINE__)).value()

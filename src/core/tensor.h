@@ -42,8 +42,14 @@ class Tensor {
 
   uint8_t* bytes() { return data_.get(); }
   const uint8_t* bytes() const { return data_.get(); }
-  template <typename T> T* data() { return reinterpret_cast<T*>(data_.get()); }
-  template <typename T> const T* data() const { return reinterpret_cast<const T*>(data_.get()); }
+  template <typename T>
+  T* data() {
+    return reinterpret_cast<T*>(data_.get());
+  }
+  template <typename T>
+  const T* data() const {
+    return reinterpret_cast<const T*>(data_.get());
+  }
 
   // Changes the shape without touching the data; the element count must stay the same.
   Status Reshape(std::vector<int64_t> shape);

@@ -4,9 +4,12 @@ namespace accel {
 
 std::string_view HealthStateName(HealthState state) {
   switch (state) {
-    case HealthState::kReady: return "ready";
-    case HealthState::kDegraded: return "degraded";
-    case HealthState::kFailed: return "failed";
+    case HealthState::kReady:
+      return "ready";
+    case HealthState::kDegraded:
+      return "degraded";
+    case HealthState::kFailed:
+      return "failed";
   }
   return "unknown";
 }

@@ -27,9 +27,9 @@ namespace accel {
 // Identity of one device as found by a probe. `properties` carries whatever the engine knows
 // (memory_total_mb, temperature_c, firmware_version, pci_id, ...); values are strings or numbers as text.
 struct DeviceInfo {
-  std::string id;     // unique in the process: "cpu:0", "nvidia:0", "hailo:0000:01:00.0", "sim:hailo-a"
-  std::string kind;   // engine kind that serves it
-  std::string name;   // human-readable model name of the hardware ("AMD EPYC 7B13", "NVIDIA H100")
+  std::string id;          // unique in the process: "cpu:0", "nvidia:0", "hailo:0000:01:00.0", "sim:hailo-a"
+  std::string kind;        // engine kind that serves it
+  std::string name;        // human-readable model name of the hardware ("AMD EPYC 7B13", "NVIDIA H100")
   bool simulated = false;  // true for the sim engine; shown as a simulation everywhere
   bool test_only = false;  // e.g. the nvidia engine in CPU mode: runs the code path, is not a GPU
   std::map<std::string, std::string> properties;
@@ -43,9 +43,9 @@ struct ProbeResult {
 };
 
 struct EngineCapabilities {
-  int max_batch = 1;           // largest batch Submit accepts (the model may restrict it further)
-  int max_in_flight = 1;       // batches that may be submitted before earlier ones complete
-  bool async = true;           // Submit returns before the work finishes
+  int max_batch = 1;      // largest batch Submit accepts (the model may restrict it further)
+  int max_in_flight = 1;  // batches that may be submitted before earlier ones complete
+  bool async = true;      // Submit returns before the work finishes
 };
 
 enum class HealthState { kReady, kDegraded, kFailed };
@@ -134,7 +134,8 @@ class EngineFactory {
   // `accel devices`. Thread-safe.
   virtual ProbeResult Probe() = 0;
   // Creates the engine for one probed device.
-  virtual StatusOr<std::unique_ptr<Engine>> Create(const DeviceInfo& device, const EngineOptions& options) = 0;
+  virtual StatusOr<std::unique_ptr<Engine>> Create(const DeviceInfo& device,
+                                                   const EngineOptions& options) = 0;
 };
 
 }  // namespace accel

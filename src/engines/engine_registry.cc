@@ -15,7 +15,9 @@
 
 namespace accel {
 
-void EngineRegistry::Register(std::unique_ptr<EngineFactory> factory) { factories_.push_back(std::move(factory)); }
+void EngineRegistry::Register(std::unique_ptr<EngineFactory> factory) {
+  factories_.push_back(std::move(factory));
+}
 
 void EngineRegistry::RegisterUnavailable(std::string kind, std::string reason) {
   unavailable_.push_back(Unavailable{std::move(kind), std::move(reason)});
@@ -41,12 +43,14 @@ Status RegisterBuiltinEngines(EngineRegistry& registry, const BuiltinEngineConfi
   nvidia.expose_cpu_device = config.torch_cpu_device;
   registry.Register(MakeNvidiaPluginFactory(std::move(nvidia)));
 #else
-  registry.RegisterUnavailable("nvidia", "not built: libtorch was not found at configure time (docs/nvidia.md)");
+  registry.RegisterUnavailable("nvidia",
+                               "not built: libtorch was not found at configure time (docs/nvidia.md)");
 #endif
 #ifdef ACCEL_HAVE_HAILO_ENGINE
   registry.Register(MakeHailoEngineFactory());
 #else
-  registry.RegisterUnavailable("hailo", "not built: HailoRT SDK was not found at configure time (docs/hailo.md)");
+  registry.RegisterUnavailable("hailo",
+                               "not built: HailoRT SDK was not found at configure time (docs/hailo.md)");
 #endif
   if (!config.sim_devices.empty()) {
     auto sim = MakeSimEngineFactory(config.sim_devices);

@@ -211,11 +211,13 @@ void AccelMetrics::RecordBatch(std::string_view model, std::string_view device, 
 
 void AccelMetrics::EnableCacheMetrics() {
   std::call_once(cache_once_, [this] {
-    cache_hits_ = registry_.AddCounter("accel_cache_hits_total", "Requests answered from the response cache.")
-                      ->WithLabels({});
-    cache_misses_ = registry_.AddCounter("accel_cache_misses_total",
-                                         "Requests looked up in the response cache and not found.")
-                        ->WithLabels({});
+    cache_hits_ =
+        registry_.AddCounter("accel_cache_hits_total", "Requests answered from the response cache.")
+            ->WithLabels({});
+    cache_misses_ =
+        registry_
+            .AddCounter("accel_cache_misses_total", "Requests looked up in the response cache and not found.")
+            ->WithLabels({});
   });
 }
 

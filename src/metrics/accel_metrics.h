@@ -28,10 +28,10 @@ namespace accel {
 
 // One device as seen at scrape time. Negative figures mean "unknown": that series is omitted.
 struct DeviceGaugeSnapshot {
-  std::string device;        // "cpu:0", "sim:hailo-a"
-  std::string engine;        // engine kind: "cpu", "nvidia", "hailo", "sim"
+  std::string device;  // "cpu:0", "sim:hailo-a"
+  std::string engine;  // engine kind: "cpu", "nvidia", "hailo", "sim"
   bool simulated = false;
-  int health_state = 0;      // 0 ready, 1 degraded, 2 failed or ejected
+  int health_state = 0;  // 0 ready, 1 degraded, 2 failed or ejected
   int queue_depth = 0;
   int in_flight = 0;
   double temperature_c = -1;
@@ -48,7 +48,7 @@ std::string_view RequestOutcome(int http_status);
 class AccelMetrics {
  public:
   struct Options {
-    std::string version;  // accel_build_info{version}; empty: the CMake project version
+    std::string version;           // accel_build_info{version}; empty: the CMake project version
     Clock* clock = Clock::Real();  // for the /ai/stats window only; not owned
     int stats_window_seconds = 10;
   };
@@ -89,9 +89,9 @@ class AccelMetrics {
   // For /ai/stats and the web dashboard.
   struct Summary {
     double uptime_seconds = 0;
-    uint64_t requests_total = 0;   // all recorded requests since start
-    uint64_t errors_total = 0;     // those with outcome != success
-    RequestWindow::Summary window; // the last stats_window_seconds
+    uint64_t requests_total = 0;    // all recorded requests since start
+    uint64_t errors_total = 0;      // those with outcome != success
+    RequestWindow::Summary window;  // the last stats_window_seconds
   };
   Summary Summarize() const;
 

@@ -245,14 +245,16 @@ Family<T>* MetricRegistry::Add(std::string name, std::string help, MetricType ty
 
 CounterFamily* MetricRegistry::AddCounter(std::string name, std::string help,
                                           std::vector<std::string> label_names, size_t max_children) {
-  return Add<Counter>(std::move(name), std::move(help), MetricType::kCounter, std::move(label_names),
-                      [] { return std::make_unique<Counter>(); }, max_children);
+  return Add<Counter>(
+      std::move(name), std::move(help), MetricType::kCounter, std::move(label_names),
+      [] { return std::make_unique<Counter>(); }, max_children);
 }
 
 GaugeFamily* MetricRegistry::AddGauge(std::string name, std::string help,
                                       std::vector<std::string> label_names, size_t max_children) {
-  return Add<Gauge>(std::move(name), std::move(help), MetricType::kGauge, std::move(label_names),
-                    [] { return std::make_unique<Gauge>(); }, max_children);
+  return Add<Gauge>(
+      std::move(name), std::move(help), MetricType::kGauge, std::move(label_names),
+      [] { return std::make_unique<Gauge>(); }, max_children);
 }
 
 HistogramFamily* MetricRegistry::AddHistogram(std::string name, std::string help,
@@ -263,8 +265,9 @@ HistogramFamily* MetricRegistry::AddHistogram(std::string name, std::string help
   bounds.erase(std::remove_if(bounds.begin(), bounds.end(), [](double b) { return !std::isfinite(b); }),
                bounds.end());
   auto shared = std::make_shared<const std::vector<double>>(std::move(bounds));
-  return Add<Histogram>(std::move(name), std::move(help), MetricType::kHistogram, std::move(label_names),
-                        [shared] { return std::make_unique<Histogram>(shared); }, max_children);
+  return Add<Histogram>(
+      std::move(name), std::move(help), MetricType::kHistogram, std::move(label_names),
+      [shared] { return std::make_unique<Histogram>(shared); }, max_children);
 }
 
 void MetricRegistry::AddCollector(Collector collector) {

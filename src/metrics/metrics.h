@@ -58,7 +58,7 @@ class Histogram {
   struct Snapshot {
     std::vector<uint64_t> cumulative;  // one per finite bound, then +Inf; non-decreasing
     double sum = 0;
-    uint64_t count = 0;                // == cumulative.back()
+    uint64_t count = 0;  // == cumulative.back()
   };
   // Not an atomic snapshot of all buckets under concurrent Observe calls, but always self-consistent:
   // cumulative counts never decrease and count equals the +Inf bucket.

@@ -23,11 +23,11 @@ class RequestWindow {
   void Record(double latency_seconds, bool error);
 
   struct Summary {
-    double window_seconds = 0;   // span actually covered (shorter right after start)
-    uint64_t requests = 0;       // in the window
-    uint64_t errors = 0;         // in the window
-    double throughput_rps = 0;   // requests / window_seconds
-    double p50_ms = -1;          // -1 when the window holds no request
+    double window_seconds = 0;  // span actually covered (shorter right after start)
+    uint64_t requests = 0;      // in the window
+    uint64_t errors = 0;        // in the window
+    double throughput_rps = 0;  // requests / window_seconds
+    double p50_ms = -1;         // -1 when the window holds no request
     double p99_ms = -1;
   };
   Summary Read() const;

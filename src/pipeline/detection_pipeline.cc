@@ -35,8 +35,8 @@ void DetectionPipeline::Detect(DetectionRequest request, DetectionDone done) {
       options.limits = limits_;
       options.min_width = model->input.width;
       options.min_height = model->input.height;
-      auto decoded = DecodeImage(reinterpret_cast<const uint8_t*>(request.encoded.data()), request.encoded.size(),
-                                 options);
+      auto decoded = DecodeImage(reinterpret_cast<const uint8_t*>(request.encoded.data()),
+                                 request.encoded.size(), options);
       if (!decoded.ok()) {
         done(decoded.status());
         return;
@@ -62,8 +62,8 @@ void DetectionPipeline::Detect(DetectionRequest request, DetectionDone done) {
     options.deadline = request.deadline;
     auto input = std::make_shared<const Tensor>(std::move(tensor).value());
     scheduler_->Submit(options, std::move(input),
-                       [this, result, model, transform, filter = std::move(request.filter), done = std::move(done),
-                        start](StatusOr<InferenceResult> inference) mutable {
+                       [this, result, model, transform, filter = std::move(request.filter),
+                        done = std::move(done), start](StatusOr<InferenceResult> inference) mutable {
                          if (!inference.ok()) {
                            done(inference.status());
                            return;

@@ -22,8 +22,8 @@
 namespace accel {
 
 struct DetectionRequest {
-  std::string model;               // empty: the pipeline's default model
-  std::string engine = "auto";     // "auto" or an engine kind
+  std::string model;            // empty: the pipeline's default model
+  std::string engine = "auto";  // "auto" or an engine kind
   DetectionFilter filter;
   std::optional<SteadyTime> deadline;
   // Exactly one of these: encoded JPEG/PNG bytes, or an already decoded RGB image.
@@ -34,7 +34,7 @@ struct DetectionRequest {
 struct DetectionResult {
   std::string model;
   std::vector<Detection> detections;
-  int image_width = 0;   // original image size
+  int image_width = 0;  // original image size
   int image_height = 0;
   std::string device_id;
   std::string engine_kind;

@@ -34,11 +34,11 @@ class ServiceEstimate {
 
 // What the router knows about one device for one model at one moment.
 struct DeviceLoad {
-  int queued = 0;              // items waiting in the device's queue (all models)
-  int in_flight_items = 0;     // items of batches handed to the engine and not done
+  int queued = 0;                // items waiting in the device's queue (all models)
+  int in_flight_items = 0;       // items of batches handed to the engine and not done
   SteadyTime in_flight_since{};  // start of the oldest in-flight batch (ignored when none)
-  int max_batch = 1;           // batch size the device uses for this model
-  ServiceEstimate estimate;    // copy of the device's estimate for this model
+  int max_batch = 1;             // batch size the device uses for this model
+  ServiceEstimate estimate;      // copy of the device's estimate for this model
 };
 
 // Time at which one more request sent to this device now is expected to be done: what remains of the

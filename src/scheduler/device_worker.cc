@@ -399,7 +399,8 @@ void DeviceWorker::OnBatchDone(const std::shared_ptr<InFlight>& batch, SteadyTim
     failure = batch->failure;
   }
   if (config_.observer.on_batch)
-    config_.observer.on_batch(BatchObservation{batch->model, &info(), static_cast<int>(batch->requests.size()),
+    config_.observer.on_batch(BatchObservation{batch->model, &info(),
+                                               static_cast<int>(batch->requests.size()),
                                                MillisBetween(batch->start, now), !device_failed});
   // Read outside mu_: the engine's lock is never taken inside ours.
   const EngineHealth engine_health = device_failed ? engine_->Health() : EngineHealth{};

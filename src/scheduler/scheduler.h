@@ -52,20 +52,20 @@ struct SchedulerOptions {
   std::string default_engine = "auto";
   // Device ids or kinds in order of preference; earlier entries win ties and LOAD_BALANCING=false picks.
   std::vector<std::string> device_priority;
-  int queue_capacity = 64;             // per device, requests
-  int max_attempts = 3;                // one try plus retries on other devices
-  int eject_after_failures = 3;        // consecutive failures that eject a device
-  Micros probe_backoff{1'000'000};     // first back-off before probing an ejected device; doubles, capped
+  int queue_capacity = 64;          // per device, requests
+  int max_attempts = 3;             // one try plus retries on other devices
+  int eject_after_failures = 3;     // consecutive failures that eject a device
+  Micros probe_backoff{1'000'000};  // first back-off before probing an ejected device; doubles, capped
   Micros probe_backoff_max{30'000'000};
-  Micros execution_timeout{2'000'000}; // a batch not done by then counts as failed and is retried
-  double prior_batch_ms = 10.0;        // assumed batch time of a (model, device) before the first sample
-  SchedulerObserver observer;          // optional
+  Micros execution_timeout{2'000'000};  // a batch not done by then counts as failed and is retried
+  double prior_batch_ms = 10.0;         // assumed batch time of a (model, device) before the first sample
+  SchedulerObserver observer;           // optional
 };
 
 // Per-device settings that override the model's (HAILO_BATCH_SIZE etc.).
 struct DeviceOptions {
-  int max_batch = 0;              // 0: model's max_batch clipped to the engine's capability
-  int max_queue_delay_us = -1;    // -1: model's value
+  int max_batch = 0;            // 0: model's max_batch clipped to the engine's capability
+  int max_queue_delay_us = -1;  // -1: model's value
 };
 
 struct InferenceOptions {
@@ -91,13 +91,13 @@ using InferenceDone = std::function<void(StatusOr<InferenceResult>)>;
 
 struct DeviceStatus {
   DeviceInfo info;
-  EngineHealth health;          // engine's own view
-  bool ejected = false;         // scheduler's view: out of rotation until a probe passes
+  EngineHealth health;   // engine's own view
+  bool ejected = false;  // scheduler's view: out of rotation until a probe passes
   std::string ejected_reason;
   int queue_depth = 0;
   int in_flight = 0;
   std::vector<std::string> models;
-  double ewma_item_ms = -1;     // for the first loaded model; -1 before any sample
+  double ewma_item_ms = -1;  // for the first loaded model; -1 before any sample
   uint64_t completed = 0;
   uint64_t failed = 0;
   EngineStats stats;

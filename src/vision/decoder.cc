@@ -46,11 +46,13 @@ StatusOr<std::vector<Detection>> DecodeYolox(const ModelConfig& model, const Ten
   const int64_t per_anchor = shape.empty() ? 0 : shape.back();
   const std::vector<int64_t> expected_item = {anchors, per_anchor};
   const bool declared_ok = model.outputs.empty() || ShapeMatches(shape, model.outputs[0].shape);
-  if (out.dtype() != DType::kFloat32 || per_anchor < 6 || !ShapeMatches(shape, expected_item) || !declared_ok) {
-    std::string declared = model.outputs.empty() ? ShapeToString(expected_item)
-                                                 : ShapeToString(model.outputs[0].shape);
-    return Internal("model '" + model.name + "' output is " + out.Describe() + "; the yolox decoder expects " +
-                    "float32[1," + std::to_string(anchors) + ",5+classes] (declared " + declared + ")");
+  if (out.dtype() != DType::kFloat32 || per_anchor < 6 || !ShapeMatches(shape, expected_item) ||
+      !declared_ok) {
+    std::string declared =
+        model.outputs.empty() ? ShapeToString(expected_item) : ShapeToString(model.outputs[0].shape);
+    return Internal("model '" + model.name + "' output is " + out.Describe() +
+                    "; the yolox decoder expects " + "float32[1," + std::to_string(anchors) +
+                    ",5+classes] (declared " + declared + ")");
   }
   if (out.byte_size() < static_cast<size_t>(anchors * per_anchor) * sizeof(float)) {
     return Internal("model '" + model.name + "' output buffer is smaller than its shape");
@@ -130,8 +132,9 @@ StatusOr<std::vector<Detection>> DecodeDetections(const ModelConfig& model, cons
     return DecodeHailoNms(model, outputs, transform, filter);
   }
   if (family == "raw") {
-    return InvalidArgument("model '" + model.name +
-                           "' has decoder family 'raw': it returns tensors, not detections; use the tensor API");
+    return InvalidArgument(
+        "model '" + model.name +
+        "' has decoder family 'raw': it returns tensors, not detections; use the tensor API");
   }
   return Unimplemented("model '" + model.name + "': unknown decoder family '" + family + "'");
 }

@@ -60,11 +60,12 @@ bool IsBenignJpegWarning(const char* message) {
 
 StatusOr<Image> DecodeJpeg(const uint8_t* data, size_t size, const DecodeOptions& options) {
   tjhandle tj = ThreadDecompressor();
-  if (tj == nullptr) return Internal(std::string("cannot create a JPEG decompressor: ") + tjGetErrorStr2(nullptr));
+  if (tj == nullptr)
+    return Internal(std::string("cannot create a JPEG decompressor: ") + tjGetErrorStr2(nullptr));
 
   int width = 0, height = 0, subsamp = 0, colorspace = 0;
-  if (tjDecompressHeader3(tj, data, static_cast<unsigned long>(size), &width, &height, &subsamp, &colorspace) !=
-          0 &&
+  if (tjDecompressHeader3(tj, data, static_cast<unsigned long>(size), &width, &height, &subsamp,
+                          &colorspace) != 0 &&
       !(tjGetErrorCode(tj) == TJERR_WARNING && IsBenignJpegWarning(tjGetErrorStr2(tj)))) {
     return InvalidArgument(std::string("corrupt JPEG header: ") + tjGetErrorStr2(tj));
   }
@@ -102,14 +103,15 @@ StatusOr<Image> DecodeJpeg(const uint8_t* data, size_t size, const DecodeOptions
     image.rgb.resize(pixels * 3);
     for (size_t i = 0; i < pixels; ++i) {
       const int k = cmyk[i * 4 + 3];
-      for (int c = 0; c < 3; ++c) image.rgb[i * 3 + c] = static_cast<uint8_t>((cmyk[i * 4 + c] * k + 127) / 255);
+      for (int c = 0; c < 3; ++c)
+        image.rgb[i * 3 + c] = static_cast<uint8_t>((cmyk[i * 4 + c] * k + 127) / 255);
     }
     return image;
   }
 
   image.rgb.resize(pixels * 3);
-  if (tjDecompress2(tj, data, static_cast<unsigned long>(size), image.rgb.data(), image.width, 0, image.height,
-                    TJPF_RGB, flags) != 0) {
+  if (tjDecompress2(tj, data, static_cast<unsigned long>(size), image.rgb.data(), image.width, 0,
+                    image.height, TJPF_RGB, flags) != 0) {
     const char* message = tjGetErrorStr2(tj);
     if (tjGetErrorCode(tj) == TJERR_WARNING && IsBenignJpegWarning(message)) {
       ACCEL_LOG(kDebug, "vision") << "JPEG decoded with a warning: " << message;
@@ -139,8 +141,9 @@ StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const DecodeOptions&
   spng_ihdr ihdr{};
   if (int rc = spng_get_ihdr(ctx.get(), &ihdr); rc != 0) {
     if (rc == SPNG_EUSER_WIDTH || rc == SPNG_EUSER_HEIGHT) {
-      return PayloadTooLarge("PNG image is larger than the limit of " + std::to_string(options.limits.max_width) +
-                             "x" + std::to_string(options.limits.max_height));
+      return PayloadTooLarge("PNG image is larger than the limit of " +
+                             std::to_string(options.limits.max_width) + "x" +
+                             std::to_string(options.limits.max_height));
     }
     return InvalidArgument(std::string("corrupt PNG header: ") + spng_strerror(rc));
   }
@@ -180,9 +183,12 @@ ImageFormat SniffImageFormat(const uint8_t* data, size_t size) {
 
 StatusOr<Image> DecodeImage(const uint8_t* data, size_t size, const DecodeOptions& options) {
   switch (SniffImageFormat(data, size)) {
-    case ImageFormat::kJpeg: return DecodeJpeg(data, size, options);
-    case ImageFormat::kPng: return DecodePng(data, size, options);
-    case ImageFormat::kUnknown: break;
+    case ImageFormat::kJpeg:
+      return DecodeJpeg(data, size, options);
+    case ImageFormat::kPng:
+      return DecodePng(data, size, options);
+    case ImageFormat::kUnknown:
+      break;
   }
   if (size == 0) return InvalidArgument("empty image");
   return UnsupportedMediaType("unsupported image format (expected JPEG or PNG)");
@@ -209,7 +215,8 @@ StatusOr<std::vector<uint8_t>> EncodeJpeg(const Image& image, int quality) {
     return InvalidArgument("cannot encode an image whose pixel buffer does not match its dimensions");
   }
   tjhandle tj = ThreadCompressor();
-  if (tj == nullptr) return Internal(std::string("cannot create a JPEG compressor: ") + tjGetErrorStr2(nullptr));
+  if (tj == nullptr)
+    return Internal(std::string("cannot create a JPEG compressor: ") + tjGetErrorStr2(nullptr));
   unsigned char* out = nullptr;
   unsigned long out_size = 0;
   if (tjCompress2(tj, image.rgb.data(), image.width, 0, image.height, TJPF_RGB, &out, &out_size, TJSAMP_420,

@@ -12,7 +12,7 @@
 namespace accel {
 
 struct Image {
-  int width = 0;   // decoded pixel dimensions
+  int width = 0;  // decoded pixel dimensions
   int height = 0;
   // Dimensions of the encoded original. Differ from width/height when the decoder downscaled while
   // decoding (libjpeg-turbo's 1/2, 1/4, 1/8 scaling); boxes are always reported in original pixels.

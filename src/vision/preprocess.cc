@@ -194,8 +194,11 @@ template <typename T, typename Convert>
 class TensorWriter {
  public:
   TensorWriter(T* data, const InputSpec& spec, const Geometry& g, Convert convert)
-      : data_(data), spec_(spec), g_(g), convert_(convert), pad_(convert(static_cast<uint8_t>(
-                                                                  std::clamp(spec.pad_value, 0, 255)))) {
+      : data_(data),
+        spec_(spec),
+        g_(g),
+        convert_(convert),
+        pad_(convert(static_cast<uint8_t>(std::clamp(spec.pad_value, 0, 255)))) {
     // Tensor channel k takes source (RGB) channel src_channel_[k].
     for (int k = 0; k < 3; ++k) src_channel_[k] = spec.color == ColorOrder::kBGR ? 2 - k : k;
   }
@@ -313,11 +316,12 @@ StatusOr<Tensor> PrepareInput(const Image& image, const InputSpec& spec, Letterb
                            "x" + std::to_string(image.height));
   }
   if (spec.width <= 0 || spec.height <= 0) {
-    return InvalidArgument("model input size " + std::to_string(spec.width) + "x" + std::to_string(spec.height) +
-                           " is invalid");
+    return InvalidArgument("model input size " + std::to_string(spec.width) + "x" +
+                           std::to_string(spec.height) + " is invalid");
   }
   if (spec.channels != 3) {
-    return Unimplemented("model inputs with " + std::to_string(spec.channels) + " channels are not supported");
+    return Unimplemented("model inputs with " + std::to_string(spec.channels) +
+                         " channels are not supported");
   }
   if (spec.dtype != DType::kFloat32 && spec.dtype != DType::kUInt8) {
     return Unimplemented("model input dtype " + std::string(DTypeName(spec.dtype)) + " is not supported");

@@ -11,8 +11,8 @@
 
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <fstream>
 #include <mutex>
@@ -73,7 +73,8 @@ class HostTelemetry {
       const uint64_t idle_all = idle + iowait;
       const uint64_t total = user + nice + system + idle_all + irq + softirq + steal;
       if (last_total_ > 0 && total > last_total_)
-        utilization_percent_ = 100.0 * (1.0 - static_cast<double>(idle_all - last_idle_) / (total - last_total_));
+        utilization_percent_ =
+            100.0 * (1.0 - static_cast<double>(idle_all - last_idle_) / (total - last_total_));
       last_total_ = total;
       last_idle_ = idle_all;
     }
@@ -143,7 +144,8 @@ class CpuEngine final : public Engine {
     } catch (const cv::Exception& e) {
       return InvalidArgument("OpenCV cannot read '" + artifact->path.string() + "': " + e.what());
     }
-    if (loaded->net.empty()) return InvalidArgument("OpenCV read an empty network from " + artifact->path.string());
+    if (loaded->net.empty())
+      return InvalidArgument("OpenCV read an empty network from " + artifact->path.string());
     loaded->input_name = model.input.name;
     loaded->warmup_dims = {1};
     for (int64_t d : model.InputItemShape()) loaded->warmup_dims.push_back(static_cast<int>(d));
@@ -269,8 +271,8 @@ class CpuEngine final : public Engine {
       for (size_t d = 0; match && d < shape.size(); ++d) match = want[d] < 0 || shape[d] == want[d];
       if (!match) {
         failures_++;
-        item.done(Internal("cpu engine: output '" + (*result)[i].name() + "' has shape " + ShapeToString(shape) +
-                           ", expected " + ShapeToString(want) + " for a batch of 1"));
+        item.done(Internal("cpu engine: output '" + (*result)[i].name() + "' has shape " +
+                           ShapeToString(shape) + ", expected " + ShapeToString(want) + " for a batch of 1"));
         return;
       }
     }

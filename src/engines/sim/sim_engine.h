@@ -20,9 +20,9 @@ struct SimDeviceSpec {
   double ms = 5;
   double per_item_ms = 0;
   int max_batch = 1;
-  long fail_after = -1;        // every call after the Nth fails (-1: never)
-  double fail_rate = 0;        // probability that a call fails
-  long hang_after = -1;        // calls after the Nth never complete (-1: never)
+  long fail_after = -1;          // every call after the Nth fails (-1: never)
+  double fail_rate = 0;          // probability that a call fails
+  long hang_after = -1;          // calls after the Nth never complete (-1: never)
   double recover_after_ms = -1;  // a failed or hung device recovers this long after its first fault
 };
 

@@ -11,8 +11,8 @@ namespace {
 TEST(ServeConfigTest, FlagsOverrideEnvironment) {
   setenv("DEFAULT_ENGINE", "cpu", 1);
   setenv("LOAD_BALANCING", "false", 1);
-  auto config = ParseServeConfig({"--port", "9000", "--default-engine=hailo", "--sim-device", "name=a",
-                                  "--sim-device", "name=b"});
+  auto config = ParseServeConfig(
+      {"--port", "9000", "--default-engine=hailo", "--sim-device", "name=a", "--sim-device", "name=b"});
   unsetenv("DEFAULT_ENGINE");
   unsetenv("LOAD_BALANCING");
   ASSERT_TRUE(config.ok()) << config.status().ToString();

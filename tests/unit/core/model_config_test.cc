@@ -34,7 +34,8 @@ TEST(ModelConfigTest, DefaultModelYamlParses) {
 TEST(ModelConfigTest, RejectsBadValuesWithClearMessages) {
   const std::string base = "input: {width: 416, height: 416}\noutputs: [{name: out, shape: [10]}]\n";
   EXPECT_TRUE(ParseModelConfig(base, "/tmp/m").ok());
-  auto bad_layout = ParseModelConfig("input: {width: 4, height: 4, layout: CHW}\noutputs: [{shape: [1]}]", "/tmp/m");
+  auto bad_layout =
+      ParseModelConfig("input: {width: 4, height: 4, layout: CHW}\noutputs: [{shape: [1]}]", "/tmp/m");
   ASSERT_FALSE(bad_layout.ok());
   EXPECT_NE(bad_layout.status().message().find("layout"), std::string::npos);
   EXPECT_FALSE(ParseModelConfig("input: {width: 0, height: 4}\noutputs: [{shape: [1]}]", "/tmp/m").ok());

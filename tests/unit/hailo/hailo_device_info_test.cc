@@ -37,7 +37,9 @@ class FakeHost : public ::testing::Test {
       fs::create_directory_symlink(paths_.sys / "bus/pci/drivers/hailo", d / "driver");
     }
   }
-  void LoadDriver(const std::string& version) { Write(paths_.sys / "module/hailo_pci/version", version + "\n"); }
+  void LoadDriver(const std::string& version) {
+    Write(paths_.sys / "module/hailo_pci/version", version + "\n");
+  }
   void AddCharDev(const std::string& node, const std::string& bdf, bool with_dev_node) {
     Write(paths_.sys / "class/hailo_chardev" / node / "board_location", bdf + "\n");
     if (with_dev_node) Write(paths_.dev / node, "");
@@ -191,8 +193,8 @@ TEST(HailoIdentity, FirmwareMismatchAndUnopenableCards) {
   EXPECT_NE(info.properties.at("warning").find("firmware 4.20.0"), std::string::npos);
   EXPECT_TRUE(FirmwareMismatchMessage({4, 23, 1}, {4, 23, 0}).empty());  // revisions may differ
 
-  const DeviceInfo closed = MakeHailoDeviceInfo("0000:03:00.0", std::nullopt, {}, {4, 23, 0}, {},
-                                                "HAILO_DEVICE_IN_USE");
+  const DeviceInfo closed =
+      MakeHailoDeviceInfo("0000:03:00.0", std::nullopt, {}, {4, 23, 0}, {}, "HAILO_DEVICE_IN_USE");
   EXPECT_EQ(closed.properties.at("error"), "HAILO_DEVICE_IN_USE");
   EXPECT_EQ(closed.properties.count("architecture"), 0u);
 }

@@ -19,7 +19,8 @@ struct NormBox {
 
 // HAILO_NMS_BY_CLASS: per class a float32 count then that many 5-float boxes, classes packed back to back,
 // the frame sized for classes * (1 + 5 * max_boxes) floats with an unused tail.
-std::vector<uint8_t> ByClassFrame(int classes, int max_boxes, const std::map<int, std::vector<NormBox>>& boxes) {
+std::vector<uint8_t> ByClassFrame(int classes, int max_boxes,
+                                  const std::map<int, std::vector<NormBox>>& boxes) {
   std::vector<float> floats(static_cast<size_t>(classes) * (1 + 5 * max_boxes), 0.0f);
   size_t at = 0;
   for (int c = 0; c < classes; ++c) {
@@ -91,8 +92,9 @@ TEST(HailoNmsLayout, FrameSizesFollowTheDocumentedFormulas) {
 TEST(HailoNmsByClass, ClassesArePackedBackToBack) {
   // Class 2 starts right after class 1's count, not at a fixed slot; a parser with fixed slots would read
   // zeros for it.
-  const auto frame = ByClassFrame(3, 4, {{0, {{0.1f, 0.2f, 0.3f, 0.4f, 0.9f}}},
-                                         {2, {{0.5f, 0.5f, 0.6f, 0.7f, 0.8f}, {0.0f, 0.0f, 1.0f, 1.0f, 0.3f}}}});
+  const auto frame = ByClassFrame(3, 4,
+                                  {{0, {{0.1f, 0.2f, 0.3f, 0.4f, 0.9f}}},
+                                   {2, {{0.5f, 0.5f, 0.6f, 0.7f, 0.8f}, {0.0f, 0.0f, 1.0f, 1.0f, 0.3f}}}});
   auto boxes = ParseHailoNmsByClass(frame.data(), frame.size(), 4);
   ASSERT_TRUE(boxes.ok()) << boxes.status().ToString();
   ASSERT_EQ(boxes->size(), 3u);
@@ -165,7 +167,8 @@ TEST(HailoNmsByClass, RejectsBadCountsAndSizes) {
 }
 
 TEST(HailoNmsByScore, ParsesUnalignedPackedRecords) {
-  const auto frame = ByScoreFrame(5, {{{0.1f, 0.2f, 0.3f, 0.4f, 0.95f}, 7}, {{0.5f, 0.6f, 0.7f, 0.8f, 0.6f}, 0},
+  const auto frame = ByScoreFrame(5, {{{0.1f, 0.2f, 0.3f, 0.4f, 0.95f}, 7},
+                                      {{0.5f, 0.6f, 0.7f, 0.8f, 0.6f}, 0},
                                       {{0.0f, 0.0f, 0.5f, 0.5f, 0.25f}, 79}});
   ASSERT_EQ(frame.size(), 112u);
   auto boxes = ParseHailoNmsByScore(frame.data(), frame.size());
@@ -245,7 +248,8 @@ TEST(HailoNmsDecode, LabelsOffsetsAndUnknownClasses) {
   m.labels = {"background", "cat", "dog"};
   TensorList outputs;
   outputs.push_back(ToTensor(
-      ByScoreFrame(3, {{{0, 0, 0.1f, 0.1f, 0.9f}, 1}, {{0, 0, 0.1f, 0.1f, 0.8f}, 2}, {{0, 0, 0.1f, 0.1f, 0.7f}, 9}}),
+      ByScoreFrame(
+          3, {{{0, 0, 0.1f, 0.1f, 0.9f}, 1}, {{0, 0, 0.1f, 0.1f, 0.8f}, 2}, {{0, 0, 0.1f, 0.1f, 0.7f}, 9}}),
       DType::kUInt8));
   auto dets = DecodeHailoNms(m, outputs, t, KeepAll());
   ASSERT_TRUE(dets.ok());
@@ -315,8 +319,8 @@ TEST(HailoNmsDecode, SkipsNonFiniteBoxes) {
   t.original_width = t.original_height = 640;
   const float nan = std::numeric_limits<float>::quiet_NaN();
   TensorList outputs;
-  outputs.push_back(ToTensor(ByScoreFrame(2, {{{nan, 0, 0.1f, 0.1f, 0.9f}, 0}, {{0, 0, 0.1f, 0.1f, 0.8f}, 1}}),
-                             DType::kUInt8));
+  outputs.push_back(ToTensor(
+      ByScoreFrame(2, {{{nan, 0, 0.1f, 0.1f, 0.9f}, 0}, {{0, 0, 0.1f, 0.1f, 0.8f}, 1}}), DType::kUInt8));
   auto dets = DecodeHailoNms(HailoModel("hailo_nms_by_score"), outputs, t, KeepAll());
   ASSERT_TRUE(dets.ok());
   ASSERT_EQ(dets->size(), 1u);

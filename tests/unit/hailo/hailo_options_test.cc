@@ -33,11 +33,10 @@ TEST(HailoOptions, Defaults) {
 }
 
 TEST(HailoOptions, EnvironmentFillsWhatOptionsLeaveOpen) {
-  auto o = ParseHailoOptions(Opts({{"batch_size", "4"}}),
-                             FakeEnv({{"HAILO_BATCH_SIZE", "8"},
-                                      {"HAILO_THREADS", "3"},
-                                      {"HAILO_SCHEDULER", "none"},
-                                      {"HAILO_TIMEOUT_MS", "500"}}));
+  auto o = ParseHailoOptions(Opts({{"batch_size", "4"}}), FakeEnv({{"HAILO_BATCH_SIZE", "8"},
+                                                                   {"HAILO_THREADS", "3"},
+                                                                   {"HAILO_SCHEDULER", "none"},
+                                                                   {"HAILO_TIMEOUT_MS", "500"}}));
   ASSERT_TRUE(o.ok()) << o.status().ToString();
   EXPECT_EQ(o->batch_size, 4);  // the option wins over HAILO_BATCH_SIZE
   EXPECT_EQ(o->threads, 3);
@@ -76,7 +75,8 @@ TEST(HailoOptions, SchedulerOptionsNeedTheScheduler) {
   const auto env = FakeEnv({});
   EXPECT_FALSE(ParseHailoOptions(Opts({{"scheduler", "none"}, {"multi_process", "true"}}), env).ok());
   EXPECT_FALSE(ParseHailoOptions(Opts({{"scheduler", "none"}, {"scheduler_threshold", "4"}}), env).ok());
-  EXPECT_TRUE(ParseHailoOptions(Opts({{"scheduler", "round_robin"}, {"scheduler_threshold", "4"}}), env).ok());
+  EXPECT_TRUE(
+      ParseHailoOptions(Opts({{"scheduler", "round_robin"}, {"scheduler_threshold", "4"}}), env).ok());
 }
 
 }  // namespace

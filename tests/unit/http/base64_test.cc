@@ -11,9 +11,13 @@ std::string AsString(const std::vector<uint8_t>& v) { return std::string(v.begin
 
 TEST(Base64Test, KnownVectors) {
   // RFC 4648 section 10.
-  const std::vector<std::pair<std::string, std::string>> vectors = {
-      {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::vector<std::pair<std::string, std::string>> vectors = {{"", ""},
+                                                                    {"f", "Zg=="},
+                                                                    {"fo", "Zm8="},
+                                                                    {"foo", "Zm9v"},
+                                                                    {"foob", "Zm9vYg=="},
+                                                                    {"fooba", "Zm9vYmE="},
+                                                                    {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, encoded] : vectors) {
     EXPECT_EQ(Base64Encode(plain), encoded);
     auto decoded = Base64Decode(encoded);
@@ -57,11 +61,11 @@ TEST(Base64Test, RejectsInvalid) {
   EXPECT_NE(bad_char.status().message().find("'*'"), std::string::npos) << bad_char.status().message();
   EXPECT_NE(bad_char.status().message().find("offset 4"), std::string::npos);
   EXPECT_FALSE(Base64Decode("Zm9v\xc3\xa9").ok());
-  EXPECT_FALSE(Base64Decode("Z").ok());          // one stray character
+  EXPECT_FALSE(Base64Decode("Z").ok());  // one stray character
   EXPECT_FALSE(Base64Decode("Zm9vY").ok());
-  EXPECT_FALSE(Base64Decode("Zg=").ok());        // short padding
-  EXPECT_FALSE(Base64Decode("Zg===").ok());      // too much padding
-  EXPECT_FALSE(Base64Decode("Zg==Zg==").ok());   // data after padding
+  EXPECT_FALSE(Base64Decode("Zg=").ok());       // short padding
+  EXPECT_FALSE(Base64Decode("Zg===").ok());     // too much padding
+  EXPECT_FALSE(Base64Decode("Zg==Zg==").ok());  // data after padding
   EXPECT_FALSE(Base64Decode("====").ok());
   EXPECT_FALSE(Base64Decode("Zm9v=").ok());
 }

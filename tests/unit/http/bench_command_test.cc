@@ -21,9 +21,8 @@ class BenchTest : public ::testing::Test {
     options.host = "127.0.0.1";
     options.port = 0;
     options.io_threads = 1;
-    server_ = std::make_unique<HttpServer>(options, [this](HttpRequest&& request, HttpResponder responder) {
-      responder(Handle(request));
-    });
+    server_ = std::make_unique<HttpServer>(
+        options, [this](HttpRequest&& request, HttpResponder responder) { responder(Handle(request)); });
     ASSERT_TRUE(server_->Start().ok());
     url_ = "http://127.0.0.1:" + std::to_string(server_->port());
   }

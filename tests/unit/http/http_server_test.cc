@@ -142,8 +142,9 @@ TEST_F(HttpServerTest, PostBodyArrivesWhole) {
 TEST_F(HttpServerTest, ChunkedRequestBody) {
   StartServer();
   TestClient client(server_->port());
-  client.WriteRaw("POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                  "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
+  client.WriteRaw(
+      "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
   auto response = client.Read();
   ASSERT_EQ(response.result_int(), 200);
   EXPECT_EQ(Json::parse(response.body())["body_prefix"], "hello world");
@@ -200,8 +201,9 @@ TEST_F(HttpServerTest, PipelinedRequestsAnsweredInOrder) {
   StartServer();
   TestClient client(server_->port());
   // The slow one is answered from another thread after 100 ms; the fast one must still come second.
-  client.WriteRaw("GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /fast?name=2 HTTP/1.1\r\nHost: a\r\n\r\n"
-                  "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc");
+  client.WriteRaw(
+      "GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /fast?name=2 HTTP/1.1\r\nHost: a\r\n\r\n"
+      "POST /p HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc");
   auto first = client.Read();
   auto second = client.Read();
   auto third = client.Read();
@@ -292,8 +294,8 @@ TEST_F(HttpServerTest, GarbageGets400OrCloseAndServerSurvives) {
     client.WriteRaw(bytes);
     try {
       auto response = client.Read();
-      EXPECT_EQ(response.result_int(), 400) << "input: " << Json(bytes).dump(-1, ' ', true,
-                                                                             Json::error_handler_t::replace);
+      EXPECT_EQ(response.result_int(), 400)
+          << "input: " << Json(bytes).dump(-1, ' ', true, Json::error_handler_t::replace);
       EXPECT_EQ(Json::parse(response.body())["success"], false);
     } catch (const boost::system::system_error&) {
       // Closing without an answer is also acceptable.

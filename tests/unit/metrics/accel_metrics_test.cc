@@ -64,11 +64,10 @@ TEST(AccelMetrics, RecordsRequestsByOutcome) {
                     {{"api", "ai"}, {"model", "yolox-nano"}, {"device", "cpu:0"}, {"outcome", "success"}}),
             2);
   // Error outcomes of a seen series are present at 0 so that error-rate queries read 0, not "no data".
-  EXPECT_EQ(p.Value("accel_requests_total", {{"api", "ai"},
-                                             {"model", "yolox-nano"},
-                                             {"device", "cpu:0"},
-                                             {"outcome", "server_error"}}),
-            0);
+  EXPECT_EQ(
+      p.Value("accel_requests_total",
+              {{"api", "ai"}, {"model", "yolox-nano"}, {"device", "cpu:0"}, {"outcome", "server_error"}}),
+      0);
   EXPECT_EQ(p.Value("accel_requests_total", {{"api", "deepstack"}, {"outcome", "server_error"}}), 1);
   EXPECT_EQ(p.Value("accel_requests_total", {{"model", "unknown"}, {"outcome", "client_error"}}), 1);
   EXPECT_EQ(p.types["accel_request_duration_seconds"], "histogram");
@@ -226,8 +225,8 @@ TEST(AccelMetrics, PromtoolCheckMetricsPasses) {
   RecordOneOfEach(m);
   // A label value with every character that needs escaping.
   m.RecordRequest("ai", "odd \"model\"\\name\nx", "cpu:0", 200, 0.01);
-  auto dir = std::filesystem::temp_directory_path() /
-             ("accel_metrics_promtool_" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("accel_metrics_promtool_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   auto input = dir / "scrape.txt";
   auto report = dir / "promtool.out";

@@ -22,7 +22,7 @@ struct ParsedExposition {
   std::vector<ParsedSample> samples;
   std::map<std::string, std::string> types;  // family name -> type
   std::map<std::string, std::string> help;   // family name -> raw help text
-  std::string error;                          // empty when the text is well formed
+  std::string error;                         // empty when the text is well formed
 
   // The value of the sample with this name whose labels include every pair given; NaN when absent.
   double Value(const std::string& name, const std::map<std::string, std::string>& labels = {}) const {
@@ -120,10 +120,14 @@ inline ParsedExposition ParseExposition(const std::string& text) {
           if (c == '\\') {
             if (i >= line.size()) break;
             char e = line[i++];
-            if (e == 'n') value += '\n';
-            else if (e == '\\') value += '\\';
-            else if (e == '"') value += '"';
-            else fail("bad escape in label value");
+            if (e == 'n')
+              value += '\n';
+            else if (e == '\\')
+              value += '\\';
+            else if (e == '"')
+              value += '"';
+            else
+              fail("bad escape in label value");
           } else if (c == '"') {
             closed_quote = true;
             break;

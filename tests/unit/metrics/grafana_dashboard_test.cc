@@ -89,9 +89,13 @@ TEST(GrafanaDashboard, EveryQueriedMetricExists) {
   m.RecordBatch("yolox-nano", "cpu:0", "cpu", false, 1);
   m.RecordCache(false);
   m.SetDeviceSnapshotProvider([] {
-    return std::vector<DeviceGaugeSnapshot>{{.device = "gpu:0", .engine = "nvidia", .temperature_c = 40,
-                                             .power_w = 70, .utilization_percent = 50,
-                                             .memory_used_bytes = 1, .memory_total_bytes = 2}};
+    return std::vector<DeviceGaugeSnapshot>{{.device = "gpu:0",
+                                             .engine = "nvidia",
+                                             .temperature_c = 40,
+                                             .power_w = 70,
+                                             .utilization_percent = 50,
+                                             .memory_used_bytes = 1,
+                                             .memory_total_bytes = 2}};
   });
   auto scrape = testing::ParseExposition(m.Render());
   ASSERT_EQ(scrape.error, "");

@@ -36,8 +36,8 @@ TEST(RequestWindow, ThroughputAndPercentiles) {
   clock.Advance(std::chrono::milliseconds(600));
   EXPECT_EQ(w.Read().requests, 900u);
   clock.Advance(std::chrono::milliseconds(-600));
-  EXPECT_NEAR(s.p50_ms, 10, 1.0);    // buckets are 10% wide
-  EXPECT_NEAR(s.p99_ms, 10, 1.0);    // 1% at 200 ms sits right at the 99th percentile's edge
+  EXPECT_NEAR(s.p50_ms, 10, 1.0);  // buckets are 10% wide
+  EXPECT_NEAR(s.p99_ms, 10, 1.0);  // 1% at 200 ms sits right at the 99th percentile's edge
   // A higher share of slow requests moves p99 but not p50.
   for (int i = 0; i < 50; ++i) w.Record(0.200, false);
   s = w.Read();

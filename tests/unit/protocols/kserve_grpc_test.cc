@@ -2,6 +2,7 @@
 // the same CPU engine and model as `accel serve`, and the seed API's /ai/infer over real HTTP as the
 // reference the gRPC answers must equal.
 #include <gtest/gtest.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <nlohmann/json.hpp>
 
@@ -14,6 +15,7 @@
 #include "api/http_router.h"
 #include "api/http_server.h"
 #include "api/kserve_common.h"
+#include "api/kserve_grpc_fast_path.h"
 #include "api/kserve_grpc_server.h"
 #include "api/kserve_http_api.h"
 #include "core/model_config.h"
@@ -324,6 +326,60 @@ TEST_F(KServeGrpcTest, MalformedRequestsGetProtocolErrorsAndTheServerKeepsServin
   grpc::Status s = stub().ModelInfer(&context, DetectRequest(jpeg), &response);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(As<int32_t>(response.raw_output_contents(4))[0], 1);  // the bear
+}
+
+// The server reads ModelInfer's wire bytes itself (zero-copy path): bytes that are not a valid message must be
+// refused with INVALID_ARGUMENT, and a request whose raw contents arrive in several slices must still work.
+TEST_F(KServeGrpcTest, MalformedWireBytesAreInvalidArgumentAndTheServerKeepsServing) {
+  grpc::GenericStub generic(g_service->channel);
+  auto call = [&](const std::string& bytes, grpc::ByteBuffer* response) {
+    grpc::Slice slice(bytes);
+    grpc::ByteBuffer request(&slice, 1);
+    grpc::CompletionQueue cq;
+    grpc::ClientContext context;
+    grpc::Status status;
+    auto rpc = generic.PrepareUnaryCall(&context, "/inference.GRPCInferenceService/ModelInfer", request, &cq);
+    rpc->StartCall();
+    rpc->Finish(response, &status, &cq);
+    void* tag;
+    bool ok;
+    EXPECT_TRUE(cq.Next(&tag, &ok));
+    cq.Shutdown();
+    while (cq.Next(&tag, &ok)) {}
+    return status;
+  };
+  const std::vector<std::pair<const char*, std::string>> cases = {
+      {"truncated varint", std::string("\x0a\x80", 2)},
+      {"length past the end", std::string("\x0a\x10yolox", 7)},
+      {"raw contents past the end", std::string("\x3a\xff\xff\x7f\x01\x02", 6)},
+      {"raw contents as a varint", std::string("\x38\x01", 2)},
+      {"group wire type", std::string("\x0b\x0c", 2)},
+      {"field number 0", std::string("\x02\x00", 2)},
+  };
+  for (const auto& [what, bytes] : cases) {
+    grpc::ByteBuffer response;
+    grpc::Status s = call(bytes, &response);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << what << ": " << s.error_message();
+  }
+  // Well-formed again: the header fields after the raw contents, which are referenced in pieces.
+  inference::ModelInferRequest header;
+  header.set_model_name("yolox-nano");
+  auto* in = header.add_inputs();
+  in->set_name("images");
+  in->set_datatype("FP32");
+  for (int64_t d : {1, 3, 416, 416}) in->add_shape(d);
+  const std::string payload(3 * 416 * 416 * 4, '\0');
+  const std::string wire = LengthDelimitedPrefix(kRawInputContentsField, payload.size()) + payload +
+                           header.SerializeAsString();
+  grpc::ByteBuffer response;
+  grpc::Status s = call(wire, &response);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  grpc::Slice flat;
+  ASSERT_TRUE(response.TrySingleSlice(&flat).ok() || response.DumpToSingleSlice(&flat).ok());
+  inference::ModelInferResponse parsed;
+  ASSERT_TRUE(parsed.ParseFromArray(flat.begin(), static_cast<int>(flat.size())));
+  ASSERT_EQ(parsed.raw_output_contents_size(), 1);
+  EXPECT_EQ(parsed.raw_output_contents(0).size(), size_t{3549} * 85 * 4);
 }
 
 TEST_F(KServeGrpcTest, StreamAnswersEveryRequestWithErrorsInBand) {

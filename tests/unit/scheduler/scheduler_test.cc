@@ -238,8 +238,7 @@ TEST(Scheduler, ExpiredDeadlinesAreAnsweredWithoutReachingTheDevice) {
   ASSERT_TRUE(s.AddDevice(Sim("name=a,ms=100")).ok());
   ASSERT_TRUE(s.LoadModel(DummyModel()).ok());
   const auto past = std::chrono::steady_clock::now() - milliseconds(1);
-  EXPECT_EQ(s.Run(Opts("dummy", "auto", past), DummyInput()).status().code(),
-            StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(s.Run(Opts("dummy", "auto", past), DummyInput()).status().code(), StatusCode::kDeadlineExceeded);
   // One request occupies the device for 100 ms; the next expires in the queue after 20 ms.
   std::atomic<bool> first_done{false};
   s.Submit(Opts(), DummyInput(), [&](StatusOr<InferenceResult> r) { first_done = true; });

@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <future>
 #include <ctime>
+#include <future>
 #include <thread>
 
 #include "core/clock.h"
@@ -36,9 +36,8 @@ std::vector<StatusOr<TensorList>> RunBatch(Engine& e, int n, Status* submit = nu
   Batch b;
   b.model = "m";
   for (int i = 0; i < n; ++i) {
-    b.items.push_back(BatchItem{Input(), [results, i](StatusOr<TensorList> r) {
-                                  (*results)[i].set_value(std::move(r));
-                                }});
+    b.items.push_back(
+        BatchItem{Input(), [results, i](StatusOr<TensorList> r) { (*results)[i].set_value(std::move(r)); }});
   }
   Status s = e.Submit(b);
   if (submit) *submit = s;
@@ -72,9 +71,9 @@ TEST(SimSpec, ParsesEveryKey) {
 }
 
 TEST(SimSpec, RejectsBadSpecs) {
-  EXPECT_FALSE(ParseSimDeviceSpec("ms=4").ok());                 // no name
-  EXPECT_FALSE(ParseSimDeviceSpec("name=a,ms=x").ok());          // not a number
-  EXPECT_FALSE(ParseSimDeviceSpec("name=a,speed=4").ok());       // unknown key
+  EXPECT_FALSE(ParseSimDeviceSpec("ms=4").ok());            // no name
+  EXPECT_FALSE(ParseSimDeviceSpec("name=a,ms=x").ok());     // not a number
+  EXPECT_FALSE(ParseSimDeviceSpec("name=a,speed=4").ok());  // unknown key
   EXPECT_FALSE(ParseSimDeviceSpec("name=a,max_batch=0").ok());
   EXPECT_FALSE(ParseSimDeviceSpec("name=a,fail_rate=2").ok());
   EXPECT_FALSE(ParseSimDeviceSpec("name=a,ms=1,ms=2").ok());

@@ -195,7 +195,8 @@ TEST(DecodeYolox, ShapeMismatchIsInternal) {
   EXPECT_EQ(none.status().code(), StatusCode::kInternal);
   TensorList two = ZeroOutput();
   two.push_back(ZeroOutput()[0].Clone());
-  EXPECT_EQ(DecodeDetections(model, two, HalfScale(), DetectionFilter{}).status().code(), StatusCode::kInternal);
+  EXPECT_EQ(DecodeDetections(model, two, HalfScale(), DetectionFilter{}).status().code(),
+            StatusCode::kInternal);
   TensorList wrong_dtype;
   wrong_dtype.emplace_back(DType::kFloat16, std::vector<int64_t>{1, kAnchors, kPerAnchor}, "output");
   EXPECT_EQ(DecodeDetections(model, wrong_dtype, HalfScale(), DetectionFilter{}).status().code(),
@@ -240,7 +241,7 @@ Detection Det(int class_id, float confidence, Box box) {
 
 TEST(NonMaxSuppression, SuppressesWithinClassOnly) {
   std::vector<Detection> candidates = {
-      Det(0, 0.6f, {0, 0, 10, 10}),  Det(0, 0.9f, {1, 0, 11, 10}),  // IoU 9/11 = 0.82
+      Det(0, 0.6f, {0, 0, 10, 10}),   Det(0, 0.9f, {1, 0, 11, 10}),  // IoU 9/11 = 0.82
       Det(1, 0.7f, {0, 0, 10, 10}),                                  // other class
       Det(0, 0.5f, {20, 20, 30, 30}),                                // far away
       Det(0, 0.4f, {0, 0, 10, 18}),                                  // IoU with best 9/19 = 0.47

@@ -9,7 +9,8 @@ namespace accel {
 namespace {
 
 Image Blank(int width, int height, uint8_t value = 0) {
-  auto image = ImageFromRgb(std::vector<uint8_t>(static_cast<size_t>(width) * height * 3, value), width, height);
+  auto image =
+      ImageFromRgb(std::vector<uint8_t>(static_cast<size_t>(width) * height * 3, value), width, height);
   EXPECT_TRUE(image.ok());
   return std::move(image).value();
 }
@@ -49,8 +50,10 @@ TEST(DrawDetections, DrawsOutlineAndTag) {
   for (int y = 60 - 18; y < 60; ++y) {
     for (int x = 50; x < 50 + 120; ++x) {
       const uint8_t* p = Pixel(image, x, y);
-      if (std::equal(p, p + 3, outline)) ++tag;
-      else if (!IsBackground(image, x, y)) ++text;
+      if (std::equal(p, p + 3, outline))
+        ++tag;
+      else if (!IsBackground(image, x, y))
+        ++text;
     }
   }
   EXPECT_GT(tag, 500);

@@ -81,7 +81,7 @@ TEST(PrepareInput, DownscaleByTwoAveragesBlocks) {
   LetterboxTransform tr;
   auto t = PrepareInput(image, Spec(2, 2), &tr);
   ASSERT_TRUE(t.ok());
-  EXPECT_FLOAT_EQ(At(*t, 0, 0, 0), 25);   // (10 + 30 + 20 + 40) / 4
+  EXPECT_FLOAT_EQ(At(*t, 0, 0, 0), 25);  // (10 + 30 + 20 + 40) / 4
   EXPECT_FLOAT_EQ(At(*t, 0, 0, 1), 100);
   EXPECT_FLOAT_EQ(At(*t, 0, 1, 0), 0);
   EXPECT_FLOAT_EQ(At(*t, 0, 1, 1), 100);  // (200 + 0 + 0 + 200) / 4
@@ -258,7 +258,7 @@ TEST(LetterboxTransform, ToOriginalClips) {
   tr.original_width = 100;
   tr.original_height = 50;
   const Box b = tr.ToOriginal({0, -4, 70, 40});
-  EXPECT_FLOAT_EQ(b.x_min, 0);   // (0 - 10) / 0.5 = -20, clipped
+  EXPECT_FLOAT_EQ(b.x_min, 0);  // (0 - 10) / 0.5 = -20, clipped
   EXPECT_FLOAT_EQ(b.y_min, 0);
   EXPECT_FLOAT_EQ(b.x_max, 100);  // 120, clipped
   EXPECT_FLOAT_EQ(b.y_max, 50);   // 80, clipped
@@ -292,9 +292,8 @@ TEST(VisionTiming, DecodeAndPrepare640x480) {
   ASSERT_TRUE(image.ok());
   ASSERT_EQ(image->width, 640);
   bool all_ok = true;
-  const auto [decode_best, decode_mean] = TimeMs(10, 10, [&] {
-    all_ok &= DecodeImage(jpeg.data(), jpeg.size()).ok();
-  });
+  const auto [decode_best, decode_mean] =
+      TimeMs(10, 10, [&] { all_ok &= DecodeImage(jpeg.data(), jpeg.size()).ok(); });
   InputSpec spec = Spec(416, 416);
   spec.color = ColorOrder::kBGR;
   const auto [prepare_best, prepare_mean] = TimeMs(10, 30, [&] {
@@ -303,8 +302,8 @@ TEST(VisionTiming, DecodeAndPrepare640x480) {
   });
   EXPECT_TRUE(all_ok);
   std::cout << "[timing] DecodeImage(640x480 JPEG): best " << decode_best << " ms/call, mean " << decode_mean
-            << "; PrepareInput(640x480 -> 416x416 float32 NCHW BGR): best " << prepare_best << " ms/call, mean "
-            << prepare_mean << "\n";
+            << "; PrepareInput(640x480 -> 416x416 float32 NCHW BGR): best " << prepare_best
+            << " ms/call, mean " << prepare_mean << "\n";
 }
 
 }  // namespace

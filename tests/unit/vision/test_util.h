@@ -65,7 +65,8 @@ inline std::vector<uint8_t> EncodeJpegRaw(const std::vector<uint8_t>& pixels, in
   unsigned char* buffer = nullptr;
   unsigned long size = 0;
   std::vector<uint8_t> out;
-  if (tjCompress2(tj, pixels.data(), width, 0, height, pixel_format, &buffer, &size, subsamp, quality, 0) == 0) {
+  if (tjCompress2(tj, pixels.data(), width, 0, height, pixel_format, &buffer, &size, subsamp, quality, 0) ==
+      0) {
     out.assign(buffer, buffer + size);
   }
   tjFree(buffer);
