@@ -12,7 +12,12 @@
 //                            slices and copied once into a reused float buffer: what a performance-minded
 //                            client does, so the row shows the server's cost rather than the client's copies
 //
-//   grpc_bench [--engine=sim|cpu] [--iterations=N] [--sim_ms=5] [--no_tune_malloc]
+// Each gRPC client runs against two in-process servers: the default one (zero-copy ModelInfer) and one with
+// KServeGrpcServer::Options::zero_copy = false (protobuf parses/serialises the whole message: the path before).
+// "empty unary call" (ServerLive) is the fixed cost of one call on this channel, for context.
+//
+//   grpc_bench [--engine=sim|cpu] [--iterations=N] [--sim_ms=5] [--no_tune_malloc] [--server_max_frame=BYTES]
+//              [--client_arg=name=int ...]
 // sim: a SIMULATED device (fixed latency, zero outputs of the model's real shapes: 2 MB in, 1.2 MB out), which
 // isolates the protocol's cost from inference noise. cpu: the real CPU engine on YOLOX-Nano.
 #include <grpcpp/generic/generic_stub.h>
@@ -62,14 +67,20 @@ int Main(int argc, char** argv) {
   int iterations = 300;
   double sim_ms = 5;
   bool tune_malloc = true;
+  int server_max_frame = -1;  // -1: the server's default option; 0: gRPC's default (16 KiB)
+  std::vector<std::pair<std::string, int>> client_args;  // --client_arg=name=int, on both bench channels
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a.rfind("--engine=", 0) == 0) engine_kind = a.substr(9);
     else if (a.rfind("--iterations=", 0) == 0) iterations = std::stoi(a.substr(13));
     else if (a.rfind("--sim_ms=", 0) == 0) sim_ms = std::stod(a.substr(9));
     else if (a == "--no_tune_malloc") tune_malloc = false;
+    else if (a.rfind("--server_max_frame=", 0) == 0) server_max_frame = std::stoi(a.substr(19));
+    else if (a.rfind("--client_arg=", 0) == 0 && a.find('=', 13) != std::string::npos)
+      client_args.emplace_back(a.substr(13, a.find('=', 13) - 13), std::stoi(a.substr(a.find('=', 13) + 1)));
     else {
-      std::fprintf(stderr, "usage: grpc_bench [--engine=sim|cpu] [--iterations=N] [--sim_ms=5] [--no_tune_malloc]\n");
+      std::fprintf(stderr, "usage: grpc_bench [--engine=sim|cpu] [--iterations=N] [--sim_ms=5] [--no_tune_malloc] "
+                   "[--server_max_frame=BYTES] [--client_arg=name=int ...]\n");
       return 2;
     }
   }
@@ -109,8 +120,14 @@ int Main(int argc, char** argv) {
   server_options.port = 0;
   // Process-wide, so the in-process client below benefits too (a remote client would pay its own way).
   server_options.tune_malloc = tune_malloc;
+  if (server_max_frame >= 0) server_options.http2_max_frame_size = server_max_frame;
+  std::printf("server http2_max_frame_size=%d (0: gRPC default)\n", server_options.http2_max_frame_size);
+  // Two servers on the same backend, interleaved: the default (zero-copy ModelInfer) and the protobuf path it
+  // replaced (Options::zero_copy = false: the whole message parsed and serialised by protobuf).
   KServeGrpcServer server(ctx, backend, server_options);
-  if (!server.Start().ok()) return 1;
+  server_options.zero_copy = false;
+  KServeGrpcServer protobuf_server(ctx, backend, server_options);
+  if (!server.Start().ok() || !protobuf_server.Start().ok()) return 1;
 
   // A fixed, non-trivial input (not all zeros, so nothing can shortcut it).
   auto input = std::make_shared<Tensor>(DType::kFloat32, std::vector<int64_t>{1, 3, 416, 416}, "images");
@@ -120,9 +137,21 @@ int Main(int argc, char** argv) {
 
   grpc::ChannelArguments channel_args;
   channel_args.SetMaxReceiveMessageSize(64 << 20);
-  auto channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(server.port()),
-                                           grpc::InsecureChannelCredentials(), channel_args);
-  auto stub = inference::GRPCInferenceService::NewStub(channel);
+  for (const auto& [name, value] : client_args) {
+    channel_args.SetInt(name, value);
+    std::printf("client channel arg %s=%d\n", name.c_str(), value);
+  }
+  // [0]: zero-copy server, [1]: protobuf server; one channel each.
+  std::shared_ptr<grpc::Channel> channels[2];
+  std::unique_ptr<inference::GRPCInferenceService::Stub> stubs[2];
+  std::unique_ptr<grpc::GenericStub> generic_stubs[2];
+  for (int k = 0; k < 2; ++k) {
+    const int port = k == 0 ? server.port() : protobuf_server.port();
+    channels[k] = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
+                                            grpc::InsecureChannelCredentials(), channel_args);
+    stubs[k] = inference::GRPCInferenceService::NewStub(channels[k]);
+    generic_stubs[k] = std::make_unique<grpc::GenericStub>(channels[k]);
+  }
   inference::ModelInferRequest request;
   request.set_model_name(model->name);
   auto* in = request.add_inputs();
@@ -144,15 +173,14 @@ int Main(int argc, char** argv) {
                                                            grpc::Slice::STATIC_SLICE)};
     generic_request = grpc::ByteBuffer(parts, 2);
   }
-  grpc::GenericStub generic_stub(channel);
   grpc::CompletionQueue generic_cq;
   std::vector<float> generic_output(3549 * 85);
-  auto run_generic = [&] {
+  auto run_generic = [&](int k) {
     auto t0 = Clk::now();
     grpc::ClientContext context;
     grpc::ByteBuffer response;
     grpc::Status status;
-    auto call = generic_stub.PrepareUnaryCall(&context, "/inference.GRPCInferenceService/ModelInfer",
+    auto call = generic_stubs[k]->PrepareUnaryCall(&context, "/inference.GRPCInferenceService/ModelInfer",
                                               generic_request, &generic_cq);
     call->StartCall();
     call->Finish(&response, &status, &generic_cq);
@@ -188,7 +216,7 @@ int Main(int argc, char** argv) {
   KServeRequest kreq;
   kreq.model = model->name;
   kreq.inputs.push_back({"images", "FP32", input->shape(),
-                         std::string_view(reinterpret_cast<const char*>(input->bytes()), input->byte_size())});
+                         std::string_view(reinterpret_cast<const char*>(input->bytes()), input->byte_size()), nullptr});
   auto run_backend = [&] {
     auto t0 = Clk::now();
     std::promise<StatusOr<KServeResponse>> promise;
@@ -203,44 +231,66 @@ int Main(int argc, char** argv) {
     if (!r.ok()) std::fprintf(stderr, "direct: %s\n", r.status().ToString().c_str());
     return std::chrono::duration<double, std::milli>(Clk::now() - t0).count();
   };
-  auto run_grpc = [&] {
+  // The fixed cost of one unary call on this channel, without tensors or inference (context for the rows above).
+  auto run_live = [&] {
+    auto t0 = Clk::now();
+    grpc::ClientContext context;
+    inference::ServerLiveRequest live_request;
+    inference::ServerLiveResponse live_response;
+    if (!stubs[0]->ServerLive(&context, live_request, &live_response).ok()) std::fprintf(stderr, "live failed\n");
+    return ms_since(t0);
+  };
+  auto run_grpc = [&](int k) {
     auto t0 = Clk::now();
     grpc::ClientContext context;
     inference::ModelInferResponse response;
-    grpc::Status s = stub->ModelInfer(&context, request, &response);
+    grpc::Status s = stubs[k]->ModelInfer(&context, request, &response);
     if (!s.ok() || response.raw_output_contents_size() != 1 || response.raw_output_contents(0).size() != 3549 * 85 * 4)
       std::fprintf(stderr, "grpc: %s\n", s.error_message().c_str());
     return std::chrono::duration<double, std::milli>(Clk::now() - t0).count();
   };
-  for (int i = 0; i < 20; ++i) run_engine(), run_direct(), run_backend(), run_grpc(), run_generic();  // warm-up
+  for (int i = 0; i < 20; ++i)  // warm-up
+    run_engine(), run_direct(), run_backend(), run_grpc(0), run_generic(0), run_grpc(1), run_generic(1);
   // Interleaved so that machine-load drift hits every path alike.
-  std::vector<double> eng, direct, via_backend, via_grpc, via_generic;
+  std::vector<double> eng, direct, via_backend, via_grpc, via_generic, pb_grpc, pb_generic, live;
   for (int i = 0; i < iterations; ++i) {
     eng.push_back(run_engine());
     direct.push_back(run_direct());
     via_backend.push_back(run_backend());
-    via_grpc.push_back(run_grpc());
-    via_generic.push_back(run_generic());
+    via_grpc.push_back(run_grpc(0));
+    via_generic.push_back(run_generic(0));
+    pb_grpc.push_back(run_grpc(1));
+    pb_generic.push_back(run_generic(1));
+    live.push_back(run_live());
   }
   Stats e = Summarise(eng), d = Summarise(direct), b = Summarise(via_backend), g = Summarise(via_grpc),
-        gg = Summarise(via_generic);
+        gg = Summarise(via_generic), pg = Summarise(pb_grpc), pgg = Summarise(pb_generic);
   std::printf("tune_malloc=%d ", tune_malloc ? 1 : 0);
   std::printf("engine=%s%s iterations=%d (concurrency 1, input 1x3x416x416 FP32 = 2.0 MiB, output 1x3549x85 FP32 = 1.2 MiB)\n",
               engine_kind.c_str(), engine_kind == "sim" ? " (SIMULATED device)" : "", iterations);
   auto row = [&](const char* label, const Stats& x) {
-    std::printf("  %-22s: mean %7.3f ms  p50 %7.3f ms  p99 %7.3f ms   over engine: mean %+7.3f  p50 %+7.3f ms\n",
+    std::printf("  %-36s: mean %7.3f ms  p50 %7.3f ms  p99 %7.3f ms   over engine: mean %+7.3f  p50 %+7.3f ms\n",
                 label, x.mean, x.p50, x.p99, x.mean - e.mean, x.p50 - e.p50);
   };
   row("engine (raw Submit)", e);
   row("scheduler.Run", d);
   row("KServeBackend::Infer", b);
-  row("gRPC raw, stock stub", g);
-  row("gRPC raw, generic", gg);
-  std::printf("  gRPC layer alone      : p50 %+7.3f ms stock stub, %+7.3f ms generic (gRPC - backend)\n",
-              g.p50 - b.p50, gg.p50 - b.p50);
+  row("gRPC, protobuf server, stock stub", pg);
+  row("gRPC, protobuf server, generic", pgg);
+  row("gRPC, zero-copy server, stock stub", g);
+  row("gRPC, zero-copy server, generic", gg);
+  std::printf("  zero-copy server, gRPC layer alone (gRPC - backend) p50: %+7.3f ms stock stub, %+7.3f ms "
+              "generic\n", g.p50 - b.p50, gg.p50 - b.p50);
+  const Stats l = Summarise(live);
+  std::printf("  empty unary call (ServerLive, no tensors, no inference): p50 %.3f ms  mean %.3f ms\n", l.p50,
+              l.mean);
   generic_cq.Shutdown();
-  for (void* tag; bool ok;) if (!generic_cq.Next(&tag, &ok)) break;
+  void* tag;
+  bool ok;
+  while (generic_cq.Next(&tag, &ok)) {
+  }
   server.Stop();
+  protobuf_server.Stop();
   scheduler.Shutdown();
   return 0;
 }

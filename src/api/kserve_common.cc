@@ -44,12 +44,18 @@ struct KServeBackend::Resolved {
 
 std::string_view KServeDatatype(DType dtype) {
   switch (dtype) {
-    case DType::kFloat32: return "FP32";
-    case DType::kFloat16: return "FP16";
-    case DType::kUInt8: return "UINT8";
-    case DType::kInt8: return "INT8";
-    case DType::kInt32: return "INT32";
-    case DType::kInt64: return "INT64";
+    case DType::kFloat32:
+      return "FP32";
+    case DType::kFloat16:
+      return "FP16";
+    case DType::kUInt8:
+      return "UINT8";
+    case DType::kInt8:
+      return "INT8";
+    case DType::kInt32:
+      return "INT32";
+    case DType::kInt64:
+      return "INT64";
   }
   return "FP32";
 }
@@ -61,7 +67,8 @@ StatusOr<DType> DTypeFromKServe(std::string_view datatype) {
   if (datatype == "INT8") return DType::kInt8;
   if (datatype == "INT32") return DType::kInt32;
   if (datatype == "INT64") return DType::kInt64;
-  return InvalidArgument("datatype '" + std::string(datatype) + "' is not a tensor datatype Accel models use");
+  return InvalidArgument("datatype '" + std::string(datatype) +
+                         "' is not a tensor datatype Accel models use");
 }
 
 size_t KServeElementSize(std::string_view d) {
@@ -77,18 +84,30 @@ bool IsKnownKServeDatatype(std::string_view d) { return d == "BYTES" || KServeEl
 int GrpcCodeFor(StatusCode code) {
   // Numbers from the gRPC status code table (grpc/include/grpcpp/support/status_code_enum.h semantics).
   switch (code) {
-    case StatusCode::kOk: return 0;
-    case StatusCode::kCancelled: return 1;
-    case StatusCode::kInvalidArgument: return 3;
-    case StatusCode::kUnsupportedMediaType: return 3;
-    case StatusCode::kDeadlineExceeded: return 4;
-    case StatusCode::kNotFound: return 5;
-    case StatusCode::kPayloadTooLarge: return 8;     // RESOURCE_EXHAUSTED, as gRPC reports oversized messages
-    case StatusCode::kResourceExhausted: return 8;
-    case StatusCode::kFailedPrecondition: return 9;
-    case StatusCode::kUnimplemented: return 12;
-    case StatusCode::kInternal: return 13;
-    case StatusCode::kUnavailable: return 14;
+    case StatusCode::kOk:
+      return 0;
+    case StatusCode::kCancelled:
+      return 1;
+    case StatusCode::kInvalidArgument:
+      return 3;
+    case StatusCode::kUnsupportedMediaType:
+      return 3;
+    case StatusCode::kDeadlineExceeded:
+      return 4;
+    case StatusCode::kNotFound:
+      return 5;
+    case StatusCode::kPayloadTooLarge:
+      return 8;  // RESOURCE_EXHAUSTED, as gRPC reports oversized messages
+    case StatusCode::kResourceExhausted:
+      return 8;
+    case StatusCode::kFailedPrecondition:
+      return 9;
+    case StatusCode::kUnimplemented:
+      return 12;
+    case StatusCode::kInternal:
+      return 13;
+    case StatusCode::kUnavailable:
+      return 14;
   }
   return 2;  // UNKNOWN
 }
@@ -102,12 +121,13 @@ StatusOr<std::vector<std::string_view>> SplitBytesElements(std::string_view raw)
                              " trailing bytes cannot hold a 4-byte element length");
     uint32_t len = 0;
     const auto* p = reinterpret_cast<const unsigned char*>(raw.data() + pos);
-    len = static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
-          (static_cast<uint32_t>(p[3]) << 24);
+    len = static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) |
+          (static_cast<uint32_t>(p[2]) << 16) | (static_cast<uint32_t>(p[3]) << 24);
     pos += 4;
     if (len > raw.size() - pos)
-      return InvalidArgument("BYTES element " + std::to_string(out.size()) + " claims " + std::to_string(len) +
-                             " bytes but only " + std::to_string(raw.size() - pos) + " remain");
+      return InvalidArgument("BYTES element " + std::to_string(out.size()) + " claims " +
+                             std::to_string(len) + " bytes but only " + std::to_string(raw.size() - pos) +
+                             " remain");
     out.push_back(raw.substr(pos, len));
     pos += len;
   }
@@ -117,12 +137,14 @@ StatusOr<std::vector<std::string_view>> SplitBytesElements(std::string_view raw)
 void AppendBytesElement(std::string& out, std::string_view element) {
   const uint32_t len = static_cast<uint32_t>(element.size());
   const unsigned char prefix[4] = {static_cast<unsigned char>(len), static_cast<unsigned char>(len >> 8),
-                                   static_cast<unsigned char>(len >> 16), static_cast<unsigned char>(len >> 24)};
+                                   static_cast<unsigned char>(len >> 16),
+                                   static_cast<unsigned char>(len >> 24)};
   out.append(reinterpret_cast<const char*>(prefix), 4);
   out.append(element);
 }
 
-StatusOr<std::optional<double>> NumericParameter(const KServeParameters& parameters, const std::string& name) {
+StatusOr<std::optional<double>> NumericParameter(const KServeParameters& parameters,
+                                                 const std::string& name) {
   auto it = parameters.find(name);
   if (it == parameters.end()) return std::optional<double>();
   const KServeParameter& p = it->second;
@@ -157,7 +179,8 @@ KServeServerMetadata KServeBackend::ServerMetadata() const {
   return meta;
 }
 
-StatusOr<KServeBackend::Resolved> KServeBackend::Resolve(const std::string& name, const std::string& version) const {
+StatusOr<KServeBackend::Resolved> KServeBackend::Resolve(const std::string& name,
+                                                         const std::string& version) const {
   if (name.empty()) return InvalidArgument("model name is empty");
   Resolved r;
   r.model = context_.scheduler->FindModel(name);
@@ -210,8 +233,9 @@ void KServeBackend::Infer(const KServeRequest& request, KServeDone done) {
     if (!IsKnownKServeDatatype(in.datatype))
       return done(InvalidArgument("input '" + in.name + "' has unknown datatype '" + in.datatype + "'"));
     for (int64_t d : in.shape)
-      if (d < 0) return done(InvalidArgument("input '" + in.name + "' has a negative dimension in shape " +
-                                             ShapeText(in.shape)));
+      if (d < 0)
+        return done(InvalidArgument("input '" + in.name + "' has a negative dimension in shape " +
+                                    ShapeText(in.shape)));
   }
   if (resolved->detect) return InferDetect(request, resolved->model, std::move(done));
   InferRaw(request, resolved->model, std::move(done));
@@ -233,7 +257,8 @@ void KServeBackend::InferRaw(const KServeRequest& request, std::shared_ptr<const
                                 "', but model '" + m.name + "' expects '" + want_type + "'"));
   const std::vector<int64_t> item = m.InputItemShape();
   const int max_batch = std::max(1, m.max_batch);
-  bool shape_ok = in.shape.size() == item.size() + 1 && std::equal(item.begin(), item.end(), in.shape.begin() + 1);
+  bool shape_ok =
+      in.shape.size() == item.size() + 1 && std::equal(item.begin(), item.end(), in.shape.begin() + 1);
   if (!shape_ok || in.shape[0] < 1 || in.shape[0] > max_batch)
     return done(InvalidArgument("unexpected shape for input '" + in.name + "' for model '" + m.name +
                                 "'. Expected " + ShapeText(WithBatch(item)) + " with batch 1.." +
@@ -242,14 +267,15 @@ void KServeBackend::InferRaw(const KServeRequest& request, std::shared_ptr<const
   const size_t item_bytes = static_cast<size_t>(ShapeElementCount(item)) * DTypeSize(m.input.dtype);
   if (in.data.size() != item_bytes * batch)
     return done(InvalidArgument("input '" + in.name + "' has " + std::to_string(in.data.size()) +
-                                " bytes of data; shape " + ShapeText(in.shape) + " of " + want_type + " needs " +
-                                std::to_string(item_bytes * batch)));
+                                " bytes of data; shape " + ShapeText(in.shape) + " of " + want_type +
+                                " needs " + std::to_string(item_bytes * batch)));
   std::vector<size_t> selected;  // indices into m.outputs, in response order
   if (request.requested_outputs.empty()) {
     for (size_t i = 0; i < m.outputs.size(); ++i) selected.push_back(i);
   } else {
     for (const auto& name : request.requested_outputs) {
-      auto it = std::find_if(m.outputs.begin(), m.outputs.end(), [&](const OutputSpec& o) { return o.name == name; });
+      auto it = std::find_if(m.outputs.begin(), m.outputs.end(),
+                             [&](const OutputSpec& o) { return o.name == name; });
       if (it == m.outputs.end())
         return done(InvalidArgument("unexpected inference output '" + name + "' for model '" + m.name + "'"));
       selected.push_back(static_cast<size_t>(it - m.outputs.begin()));
@@ -257,8 +283,10 @@ void KServeBackend::InferRaw(const KServeRequest& request, std::shared_ptr<const
   }
   std::string engine = "auto";
   if (auto it = request.parameters.find("engine"); it != request.parameters.end()) {
-    if (const auto* s = std::get_if<std::string>(&it->second)) engine = *s;
-    else return done(InvalidArgument("parameter 'engine' must be a string"));
+    if (const auto* s = std::get_if<std::string>(&it->second))
+      engine = *s;
+    else
+      return done(InvalidArgument("parameter 'engine' must be a string"));
   }
 
   // A batch of N goes to the scheduler as N requests (it batches them again per device as it sees fit);
@@ -301,8 +329,10 @@ void KServeBackend::InferRaw(const KServeRequest& request, std::shared_ptr<const
     }
     context_.scheduler->Submit(options, std::move(tensor), [g, b, model](StatusOr<InferenceResult> r) {
       std::unique_lock<std::mutex> lock(g->mu);
-      if (r.ok()) g->results[b] = std::move(r).value();
-      else if (g->first_error.ok()) g->first_error = r.status();
+      if (r.ok())
+        g->results[b] = std::move(r).value();
+      else if (g->first_error.ok())
+        g->first_error = r.status();
       if (--g->remaining > 0) return;
       lock.unlock();
       if (!g->first_error.ok()) return g->done(g->first_error);
@@ -314,8 +344,9 @@ void KServeBackend::InferRaw(const KServeRequest& request, std::shared_ptr<const
       for (size_t oi : g->selected) {
         const OutputSpec& spec = model->outputs[oi];
         if (oi >= first.outputs.size())
-          return g->done(Internal("engine returned " + std::to_string(first.outputs.size()) + " outputs; model '" +
-                                  model->name + "' declares " + std::to_string(model->outputs.size())));
+          return g->done(Internal("engine returned " + std::to_string(first.outputs.size()) +
+                                  " outputs; model '" + model->name + "' declares " +
+                                  std::to_string(model->outputs.size())));
         KServeOutput out;
         out.name = spec.name;
         out.datatype = std::string(KServeDatatype(first.outputs[oi].dtype()));
@@ -326,8 +357,9 @@ void KServeBackend::InferRaw(const KServeRequest& request, std::shared_ptr<const
           // Batch of 1: the engine's tensor is the answer. Shared, because an output may be requested twice.
           auto same = std::find_if(resp.outputs.begin(), resp.outputs.end(),
                                    [&](const KServeOutput& o) { return o.name == spec.name && o.tensor; });
-          out.tensor = same != resp.outputs.end() ? same->tensor
-                                                  : std::make_shared<const Tensor>(std::move(first.outputs[oi]));
+          out.tensor = same != resp.outputs.end()
+                           ? same->tensor
+                           : std::make_shared<const Tensor>(std::move(first.outputs[oi]));
           resp.outputs.push_back(std::move(out));
           continue;
         }
@@ -349,7 +381,8 @@ void KServeBackend::InferRaw(const KServeRequest& request, std::shared_ptr<const
 void KServeBackend::InferDetect(const KServeRequest& request, std::shared_ptr<const ModelConfig> model,
                                 KServeDone done) {
   if (request.inputs.size() != 1 || request.inputs[0].name != "image")
-    return done(InvalidArgument("model '" + request.model + "' takes exactly one input, 'image' (BYTES [1]: a JPEG "
+    return done(InvalidArgument("model '" + request.model +
+                                "' takes exactly one input, 'image' (BYTES [1]: a JPEG "
                                 "or PNG file)"));
   const KServeInput& in = request.inputs[0];
   if (in.datatype != "BYTES")
@@ -366,7 +399,8 @@ void KServeBackend::InferDetect(const KServeRequest& request, std::shared_ptr<co
   static const std::set<std::string> kKnownOutputs = {"boxes", "scores", "classes", "labels", "count"};
   for (const auto& name : request.requested_outputs)
     if (!kKnownOutputs.count(name))
-      return done(InvalidArgument("unexpected inference output '" + name + "' for model '" + request.model + "'"));
+      return done(
+          InvalidArgument("unexpected inference output '" + name + "' for model '" + request.model + "'"));
 
   DetectionRequest det;
   det.model = model->name;
@@ -375,15 +409,18 @@ void KServeBackend::InferDetect(const KServeRequest& request, std::shared_ptr<co
   auto threshold = NumericParameter(request.parameters, "threshold");
   if (!threshold.ok()) return done(threshold.status());
   if (*threshold) {
-    if (**threshold < 0 || **threshold > 1) return done(InvalidArgument("parameter 'threshold' must be in 0..1"));
+    if (**threshold < 0 || **threshold > 1)
+      return done(InvalidArgument("parameter 'threshold' must be in 0..1"));
     det.filter.threshold = static_cast<float>(**threshold);
   }
   auto max_results = NumericParameter(request.parameters, "max_results");
   if (!max_results.ok()) return done(max_results.status());
   if (*max_results) det.filter.max_results = static_cast<int>(**max_results);
   if (auto it = request.parameters.find("engine"); it != request.parameters.end()) {
-    if (const auto* s = std::get_if<std::string>(&it->second)) det.engine = *s;
-    else return done(InvalidArgument("parameter 'engine' must be a string"));
+    if (const auto* s = std::get_if<std::string>(&it->second))
+      det.engine = *s;
+    else
+      return done(InvalidArgument("parameter 'engine' must be a string"));
   }
   std::vector<std::string> wanted = request.requested_outputs;
   if (wanted.empty()) wanted = {"boxes", "scores", "classes", "labels", "count"};
@@ -485,7 +522,8 @@ Status KServeBackend::LoadModel(const std::string& name) {
 
 Status KServeBackend::UnloadModel(const std::string& name) {
   std::lock_guard<std::mutex> lock(control_mutex_);
-  if (!context_.scheduler->FindModel(name)) return NotFound("failed to unload '" + name + "': it is not loaded");
+  if (!context_.scheduler->FindModel(name))
+    return NotFound("failed to unload '" + name + "': it is not loaded");
   ACCEL_LOG(kInfo, "kserve") << "repository unload of model '" << name << "'";
   return context_.scheduler->UnloadModel(name);
 }

@@ -104,7 +104,8 @@ struct KServeOutput {
   // Set instead of `data` when KServeRequest::outputs_as_tensors was honoured: the same bytes, not copied.
   std::shared_ptr<const Tensor> tensor;
   std::string_view bytes() const {
-    return tensor ? std::string_view(reinterpret_cast<const char*>(tensor->bytes()), tensor->byte_size()) : data;
+    if (!tensor) return data;
+    return std::string_view(reinterpret_cast<const char*>(tensor->bytes()), tensor->byte_size());
   }
 };
 
@@ -124,7 +125,7 @@ using KServeDone = std::function<void(StatusOr<KServeResponse>)>;
 struct KServeRepositoryEntry {
   std::string name;
   std::string version;
-  std::string state;   // "READY", "UNAVAILABLE" (loaded, no device can serve it), "UNLOADED"
+  std::string state;  // "READY", "UNAVAILABLE" (loaded, no device can serve it), "UNLOADED"
   std::string reason;
 };
 

@@ -56,7 +56,8 @@ WireSegments::WireSegments(std::vector<std::string_view> segments) : segments_(s
 void WireSegments::CopyOut(size_t offset, size_t n, void* dst) const {
   auto* out = static_cast<char*>(dst);
   // Last segment starting at or before `offset` (empty segments are harmless: they copy nothing).
-  size_t i = static_cast<size_t>(std::upper_bound(starts_.begin(), starts_.end(), offset) - starts_.begin()) - 1;
+  const auto after = std::upper_bound(starts_.begin(), starts_.end(), offset);
+  size_t i = static_cast<size_t>(after - starts_.begin()) - 1;
   size_t within = offset - starts_[i];
   while (n > 0) {
     const std::string_view s = segments_[i];
@@ -88,8 +89,12 @@ StatusOr<SplitMessage> SplitLengthDelimitedField(const WireSegments& wire, uint3
     uint64_t length = 0;
     bool ok = true;
     switch (wire_type) {
-      case 0: ok = c.ReadVarint(length); break;
-      case 1: ok = c.Skip(8); break;
+      case 0:
+        ok = c.ReadVarint(length);
+        break;
+      case 1:
+        ok = c.Skip(8);
+        break;
       case 2: {
         const size_t length_at = c.pos();
         if (!c.ReadVarint(length)) return Malformed("truncated length", length_at);
@@ -102,13 +107,17 @@ StatusOr<SplitMessage> SplitLengthDelimitedField(const WireSegments& wire, uint3
         c.Skip(length);
         break;
       }
-      case 5: ok = c.Skip(4); break;
-      default: return Malformed("unsupported wire type " + std::to_string(wire_type), start);
+      case 5:
+        ok = c.Skip(4);
+        break;
+      default:
+        return Malformed("unsupported wire type " + std::to_string(wire_type), start);
     }
     if (!ok) return Malformed("truncated field", start);
     if (field == field_number)
-      return Malformed("field " + std::to_string(field_number) + " with wire type " + std::to_string(wire_type) +
-                           " (bytes fields are length-delimited)", start);
+      return Malformed("field " + std::to_string(field_number) + " with wire type " +
+                           std::to_string(wire_type) + " (bytes fields are length-delimited)",
+                       start);
     wire.AppendTo(start, c.pos() - start, split.rest);
   }
   return split;

@@ -131,7 +131,8 @@ Status ConvertRequest(const ModelInferRequest& request, const std::vector<std::s
   return Status::Ok();
 }
 
-Status ConvertRequest(const ModelInferRequest& request, KServeRequest& out, std::deque<std::string>& storage) {
+Status ConvertRequest(const ModelInferRequest& request, KServeRequest& out,
+                      std::deque<std::string>& storage) {
   std::vector<std::string_view> raw(request.raw_input_contents().begin(), request.raw_input_contents().end());
   return ConvertRequest(request, raw, out, storage);
 }
@@ -199,8 +200,8 @@ Status ConvertWireRequest(const grpc::ByteBuffer& wire, ModelInferRequest& heade
   return Status::Ok();
 }
 
-// Serialised ModelInferResponse whose output bytes are not copied: protobuf writes the small header, then each
-// raw_output_contents entry is its tag + length and a slice that owns (a reference to) the output's storage.
+// Serialised ModelInferResponse whose output bytes are not copied: protobuf writes the small header, then
+// each raw_output_contents entry is its tag + length and a slice that owns (a reference to) the output's storage.
 // Fields may come in any order on the wire, so appending field 6 after the rest is a valid encoding.
 grpc::ByteBuffer EncodeWireResponse(KServeResponse&& in) {
   ModelInferResponse header;
@@ -231,7 +232,8 @@ grpc::ByteBuffer EncodeWireResponse(KServeResponse&& in) {
 // The streaming path: a protobuf message (the stream's messages are typed), so output bytes are copied once.
 void FillResponse(KServeResponse&& in, ModelInferResponse& out) {
   FillResponseHeader(in, out);
-  for (auto& o : in.outputs) out.add_raw_output_contents(o.tensor ? std::string(o.bytes()) : std::move(o.data));
+  for (auto& o : in.outputs)
+    out.add_raw_output_contents(o.tensor ? std::string(o.bytes()) : std::move(o.data));
 }
 
 // ModelInfer takes the raw (ByteBuffer) callback API for the zero-copy path; every other method is typed.
@@ -239,7 +241,8 @@ class Service final
     : public inference::GRPCInferenceService::WithRawCallbackMethod_ModelInfer<
           inference::GRPCInferenceService::CallbackService> {
  public:
-  Service(ServiceContext& ctx, KServeBackend& backend) : ctx_(ctx), backend_(backend) {}
+  Service(ServiceContext& ctx, KServeBackend& backend, bool zero_copy)
+      : ctx_(ctx), backend_(backend), zero_copy_(zero_copy) {}
 
   grpc::ServerUnaryReactor* ServerLive(grpc::CallbackServerContext* c, const inference::ServerLiveRequest*,
                                        inference::ServerLiveResponse* r) override {
@@ -290,7 +293,15 @@ class Service final
     ModelInferRequest header;
     KServeRequest request;
     std::deque<std::string> storage;
-    Status s = ConvertWireRequest(*q, header, request, storage);
+    Status s;
+    if (zero_copy_) {
+      s = ConvertWireRequest(*q, header, request, storage);
+    } else {
+      grpc::ByteBuffer copy(*q);  // Deserialize consumes its argument; this copies references only
+      s = grpc::SerializationTraits<ModelInferRequest>::Deserialize(&copy, &header).ok()
+              ? ConvertRequest(header, request, storage)
+              : InvalidArgument("malformed ModelInferRequest");
+    }
     if (!s.ok()) {
       RecordApiRequest(ctx_, "kserve_grpc", header.model_name(), "", HttpStatusFor(s.code()), started);
       reactor->Finish(ToGrpc(s));
@@ -305,7 +316,14 @@ class Service final
         return;
       }
       RecordApiRequest(ctx_, "kserve_grpc", model, result->device_id, 200, started);
-      *r = EncodeWireResponse(std::move(result).value());
+      if (zero_copy_) {
+        *r = EncodeWireResponse(std::move(result).value());
+      } else {
+        ModelInferResponse response;
+        FillResponse(std::move(result).value(), response);
+        bool own_buffer;
+        grpc::SerializationTraits<ModelInferResponse>::Serialize(response, r, &own_buffer);
+      }
       reactor->Finish(grpc::Status::OK);
     });
     return reactor;
@@ -416,6 +434,7 @@ class Service final
 
   ServiceContext& ctx_;
   KServeBackend& backend_;
+  const bool zero_copy_;
 };
 
 }  // namespace
@@ -438,7 +457,7 @@ KServeGrpcServer::~KServeGrpcServer() { Stop(); }
 Status KServeGrpcServer::Start() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   if (impl_->server) return FailedPrecondition("gRPC server already started");
-  impl_->service = std::make_unique<Service>(impl_->ctx, impl_->backend);
+  impl_->service = std::make_unique<Service>(impl_->ctx, impl_->backend, impl_->options.zero_copy);
   if (impl_->options.tune_malloc) {
     // Every raw-tensor ModelInfer allocates several MiB-sized buffers (parsed request, input tensor, output,
     // serialised response). With glibc's defaults these are mmap()ed or trimmed back to the kernel after each
@@ -450,19 +469,39 @@ Status KServeGrpcServer::Start() {
   grpc::ServerBuilder builder;
   std::string host = impl_->options.host;
   if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";  // IPv6 literal
-  const std::string address = host + ":" + std::to_string(impl_->options.port);
-  int selected = 0;
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &selected);
+  // gRPC reports each address's outcome through its int only once BuildAndStart has run; a deque keeps
+  // the ints where AddListeningPort was told they are.
+  std::vector<std::string> addresses;
+  if (impl_->options.port >= 0) addresses.push_back(host + ":" + std::to_string(impl_->options.port));
+  for (const auto& a : impl_->options.listen_addresses) addresses.push_back(a);
+  if (addresses.empty()) return InvalidArgument("gRPC server has no port and no listen address");
+  std::deque<int> selected;
+  for (const auto& a : addresses) {
+    selected.push_back(0);
+    builder.AddListeningPort(a, grpc::InsecureServerCredentials(), &selected.back());
+  }
   builder.SetMaxReceiveMessageSize(impl_->options.max_message_bytes);
   builder.SetMaxSendMessageSize(impl_->options.max_message_bytes);
+  if (impl_->options.http2_max_frame_size > 0)
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, impl_->options.http2_max_frame_size);
   builder.RegisterService(impl_->service.get());
   impl_->server = builder.BuildAndStart();
-  if (!impl_->server || selected == 0) {
+  // A failed bind leaves its int at 0 (gRPC then may still start on the other addresses; we do not).
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    if (impl_->server && selected[i] != 0) continue;
+    if (impl_->server) {
+      impl_->server->Shutdown();
+      impl_->server->Wait();
+    }
     impl_->server.reset();
-    return Unavailable("cannot listen for gRPC on " + address + " (address in use or not available)");
+    return Unavailable("cannot listen for gRPC on " + addresses[i] + " (address in use or not available)");
   }
-  impl_->port = selected;
-  ACCEL_LOG(kInfo, "kserve") << "KServe v2 gRPC listening on " << host << ":" << selected;
+  impl_->port = impl_->options.port >= 0 ? selected[0] : 0;
+  for (size_t i = 0; i < addresses.size(); ++i) {
+    const bool tcp = impl_->options.port >= 0 && i == 0;
+    ACCEL_LOG(kInfo, "kserve") << "KServe v2 gRPC listening on "
+                               << (tcp ? host + ":" + std::to_string(selected[0]) : addresses[i]);
+  }
   return Status::Ok();
 }
 

@@ -2,7 +2,9 @@
 // on --grpc-port (default 8001). ServerLive, ServerReady, ModelReady, ServerMetadata, ModelMetadata,
 // ModelInfer and ModelStreamInfer; requests go through the same KServeBackend as the HTTP front end.
 // Inputs may come as raw_input_contents (the fast path) or typed contents; outputs always come back as
-// raw_output_contents. Errors map from accel::StatusCode (GrpcCodeFor): INVALID_ARGUMENT, NOT_FOUND,
+// raw_output_contents. ModelInfer is served through gRPC's raw (ByteBuffer) API so that raw tensor bytes are
+// copied once on the way in and not at all on the way out (kserve_grpc_fast_path.h); wire bytes that are not
+// a valid message get INVALID_ARGUMENT. Errors map from accel::StatusCode (GrpcCodeFor): INVALID_ARGUMENT, NOT_FOUND,
 // UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, INTERNAL.
 //
 // This header deliberately includes no gRPC header: only kserve_grpc_server.cc and the generated code
@@ -11,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "api/kserve_common.h"
 #include "api/service_context.h"
@@ -22,11 +25,23 @@ class KServeGrpcServer {
  public:
   struct Options {
     std::string host = "0.0.0.0";
-    int port = 8001;                       // 0: an ephemeral port, see port()
+    int port = 8001;                       // 0: an ephemeral port, see port(); -1: no TCP port
     int max_message_bytes = 64 << 20;      // largest request or response message
     // Start() raises glibc's mmap and trim thresholds (mallopt, process-wide) so that the MiB-sized
     // buffers of raw-tensor calls are reused instead of page-faulted in anew per call. Off: leave malloc be.
     bool tune_malloc = true;
+    // ModelInfer reads and writes raw_input_contents / raw_output_contents in gRPC's own buffers: the input is
+    // copied once (wire slices -> Tensor), the output not at all. Off: protobuf parses and serialises the
+    // whole message (three more MiB-sized copies per call); only for comparison (grpc_bench).
+    bool zero_copy = true;
+    // HTTP/2 SETTINGS_MAX_FRAME_SIZE the server advertises (16384..16777215; 0: gRPC's default, 16 KiB).
+    // Larger frames let a client send a MiB-sized request in a few DATA frames instead of ~128; on loopback
+    // the gain was within the noise (bench/README.md, Protocols), so it stays off by default.
+    int http2_max_frame_size = 0;
+    // Further listening addresses, bound in addition to host:port, e.g. "unix:/run/accel/grpc.sock" (a Unix
+    // domain socket: same-host clients skip loopback TCP, see docs/kserve.md); gRPC replaces a stale socket
+    // file at the path. Start() fails if any cannot be bound. Last, so brace-initialising the above stays valid.
+    std::vector<std::string> listen_addresses;
   };
 
   // `context` and `backend` must outlive the server.
@@ -35,9 +50,10 @@ class KServeGrpcServer {
   KServeGrpcServer(const KServeGrpcServer&) = delete;
   KServeGrpcServer& operator=(const KServeGrpcServer&) = delete;
 
-  // Binds and starts serving on gRPC's own threads. Unavailable when the port cannot be bound.
+  // Binds and starts serving on gRPC's own threads. Unavailable when an address cannot be bound;
+  // InvalidArgument when there is nothing to listen on (port -1 and no listen_addresses).
   Status Start();
-  int port() const;  // the bound port after Start (the real one when Options::port was 0)
+  int port() const;  // the bound TCP port after Start (the real one when Options::port was 0); 0 without
   // Stops accepting, cancels what is in flight after a short grace period, waits. Idempotent.
   void Stop();
 

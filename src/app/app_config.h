@@ -15,6 +15,8 @@ struct ServeConfig {
   std::string port_file;  // write the bound port here once listening (tests, --port 0)
   int io_threads = 0;     // 0: one per core
   int grpc_port = 8001;   // -1: off
+  // Extra gRPC listening address, in addition to grpc_port, e.g. "unix:/run/accel/grpc.sock"; "": none
+  std::string grpc_listen;
   std::string zmq_endpoint = "tcp://0.0.0.0:5555";  // "": off
   std::string grpc_port_file;  // write the bound gRPC port here once listening (tests, --grpc-port 0)
   std::string zmq_labelmap;    // Frigate label map whose ids the zmq detector reports; "": model ids

@@ -123,11 +123,13 @@ int RunServeCommand(const std::vector<std::string>& args) {
     std::ofstream(config.port_file) << server.port() << "\n";
   }
   // Protocol front ends (KServe gRPC, Frigate zmq): a port that cannot be bound is fatal, like HTTP's.
-  KServeGrpcServer grpc_server(context, kserve, {config.host, config.grpc_port, 64 << 20});
+  KServeGrpcServer::Options grpc_options{config.host, config.grpc_port, 64 << 20};
+  if (!config.grpc_listen.empty()) grpc_options.listen_addresses.push_back(config.grpc_listen);
+  KServeGrpcServer grpc_server(context, kserve, grpc_options);
   ZmqDetectorServer zmq_server(
       context, {config.zmq_endpoint, "", 0.4f, config.zmq_pixel_format == "bgr", config.zmq_labelmap, 200});
   Status protocols_started = Status::Ok();
-  if (config.grpc_port >= 0) protocols_started = grpc_server.Start();
+  if (config.grpc_port >= 0 || !config.grpc_listen.empty()) protocols_started = grpc_server.Start();
   if (protocols_started.ok() && !config.zmq_endpoint.empty()) protocols_started = zmq_server.Start();
   if (!protocols_started.ok()) {
     ACCEL_LOG(kError, "serve") << protocols_started.message();

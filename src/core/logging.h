@@ -29,6 +29,12 @@ struct LogRecord {
 // The newest warnings and errors, oldest first (at most 100).
 std::vector<LogRecord> RecentProblems();
 
+class LogStream;
+// Turns a LogStream expression into void so that ACCEL_LOG can be a conditional expression.
+struct LogVoidify {
+  void operator&(const LogStream&) {}
+};
+
 class LogStream {
  public:
   LogStream(LogLevel level, std::string_view component) : level_(level), component_(component) {}
@@ -48,7 +54,9 @@ class LogStream {
 }  // namespace accel
 
 // ACCEL_LOG(kInfo, "scheduler") << "device " << id << " ejected";  (arguments not evaluated when disabled)
-#define ACCEL_LOG(level, component)                     \
-  if (!::accel::LogEnabled(::accel::LogLevel::level)) { \
-  } else                                                \
-    ::accel::LogStream(::accel::LogLevel::level, component)
+// An expression, not an if/else, so it is safe under an unbraced if. `&` binds looser than `<<`, so the
+// whole stream is built before LogVoidify swallows it.
+#define ACCEL_LOG(level, component)              \
+  !::accel::LogEnabled(::accel::LogLevel::level) \
+      ? (void)0                                  \
+      : ::accel::LogVoidify() & ::accel::LogStream(::accel::LogLevel::level, component)

@@ -60,10 +60,10 @@ TEST(KServeHttpParse, FlatAndNestedJsonGiveTheSameBytes) {
   ASSERT_TRUE(ParseKServeHttpInfer(
                   R"({"inputs":[{"name":"x","datatype":"FP32","shape":[2,2],"data":[1,2,3,4.5]}]})", {}, flat)
                   .ok());
-  ASSERT_TRUE(ParseKServeHttpInfer(
-                  R"({"inputs":[{"name":"x","datatype":"FP32","shape":[2,2],"data":[[1,2],[3,4.5]]}]})", {},
-                  nested)
-                  .ok());
+  ASSERT_TRUE(
+      ParseKServeHttpInfer(
+          R"({"inputs":[{"name":"x","datatype":"FP32","shape":[2,2],"data":[[1,2],[3,4.5]]}]})", {}, nested)
+          .ok());
   ASSERT_EQ(flat.request.inputs.size(), 1u);
   EXPECT_EQ(flat.request.inputs[0].data, Floats({1, 2, 3, 4.5f}));
   EXPECT_EQ(nested.request.inputs[0].data, flat.request.inputs[0].data);
@@ -119,8 +119,8 @@ TEST(KServeHttpRender, JsonOrBinaryOutputs) {
   KServeResponse r;
   r.model = "m";
   r.version = "1";
-  r.outputs.push_back({"scores", "FP32", {2}, Floats({0.5f, 0.25f})});
-  r.outputs.push_back({"count", "INT32", {1}, std::string("\x02\x00\x00\x00", 4)});
+  r.outputs.push_back({"scores", "FP32", {2}, Floats({0.5f, 0.25f}), nullptr});
+  r.outputs.push_back({"count", "INT32", {1}, std::string("\x02\x00\x00\x00", 4), nullptr});
   KServeHttpParsed json_only;
   std::optional<size_t> header_length;
   std::string body = RenderKServeHttpResponse(r, json_only, &header_length);

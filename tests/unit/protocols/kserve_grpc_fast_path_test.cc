@@ -79,8 +79,9 @@ TEST(KServeGrpcFastPath, EncodedResponseParsesWithProtobuf) {
   header.add_outputs()->set_name("output");
   std::string payload(200000, '\0');  // a three-byte length varint
   for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i % 251);
-  std::string wire = header.SerializeAsString() + LengthDelimitedPrefix(kRawOutputContentsField, payload.size()) +
-                     payload + LengthDelimitedPrefix(kRawOutputContentsField, 0);
+  std::string wire = header.SerializeAsString() +
+                     LengthDelimitedPrefix(kRawOutputContentsField, payload.size()) + payload +
+                     LengthDelimitedPrefix(kRawOutputContentsField, 0);
   inference::ModelInferResponse parsed;
   ASSERT_TRUE(parsed.ParseFromString(wire));
   EXPECT_EQ(parsed.model_name(), "m");
@@ -102,7 +103,10 @@ TEST(KServeGrpcFastPath, MalformedWireIsInvalidArgument) {
   ExpectInvalid(std::string("\x0a", 1), "tag without length");
   ExpectInvalid(std::string("\x0a\x80", 2), "truncated length varint");
   ExpectInvalid(std::string("\x80", 1), "truncated tag varint");
-  ExpectInvalid(std::string("\x0a\x05" "abc", 5), "length past the end");
+  ExpectInvalid(std::string("\x0a\x05"
+                            "abc",
+                            5),
+                "length past the end");
   ExpectInvalid(std::string("\x3a\xff\xff\xff\xff\x0f", 6), "raw contents length past the end");
   ExpectInvalid(std::string("\x38\x01", 2), "field 7 as a varint (wrong wire type)");
   ExpectInvalid(std::string("\x3d\x01\x02\x03\x04", 5), "field 7 as fixed32 (wrong wire type)");
@@ -121,12 +125,13 @@ TEST(KServeGrpcFastPath, EveryTruncationOfAValidRequestIsHandled) {
     const std::string cut = wire.substr(0, n);
     WireSegments segments(Cut(cut, 3));
     auto split = SplitLengthDelimitedField(segments, kRawInputContentsField);
-    // A prefix may end on a field boundary (then it is a valid, shorter message); otherwise it must be refused.
+    // A prefix may end on a field boundary (then it is a valid, shorter message); otherwise it is refused.
     inference::ModelInferRequest check;
     const bool protobuf_ok = check.ParseFromString(cut);
-    if (split.ok()) EXPECT_TRUE(protobuf_ok) << "prefix " << n;
-    else EXPECT_EQ(split.status().code(), StatusCode::kInvalidArgument);
-    if (protobuf_ok) EXPECT_TRUE(split.ok()) << "prefix " << n << ": " << split.status().ToString();
+    EXPECT_EQ(split.ok(), protobuf_ok) << "prefix " << n << ": " << split.status().ToString();
+    if (!split.ok()) {
+      EXPECT_EQ(split.status().code(), StatusCode::kInvalidArgument);
+    }
   }
 }
 

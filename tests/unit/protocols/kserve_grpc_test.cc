@@ -1,9 +1,9 @@
 // The KServe gRPC front end in-process, driven by a client stub generated from proto/grpc_service.proto:
 // the same CPU engine and model as `accel serve`, and the seed API's /ai/infer over real HTTP as the
 // reference the gRPC answers must equal.
-#include <gtest/gtest.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -38,7 +38,9 @@ std::string ReadFile(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-std::string ImagePath(const std::string& name) { return std::string(ACCEL_SHARED_DIR) + "/testdata/images/" + name; }
+std::string ImagePath(const std::string& name) {
+  return std::string(ACCEL_SHARED_DIR) + "/testdata/images/" + name;
+}
 
 // One service for the whole suite: loading the model takes a while.
 struct Service {
@@ -60,7 +62,8 @@ struct Service {
     if (probe.devices.empty()) return Unavailable("no cpu device: " + probe.unavailable_reason);
     ACCEL_ASSIGN_OR_RETURN(auto engine, factory->Create(probe.devices[0], EngineOptions{}));
     ACCEL_RETURN_IF_ERROR(scheduler.AddDevice(std::move(engine)));
-    ACCEL_ASSIGN_OR_RETURN(model, LoadModelConfig(std::string(ACCEL_SOURCE_DIR) + "/models/yolox-nano/model.yaml"));
+    ACCEL_ASSIGN_OR_RETURN(model,
+                           LoadModelConfig(std::string(ACCEL_SOURCE_DIR) + "/models/yolox-nano/model.yaml"));
     ACCEL_RETURN_IF_ERROR(scheduler.LoadModel(model));
     pipeline = std::make_unique<DetectionPipeline>(&scheduler, &pool, model.name, ImageLimits{});
     context.scheduler = &scheduler;
@@ -78,7 +81,8 @@ struct Service {
     ACCEL_RETURN_IF_ERROR(http->Start());
     grpc = std::make_unique<KServeGrpcServer>(context, *backend, KServeGrpcServer::Options{"127.0.0.1", 0});
     ACCEL_RETURN_IF_ERROR(grpc->Start());
-    channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc->port()), grpc::InsecureChannelCredentials());
+    channel =
+        grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc->port()), grpc::InsecureChannelCredentials());
     stub = inference::GRPCInferenceService::NewStub(channel);
     return Status::Ok();
   }
@@ -213,7 +217,8 @@ TEST_F(KServeGrpcTest, DetectEntryPointMatchesAiInfer) {
     ASSERT_EQ(response.outputs_size(), 5);
     ASSERT_EQ(response.raw_output_contents_size(), 5);
     std::map<std::string, std::string> raw;
-    for (int i = 0; i < response.outputs_size(); ++i) raw[response.outputs(i).name()] = response.raw_output_contents(i);
+    for (int i = 0; i < response.outputs_size(); ++i)
+      raw[response.outputs(i).name()] = response.raw_output_contents(i);
     auto count = As<int32_t>(raw["count"]);
     ASSERT_EQ(count.size(), 1u);
     EXPECT_EQ(count[0], static_cast<int32_t>(reference.size()));
@@ -239,7 +244,8 @@ TEST_F(KServeGrpcTest, RawTensorInferMatchesAiInfer) {
   in->set_name("images");
   in->set_datatype("FP32");
   for (int64_t d : tensor->shape()) in->add_shape(d);
-  request.add_raw_input_contents(std::string(reinterpret_cast<const char*>(tensor->bytes()), tensor->byte_size()));
+  request.add_raw_input_contents(
+      std::string(reinterpret_cast<const char*>(tensor->bytes()), tensor->byte_size()));
   grpc::ClientContext context;
   inference::ModelInferResponse response;
   grpc::Status s = stub().ModelInfer(&context, request, &response);
@@ -278,13 +284,16 @@ TEST_F(KServeGrpcTest, MalformedRequestsGetProtocolErrorsAndTheServerKeepsServin
   const std::vector<Case> cases = {
       {"unknown model", [](auto& r) { r.set_model_name("nope"); }, grpc::StatusCode::NOT_FOUND},
       {"unknown version", [](auto& r) { r.set_model_version("7"); }, grpc::StatusCode::NOT_FOUND},
-      {"wrong dtype", [](auto& r) { r.mutable_inputs(0)->set_datatype("FP32"); }, grpc::StatusCode::INVALID_ARGUMENT},
+      {"wrong dtype", [](auto& r) { r.mutable_inputs(0)->set_datatype("FP32"); },
+       grpc::StatusCode::INVALID_ARGUMENT},
       {"wrong shape", [](auto& r) { r.mutable_inputs(0)->add_shape(2); }, grpc::StatusCode::INVALID_ARGUMENT},
-      {"wrong input name", [](auto& r) { r.mutable_inputs(0)->set_name("img"); }, grpc::StatusCode::INVALID_ARGUMENT},
+      {"wrong input name", [](auto& r) { r.mutable_inputs(0)->set_name("img"); },
+       grpc::StatusCode::INVALID_ARGUMENT},
       {"truncated BYTES element",
        [](auto& r) { r.mutable_raw_input_contents(0)->resize(r.raw_input_contents(0).size() - 10); },
        grpc::StatusCode::INVALID_ARGUMENT},
-      {"raw contents count", [](auto& r) { r.add_raw_input_contents("x"); }, grpc::StatusCode::INVALID_ARGUMENT},
+      {"raw contents count", [](auto& r) { r.add_raw_input_contents("x"); },
+       grpc::StatusCode::INVALID_ARGUMENT},
       {"not an image",
        [](auto& r) { *r.mutable_raw_input_contents(0) = std::string("\x05\x00\x00\x00hello", 9); },
        grpc::StatusCode::INVALID_ARGUMENT},
@@ -328,8 +337,9 @@ TEST_F(KServeGrpcTest, MalformedRequestsGetProtocolErrorsAndTheServerKeepsServin
   EXPECT_EQ(As<int32_t>(response.raw_output_contents(4))[0], 1);  // the bear
 }
 
-// The server reads ModelInfer's wire bytes itself (zero-copy path): bytes that are not a valid message must be
-// refused with INVALID_ARGUMENT, and a request whose raw contents arrive in several slices must still work.
+// The server reads ModelInfer's wire bytes itself (zero-copy path): bytes that are not a valid message must
+// be refused with INVALID_ARGUMENT, and a request whose raw contents arrive in several slices must still
+// work.
 TEST_F(KServeGrpcTest, MalformedWireBytesAreInvalidArgumentAndTheServerKeepsServing) {
   grpc::GenericStub generic(g_service->channel);
   auto call = [&](const std::string& bytes, grpc::ByteBuffer* response) {
@@ -345,7 +355,8 @@ TEST_F(KServeGrpcTest, MalformedWireBytesAreInvalidArgumentAndTheServerKeepsServ
     bool ok;
     EXPECT_TRUE(cq.Next(&tag, &ok));
     cq.Shutdown();
-    while (cq.Next(&tag, &ok)) {}
+    while (cq.Next(&tag, &ok)) {
+    }
     return status;
   };
   const std::vector<std::pair<const char*, std::string>> cases = {
@@ -369,8 +380,8 @@ TEST_F(KServeGrpcTest, MalformedWireBytesAreInvalidArgumentAndTheServerKeepsServ
   in->set_datatype("FP32");
   for (int64_t d : {1, 3, 416, 416}) in->add_shape(d);
   const std::string payload(3 * 416 * 416 * 4, '\0');
-  const std::string wire = LengthDelimitedPrefix(kRawInputContentsField, payload.size()) + payload +
-                           header.SerializeAsString();
+  const std::string wire =
+      LengthDelimitedPrefix(kRawInputContentsField, payload.size()) + payload + header.SerializeAsString();
   grpc::ByteBuffer response;
   grpc::Status s = call(wire, &response);
   ASSERT_TRUE(s.ok()) << s.error_message();
