@@ -13,20 +13,25 @@
 //                            client does, so the row shows the server's cost rather than the client's copies
 //
 // Each gRPC client runs against two in-process servers: the default one (zero-copy ModelInfer) and one with
-// KServeGrpcServer::Options::zero_copy = false (protobuf parses/serialises the whole message: the path before).
-// "empty unary call" (ServerLive) is the fixed cost of one call on this channel, for context.
+// KServeGrpcServer::Options::zero_copy = false (protobuf parses/serialises the whole message: the path
+// before). "empty unary call" (ServerLive) is the fixed cost of one call on this channel, for context. The
+// zero-copy server also listens on a Unix domain socket (a fresh temp dir); both clients and the empty call
+// run over it too ("UDS" rows), interleaved with the TCP rows, to show what loopback TCP costs.
 //
 //   grpc_bench [--engine=sim|cpu] [--iterations=N] [--sim_ms=5] [--no_tune_malloc] [--server_max_frame=BYTES]
 //              [--client_arg=name=int ...]
-// sim: a SIMULATED device (fixed latency, zero outputs of the model's real shapes: 2 MB in, 1.2 MB out), which
-// isolates the protocol's cost from inference noise. cpu: the real CPU engine on YOLOX-Nano.
+// sim: a SIMULATED device (fixed latency, zero outputs of the model's real shapes: 2 MB in, 1.2 MB out),
+// which isolates the protocol's cost from inference noise. cpu: the real CPU engine on YOLOX-Nano.
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
+
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <future>
 #include <string>
 #include <vector>
@@ -71,15 +76,21 @@ int Main(int argc, char** argv) {
   std::vector<std::pair<std::string, int>> client_args;  // --client_arg=name=int, on both bench channels
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a.rfind("--engine=", 0) == 0) engine_kind = a.substr(9);
-    else if (a.rfind("--iterations=", 0) == 0) iterations = std::stoi(a.substr(13));
-    else if (a.rfind("--sim_ms=", 0) == 0) sim_ms = std::stod(a.substr(9));
-    else if (a == "--no_tune_malloc") tune_malloc = false;
-    else if (a.rfind("--server_max_frame=", 0) == 0) server_max_frame = std::stoi(a.substr(19));
+    if (a.rfind("--engine=", 0) == 0)
+      engine_kind = a.substr(9);
+    else if (a.rfind("--iterations=", 0) == 0)
+      iterations = std::stoi(a.substr(13));
+    else if (a.rfind("--sim_ms=", 0) == 0)
+      sim_ms = std::stod(a.substr(9));
+    else if (a == "--no_tune_malloc")
+      tune_malloc = false;
+    else if (a.rfind("--server_max_frame=", 0) == 0)
+      server_max_frame = std::stoi(a.substr(19));
     else if (a.rfind("--client_arg=", 0) == 0 && a.find('=', 13) != std::string::npos)
       client_args.emplace_back(a.substr(13, a.find('=', 13) - 13), std::stoi(a.substr(a.find('=', 13) + 1)));
     else {
-      std::fprintf(stderr, "usage: grpc_bench [--engine=sim|cpu] [--iterations=N] [--sim_ms=5] [--no_tune_malloc] "
+      std::fprintf(stderr,
+                   "usage: grpc_bench [--engine=sim|cpu] [--iterations=N] [--sim_ms=5] [--no_tune_malloc] "
                    "[--server_max_frame=BYTES] [--client_arg=name=int ...]\n");
       return 2;
     }
@@ -107,7 +118,8 @@ int Main(int argc, char** argv) {
     raw_engine = engine->get();
     if (!scheduler.AddDevice(std::move(engine).value()).ok()) return 1;
   }
-  if (Status s = scheduler.LoadModel(*model); !s.ok()) return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
+  if (Status s = scheduler.LoadModel(*model); !s.ok())
+    return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
   ThreadPool pool(2);
   DetectionPipeline pipeline(&scheduler, &pool, model->name, ImageLimits{});
   ServiceContext ctx;
@@ -124,14 +136,21 @@ int Main(int argc, char** argv) {
   std::printf("server http2_max_frame_size=%d (0: gRPC default)\n", server_options.http2_max_frame_size);
   // Two servers on the same backend, interleaved: the default (zero-copy ModelInfer) and the protobuf path it
   // replaced (Options::zero_copy = false: the whole message parsed and serialised by protobuf).
+  // The zero-copy server also listens on a Unix socket in a private temp dir (removed at exit).
+  std::string uds_dir = (std::filesystem::temp_directory_path() / "grpc_bench.XXXXXX").string();
+  if (!mkdtemp(uds_dir.data())) return std::fprintf(stderr, "mkdtemp failed\n"), 1;
+  const std::string uds_address = "unix:" + uds_dir + "/grpc.sock";
+  server_options.listen_addresses = {uds_address};
   KServeGrpcServer server(ctx, backend, server_options);
+  server_options.listen_addresses.clear();
   server_options.zero_copy = false;
   KServeGrpcServer protobuf_server(ctx, backend, server_options);
   if (!server.Start().ok() || !protobuf_server.Start().ok()) return 1;
 
   // A fixed, non-trivial input (not all zeros, so nothing can shortcut it).
   auto input = std::make_shared<Tensor>(DType::kFloat32, std::vector<int64_t>{1, 3, 416, 416}, "images");
-  for (int64_t i = 0; i < input->num_elements(); ++i) input->data<float>()[i] = static_cast<float>((i * 37) % 255);
+  for (int64_t i = 0; i < input->num_elements(); ++i)
+    input->data<float>()[i] = static_cast<float>((i * 37) % 255);
   InferenceOptions io;
   io.model = model->name;
 
@@ -141,14 +160,15 @@ int Main(int argc, char** argv) {
     channel_args.SetInt(name, value);
     std::printf("client channel arg %s=%d\n", name.c_str(), value);
   }
-  // [0]: zero-copy server, [1]: protobuf server; one channel each.
-  std::shared_ptr<grpc::Channel> channels[2];
-  std::unique_ptr<inference::GRPCInferenceService::Stub> stubs[2];
-  std::unique_ptr<grpc::GenericStub> generic_stubs[2];
-  for (int k = 0; k < 2; ++k) {
-    const int port = k == 0 ? server.port() : protobuf_server.port();
-    channels[k] = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port),
-                                            grpc::InsecureChannelCredentials(), channel_args);
+  // [0]: zero-copy server, [1]: protobuf server, both over loopback TCP; [2]: zero-copy server over the
+  // Unix socket. One channel each.
+  std::shared_ptr<grpc::Channel> channels[3];
+  std::unique_ptr<inference::GRPCInferenceService::Stub> stubs[3];
+  std::unique_ptr<grpc::GenericStub> generic_stubs[3];
+  for (int k = 0; k < 3; ++k) {
+    const std::string target =
+        k == 2 ? uds_address : "127.0.0.1:" + std::to_string(k == 0 ? server.port() : protobuf_server.port());
+    channels[k] = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), channel_args);
     stubs[k] = inference::GRPCInferenceService::NewStub(channels[k]);
     generic_stubs[k] = std::make_unique<grpc::GenericStub>(channels[k]);
   }
@@ -158,9 +178,12 @@ int Main(int argc, char** argv) {
   in->set_name("images");
   in->set_datatype("FP32");
   for (int64_t d : input->shape()) in->add_shape(d);
-  request.add_raw_input_contents(std::string(reinterpret_cast<const char*>(input->bytes()), input->byte_size()));
+  request.add_raw_input_contents(
+      std::string(reinterpret_cast<const char*>(input->bytes()), input->byte_size()));
 
-  auto ms_since = [](Clk::time_point t0) { return std::chrono::duration<double, std::milli>(Clk::now() - t0).count(); };
+  auto ms_since = [](Clk::time_point t0) {
+    return std::chrono::duration<double, std::milli>(Clk::now() - t0).count();
+  };
   // The generic client's request: header fields by protobuf, then raw_input_contents by hand, referencing
   // the input tensor's bytes (static slice: `input` outlives every call). Built once, reused (refcounted).
   grpc::ByteBuffer generic_request;
@@ -169,8 +192,8 @@ int Main(int argc, char** argv) {
     header.clear_raw_input_contents();
     std::string head = header.SerializeAsString();
     head += LengthDelimitedPrefix(kRawInputContentsField, input->byte_size());
-    grpc::Slice parts[2] = {grpc::Slice(head), grpc::Slice(input->bytes(), input->byte_size(),
-                                                           grpc::Slice::STATIC_SLICE)};
+    grpc::Slice parts[2] = {grpc::Slice(head),
+                            grpc::Slice(input->bytes(), input->byte_size(), grpc::Slice::STATIC_SLICE)};
     generic_request = grpc::ByteBuffer(parts, 2);
   }
   grpc::CompletionQueue generic_cq;
@@ -181,7 +204,7 @@ int Main(int argc, char** argv) {
     grpc::ByteBuffer response;
     grpc::Status status;
     auto call = generic_stubs[k]->PrepareUnaryCall(&context, "/inference.GRPCInferenceService/ModelInfer",
-                                              generic_request, &generic_cq);
+                                                   generic_request, &generic_cq);
     call->StartCall();
     call->Finish(&response, &status, &generic_cq);
     void* tag;
@@ -192,7 +215,8 @@ int Main(int argc, char** argv) {
       std::vector<grpc::Slice> slices;
       (void)response.Dump(&slices);
       std::vector<std::string_view> segments;
-      for (const auto& sl : slices) segments.emplace_back(reinterpret_cast<const char*>(sl.begin()), sl.size());
+      for (const auto& sl : slices)
+        segments.emplace_back(reinterpret_cast<const char*>(sl.begin()), sl.size());
       WireSegments wire(std::move(segments));
       auto split = SplitLengthDelimitedField(wire, kRawOutputContentsField);
       good = split.ok() && split->field.size() == 1 && split->field[0].size == generic_output.size() * 4;
@@ -209,14 +233,17 @@ int Main(int argc, char** argv) {
     batch.model = model->name;
     batch.items.push_back({input, [&promise](StatusOr<TensorList> r) { promise.set_value(std::move(r)); }});
     Status s = raw_engine->Submit(batch);
-    if (!s.ok()) std::fprintf(stderr, "engine: %s\n", s.ToString().c_str());
-    else if (auto r = future.get(); !r.ok()) std::fprintf(stderr, "engine: %s\n", r.status().ToString().c_str());
+    if (!s.ok())
+      std::fprintf(stderr, "engine: %s\n", s.ToString().c_str());
+    else if (auto r = future.get(); !r.ok())
+      std::fprintf(stderr, "engine: %s\n", r.status().ToString().c_str());
     return ms_since(t0);
   };
   KServeRequest kreq;
   kreq.model = model->name;
   kreq.inputs.push_back({"images", "FP32", input->shape(),
-                         std::string_view(reinterpret_cast<const char*>(input->bytes()), input->byte_size()), nullptr});
+                         std::string_view(reinterpret_cast<const char*>(input->bytes()), input->byte_size()),
+                         nullptr});
   auto run_backend = [&] {
     auto t0 = Clk::now();
     std::promise<StatusOr<KServeResponse>> promise;
@@ -231,13 +258,15 @@ int Main(int argc, char** argv) {
     if (!r.ok()) std::fprintf(stderr, "direct: %s\n", r.status().ToString().c_str());
     return std::chrono::duration<double, std::milli>(Clk::now() - t0).count();
   };
-  // The fixed cost of one unary call on this channel, without tensors or inference (context for the rows above).
-  auto run_live = [&] {
+  // The fixed cost of one unary call on this channel, without tensors or inference (context for the rows
+  // above).
+  auto run_live = [&](int k) {
     auto t0 = Clk::now();
     grpc::ClientContext context;
     inference::ServerLiveRequest live_request;
     inference::ServerLiveResponse live_response;
-    if (!stubs[0]->ServerLive(&context, live_request, &live_response).ok()) std::fprintf(stderr, "live failed\n");
+    if (!stubs[k]->ServerLive(&context, live_request, &live_response).ok())
+      std::fprintf(stderr, "live failed\n");
     return ms_since(t0);
   };
   auto run_grpc = [&](int k) {
@@ -245,14 +274,17 @@ int Main(int argc, char** argv) {
     grpc::ClientContext context;
     inference::ModelInferResponse response;
     grpc::Status s = stubs[k]->ModelInfer(&context, request, &response);
-    if (!s.ok() || response.raw_output_contents_size() != 1 || response.raw_output_contents(0).size() != 3549 * 85 * 4)
+    if (!s.ok() || response.raw_output_contents_size() != 1 ||
+        response.raw_output_contents(0).size() != 3549 * 85 * 4)
       std::fprintf(stderr, "grpc: %s\n", s.error_message().c_str());
     return std::chrono::duration<double, std::milli>(Clk::now() - t0).count();
   };
   for (int i = 0; i < 20; ++i)  // warm-up
-    run_engine(), run_direct(), run_backend(), run_grpc(0), run_generic(0), run_grpc(1), run_generic(1);
+    run_engine(), run_direct(), run_backend(), run_grpc(0), run_generic(0), run_grpc(1), run_generic(1),
+        run_grpc(2), run_generic(2);
   // Interleaved so that machine-load drift hits every path alike.
   std::vector<double> eng, direct, via_backend, via_grpc, via_generic, pb_grpc, pb_generic, live;
+  std::vector<double> uds_grpc, uds_generic, uds_live;
   for (int i = 0; i < iterations; ++i) {
     eng.push_back(run_engine());
     direct.push_back(run_direct());
@@ -261,16 +293,22 @@ int Main(int argc, char** argv) {
     via_generic.push_back(run_generic(0));
     pb_grpc.push_back(run_grpc(1));
     pb_generic.push_back(run_generic(1));
-    live.push_back(run_live());
+    uds_grpc.push_back(run_grpc(2));
+    uds_generic.push_back(run_generic(2));
+    live.push_back(run_live(0));
+    uds_live.push_back(run_live(2));
   }
   Stats e = Summarise(eng), d = Summarise(direct), b = Summarise(via_backend), g = Summarise(via_grpc),
         gg = Summarise(via_generic), pg = Summarise(pb_grpc), pgg = Summarise(pb_generic);
   std::printf("tune_malloc=%d ", tune_malloc ? 1 : 0);
-  std::printf("engine=%s%s iterations=%d (concurrency 1, input 1x3x416x416 FP32 = 2.0 MiB, output 1x3549x85 FP32 = 1.2 MiB)\n",
-              engine_kind.c_str(), engine_kind == "sim" ? " (SIMULATED device)" : "", iterations);
+  std::printf(
+      "engine=%s%s iterations=%d (concurrency 1, input 1x3x416x416 FP32 = 2.0 MiB, output 1x3549x85 FP32 = "
+      "1.2 MiB)\n",
+      engine_kind.c_str(), engine_kind == "sim" ? " (SIMULATED device)" : "", iterations);
   auto row = [&](const char* label, const Stats& x) {
-    std::printf("  %-36s: mean %7.3f ms  p50 %7.3f ms  p99 %7.3f ms   over engine: mean %+7.3f  p50 %+7.3f ms\n",
-                label, x.mean, x.p50, x.p99, x.mean - e.mean, x.p50 - e.p50);
+    std::printf(
+        "  %-38s: mean %7.3f ms  p50 %7.3f ms  p99 %7.3f ms   over engine: mean %+7.3f  p50 %+7.3f ms\n",
+        label, x.mean, x.p50, x.p99, x.mean - e.mean, x.p50 - e.p50);
   };
   row("engine (raw Submit)", e);
   row("scheduler.Run", d);
@@ -279,11 +317,18 @@ int Main(int argc, char** argv) {
   row("gRPC, protobuf server, generic", pgg);
   row("gRPC, zero-copy server, stock stub", g);
   row("gRPC, zero-copy server, generic", gg);
-  std::printf("  zero-copy server, gRPC layer alone (gRPC - backend) p50: %+7.3f ms stock stub, %+7.3f ms "
-              "generic\n", g.p50 - b.p50, gg.p50 - b.p50);
-  const Stats l = Summarise(live);
+  const Stats ug = Summarise(uds_grpc), ugg = Summarise(uds_generic);
+  row("gRPC UDS, zero-copy server, stock stub", ug);
+  row("gRPC UDS, zero-copy server, generic", ugg);
+  std::printf(
+      "  zero-copy server, gRPC layer alone (gRPC - backend) p50: %+7.3f ms stock stub, %+7.3f ms "
+      "generic\n",
+      g.p50 - b.p50, gg.p50 - b.p50);
+  const Stats l = Summarise(live), ul = Summarise(uds_live);
   std::printf("  empty unary call (ServerLive, no tensors, no inference): p50 %.3f ms  mean %.3f ms\n", l.p50,
               l.mean);
+  std::printf("  empty unary call over UDS:                                p50 %.3f ms  mean %.3f ms\n",
+              ul.p50, ul.mean);
   generic_cq.Shutdown();
   void* tag;
   bool ok;
@@ -292,6 +337,8 @@ int Main(int argc, char** argv) {
   server.Stop();
   protobuf_server.Stop();
   scheduler.Shutdown();
+  std::error_code ignored;
+  std::filesystem::remove_all(uds_dir, ignored);
   return 0;
 }
 

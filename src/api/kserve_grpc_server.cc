@@ -30,12 +30,23 @@ StatusOr<KServeParameters> ConvertParameters(
   KServeParameters out;
   for (const auto& [k, v] : in) {
     switch (v.parameter_choice_case()) {
-      case inference::InferParameter::kBoolParam: out[k] = v.bool_param(); break;
-      case inference::InferParameter::kInt64Param: out[k] = v.int64_param(); break;
-      case inference::InferParameter::kStringParam: out[k] = v.string_param(); break;
-      case inference::InferParameter::kDoubleParam: out[k] = v.double_param(); break;
-      case inference::InferParameter::kUint64Param: out[k] = static_cast<int64_t>(v.uint64_param()); break;
-      default: return InvalidArgument("parameter '" + k + "' has no value");
+      case inference::InferParameter::kBoolParam:
+        out[k] = v.bool_param();
+        break;
+      case inference::InferParameter::kInt64Param:
+        out[k] = v.int64_param();
+        break;
+      case inference::InferParameter::kStringParam:
+        out[k] = v.string_param();
+        break;
+      case inference::InferParameter::kDoubleParam:
+        out[k] = v.double_param();
+        break;
+      case inference::InferParameter::kUint64Param:
+        out[k] = static_cast<int64_t>(v.uint64_param());
+        break;
+      default:
+        return InvalidArgument("parameter '" + k + "' has no value");
     }
   }
   return out;
@@ -62,18 +73,40 @@ Status PackContents(const inference::ModelInferRequest::InferInputTensor& in, st
   const std::string& n = in.name();
   int64_t count = -1;
   Status s;
-  if (d == "FP32") { s = PackTyped<float>(c.fp32_contents(), n, out); count = c.fp32_contents_size(); }
-  else if (d == "FP64") { s = PackTyped<double>(c.fp64_contents(), n, out); count = c.fp64_contents_size(); }
-  else if (d == "UINT8") { s = PackTyped<uint8_t>(c.uint_contents(), n, out); count = c.uint_contents_size(); }
-  else if (d == "UINT16") { s = PackTyped<uint16_t>(c.uint_contents(), n, out); count = c.uint_contents_size(); }
-  else if (d == "UINT32") { s = PackTyped<uint32_t>(c.uint_contents(), n, out); count = c.uint_contents_size(); }
-  else if (d == "UINT64") { s = PackTyped<uint64_t>(c.uint64_contents(), n, out); count = c.uint64_contents_size(); }
-  else if (d == "INT8") { s = PackTyped<int8_t>(c.int_contents(), n, out); count = c.int_contents_size(); }
-  else if (d == "INT16") { s = PackTyped<int16_t>(c.int_contents(), n, out); count = c.int_contents_size(); }
-  else if (d == "INT32") { s = PackTyped<int32_t>(c.int_contents(), n, out); count = c.int_contents_size(); }
-  else if (d == "INT64") { s = PackTyped<int64_t>(c.int64_contents(), n, out); count = c.int64_contents_size(); }
-  else if (d == "BOOL") { s = PackTyped<uint8_t>(c.bool_contents(), n, out); count = c.bool_contents_size(); }
-  else if (d == "BYTES") {
+  if (d == "FP32") {
+    s = PackTyped<float>(c.fp32_contents(), n, out);
+    count = c.fp32_contents_size();
+  } else if (d == "FP64") {
+    s = PackTyped<double>(c.fp64_contents(), n, out);
+    count = c.fp64_contents_size();
+  } else if (d == "UINT8") {
+    s = PackTyped<uint8_t>(c.uint_contents(), n, out);
+    count = c.uint_contents_size();
+  } else if (d == "UINT16") {
+    s = PackTyped<uint16_t>(c.uint_contents(), n, out);
+    count = c.uint_contents_size();
+  } else if (d == "UINT32") {
+    s = PackTyped<uint32_t>(c.uint_contents(), n, out);
+    count = c.uint_contents_size();
+  } else if (d == "UINT64") {
+    s = PackTyped<uint64_t>(c.uint64_contents(), n, out);
+    count = c.uint64_contents_size();
+  } else if (d == "INT8") {
+    s = PackTyped<int8_t>(c.int_contents(), n, out);
+    count = c.int_contents_size();
+  } else if (d == "INT16") {
+    s = PackTyped<int16_t>(c.int_contents(), n, out);
+    count = c.int_contents_size();
+  } else if (d == "INT32") {
+    s = PackTyped<int32_t>(c.int_contents(), n, out);
+    count = c.int_contents_size();
+  } else if (d == "INT64") {
+    s = PackTyped<int64_t>(c.int64_contents(), n, out);
+    count = c.int64_contents_size();
+  } else if (d == "BOOL") {
+    s = PackTyped<uint8_t>(c.bool_contents(), n, out);
+    count = c.bool_contents_size();
+  } else if (d == "BYTES") {
     for (const auto& e : c.bytes_contents()) AppendBytesElement(out, e);
     count = c.bytes_contents_size();
   } else {
@@ -82,8 +115,9 @@ Status PackContents(const inference::ModelInferRequest::InferInputTensor& in, st
   ACCEL_RETURN_IF_ERROR(s);
   std::vector<int64_t> shape(in.shape().begin(), in.shape().end());
   if (count != ShapeElementCount(shape))
-    return InvalidArgument("input '" + n + "' has " + std::to_string(count) + " elements in contents; shape " +
-                           ShapeToString(shape) + " needs " + std::to_string(ShapeElementCount(shape)));
+    return InvalidArgument("input '" + n + "' has " + std::to_string(count) +
+                           " elements in contents; shape " + ShapeToString(shape) + " needs " +
+                           std::to_string(ShapeElementCount(shape)));
   return Status::Ok();
 }
 
@@ -117,8 +151,8 @@ Status ConvertRequest(const ModelInferRequest& request, const std::vector<std::s
         const size_t want = static_cast<size_t>(ShapeElementCount(k.shape)) * KServeElementSize(k.datatype);
         if (k.data.size() != want)
           return InvalidArgument("input '" + k.name + "' has " + std::to_string(k.data.size()) +
-                                 " bytes of raw content; shape " + ShapeToString(k.shape) + " of " + k.datatype +
-                                 " needs " + std::to_string(want));
+                                 " bytes of raw content; shape " + ShapeToString(k.shape) + " of " +
+                                 k.datatype + " needs " + std::to_string(want));
       }
     } else {
       std::string& bytes = storage.emplace_back();
@@ -178,8 +212,10 @@ Status ConvertWireRequest(const grpc::ByteBuffer& wire, ModelInferRequest& heade
     // Element count with overflow and sign guards: any doubt, and the generic path decides.
     uint64_t bytes_needed = dtype.ok() ? DTypeSize(*dtype) : 0;
     for (int64_t d : shape) {
-      if (d < 0 || (d > 0 && bytes_needed > split.field[0].size / static_cast<uint64_t>(d))) bytes_needed = 0;
-      else bytes_needed *= static_cast<uint64_t>(d);
+      if (d < 0 || (d > 0 && bytes_needed > split.field[0].size / static_cast<uint64_t>(d)))
+        bytes_needed = 0;
+      else
+        bytes_needed *= static_cast<uint64_t>(d);
     }
     if (dtype.ok() && bytes_needed == split.field[0].size && bytes_needed > 0) {
       tensor = std::make_shared<Tensor>(*dtype, std::move(shape), in.name());
@@ -201,8 +237,8 @@ Status ConvertWireRequest(const grpc::ByteBuffer& wire, ModelInferRequest& heade
 }
 
 // Serialised ModelInferResponse whose output bytes are not copied: protobuf writes the small header, then
-// each raw_output_contents entry is its tag + length and a slice that owns (a reference to) the output's storage.
-// Fields may come in any order on the wire, so appending field 6 after the rest is a valid encoding.
+// each raw_output_contents entry is its tag + length and a slice that owns (a reference to) the output's
+// storage. Fields may come in any order on the wire, so appending field 6 after the rest is a valid encoding.
 grpc::ByteBuffer EncodeWireResponse(KServeResponse&& in) {
   ModelInferResponse header;
   FillResponseHeader(in, header);
@@ -217,12 +253,13 @@ grpc::ByteBuffer EncodeWireResponse(KServeResponse&& in) {
     if (bytes.empty()) continue;
     if (o.tensor) {
       auto* owner = new std::shared_ptr<const Tensor>(std::move(o.tensor));
-      slices.emplace_back(const_cast<char*>(bytes.data()), bytes.size(),
-                          [](void* p) { delete static_cast<std::shared_ptr<const Tensor>*>(p); }, owner);
+      slices.emplace_back(
+          const_cast<char*>(bytes.data()), bytes.size(),
+          [](void* p) { delete static_cast<std::shared_ptr<const Tensor>*>(p); }, owner);
     } else {
       auto* owner = new std::string(std::move(o.data));
-      slices.emplace_back(owner->data(), owner->size(), [](void* p) { delete static_cast<std::string*>(p); },
-                          owner);
+      slices.emplace_back(
+          owner->data(), owner->size(), [](void* p) { delete static_cast<std::string*>(p); }, owner);
     }
   }
   if (!head.empty() || slices.empty()) slices.emplace_back(head);
@@ -237,9 +274,8 @@ void FillResponse(KServeResponse&& in, ModelInferResponse& out) {
 }
 
 // ModelInfer takes the raw (ByteBuffer) callback API for the zero-copy path; every other method is typed.
-class Service final
-    : public inference::GRPCInferenceService::WithRawCallbackMethod_ModelInfer<
-          inference::GRPCInferenceService::CallbackService> {
+class Service final : public inference::GRPCInferenceService::WithRawCallbackMethod_ModelInfer<
+                          inference::GRPCInferenceService::CallbackService> {
  public:
   Service(ServiceContext& ctx, KServeBackend& backend, bool zero_copy)
       : ctx_(ctx), backend_(backend), zero_copy_(zero_copy) {}
@@ -261,7 +297,8 @@ class Service final
     r->set_ready(*ready);
     return Done(c, grpc::Status::OK);
   }
-  grpc::ServerUnaryReactor* ServerMetadata(grpc::CallbackServerContext* c, const inference::ServerMetadataRequest*,
+  grpc::ServerUnaryReactor* ServerMetadata(grpc::CallbackServerContext* c,
+                                           const inference::ServerMetadataRequest*,
                                            inference::ServerMetadataResponse* r) override {
     const auto meta = backend_.ServerMetadata();
     r->set_name(meta.name);
@@ -269,7 +306,8 @@ class Service final
     for (const auto& e : meta.extensions) r->add_extensions(e);
     return Done(c, grpc::Status::OK);
   }
-  grpc::ServerUnaryReactor* ModelMetadata(grpc::CallbackServerContext* c, const inference::ModelMetadataRequest* q,
+  grpc::ServerUnaryReactor* ModelMetadata(grpc::CallbackServerContext* c,
+                                          const inference::ModelMetadataRequest* q,
                                           inference::ModelMetadataResponse* r) override {
     auto meta = backend_.ModelMetadata(q->name(), q->version());
     if (!meta.ok()) return Done(c, ToGrpc(meta.status()));
@@ -308,24 +346,24 @@ class Service final
       return reactor;
     }
     // The gRPC runtime keeps *q and *r alive until Finish; Infer copies or shares the input before returning.
-    backend_.Infer(request, [this, reactor, r, started, model = header.model_name()](
-                                StatusOr<KServeResponse> result) {
-      if (!result.ok()) {
-        RecordApiRequest(ctx_, "kserve_grpc", model, "", HttpStatusFor(result.status().code()), started);
-        reactor->Finish(ToGrpc(result.status()));
-        return;
-      }
-      RecordApiRequest(ctx_, "kserve_grpc", model, result->device_id, 200, started);
-      if (zero_copy_) {
-        *r = EncodeWireResponse(std::move(result).value());
-      } else {
-        ModelInferResponse response;
-        FillResponse(std::move(result).value(), response);
-        bool own_buffer;
-        grpc::SerializationTraits<ModelInferResponse>::Serialize(response, r, &own_buffer);
-      }
-      reactor->Finish(grpc::Status::OK);
-    });
+    backend_.Infer(
+        request, [this, reactor, r, started, model = header.model_name()](StatusOr<KServeResponse> result) {
+          if (!result.ok()) {
+            RecordApiRequest(ctx_, "kserve_grpc", model, "", HttpStatusFor(result.status().code()), started);
+            reactor->Finish(ToGrpc(result.status()));
+            return;
+          }
+          RecordApiRequest(ctx_, "kserve_grpc", model, result->device_id, 200, started);
+          if (zero_copy_) {
+            *r = EncodeWireResponse(std::move(result).value());
+          } else {
+            ModelInferResponse response;
+            FillResponse(std::move(result).value(), response);
+            bool own_buffer;
+            grpc::SerializationTraits<ModelInferResponse>::Serialize(response, r, &own_buffer);
+          }
+          reactor->Finish(grpc::Status::OK);
+        });
     return reactor;
   }
 

@@ -1,11 +1,11 @@
-// KServe v2 / Open Inference Protocol over gRPC (service inference.GRPCInferenceService, proto/grpc_service.proto)
-// on --grpc-port (default 8001). ServerLive, ServerReady, ModelReady, ServerMetadata, ModelMetadata,
-// ModelInfer and ModelStreamInfer; requests go through the same KServeBackend as the HTTP front end.
-// Inputs may come as raw_input_contents (the fast path) or typed contents; outputs always come back as
-// raw_output_contents. ModelInfer is served through gRPC's raw (ByteBuffer) API so that raw tensor bytes are
-// copied once on the way in and not at all on the way out (kserve_grpc_fast_path.h); wire bytes that are not
-// a valid message get INVALID_ARGUMENT. Errors map from accel::StatusCode (GrpcCodeFor): INVALID_ARGUMENT, NOT_FOUND,
-// UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, INTERNAL.
+// KServe v2 / Open Inference Protocol over gRPC (service inference.GRPCInferenceService,
+// proto/grpc_service.proto) on --grpc-port (default 8001). ServerLive, ServerReady, ModelReady,
+// ServerMetadata, ModelMetadata, ModelInfer and ModelStreamInfer; requests go through the same KServeBackend
+// as the HTTP front end. Inputs may come as raw_input_contents (the fast path) or typed contents; outputs
+// always come back as raw_output_contents. ModelInfer is served through gRPC's raw (ByteBuffer) API so that
+// raw tensor bytes are copied once on the way in and not at all on the way out (kserve_grpc_fast_path.h);
+// wire bytes that are not a valid message get INVALID_ARGUMENT. Errors map from accel::StatusCode
+// (GrpcCodeFor): INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, INTERNAL.
 //
 // This header deliberately includes no gRPC header: only kserve_grpc_server.cc and the generated code
 // compile against grpc++ (slow to build).
@@ -25,13 +25,13 @@ class KServeGrpcServer {
  public:
   struct Options {
     std::string host = "0.0.0.0";
-    int port = 8001;                       // 0: an ephemeral port, see port(); -1: no TCP port
-    int max_message_bytes = 64 << 20;      // largest request or response message
+    int port = 8001;                   // 0: an ephemeral port, see port(); -1: no TCP port
+    int max_message_bytes = 64 << 20;  // largest request or response message
     // Start() raises glibc's mmap and trim thresholds (mallopt, process-wide) so that the MiB-sized
     // buffers of raw-tensor calls are reused instead of page-faulted in anew per call. Off: leave malloc be.
     bool tune_malloc = true;
-    // ModelInfer reads and writes raw_input_contents / raw_output_contents in gRPC's own buffers: the input is
-    // copied once (wire slices -> Tensor), the output not at all. Off: protobuf parses and serialises the
+    // ModelInfer reads and writes raw_input_contents / raw_output_contents in gRPC's own buffers: the input
+    // is copied once (wire slices -> Tensor), the output not at all. Off: protobuf parses and serialises the
     // whole message (three more MiB-sized copies per call); only for comparison (grpc_bench).
     bool zero_copy = true;
     // HTTP/2 SETTINGS_MAX_FRAME_SIZE the server advertises (16384..16777215; 0: gRPC's default, 16 KiB).
@@ -40,8 +40,9 @@ class KServeGrpcServer {
     int http2_max_frame_size = 0;
     // Further listening addresses, bound in addition to host:port, e.g. "unix:/run/accel/grpc.sock" (a Unix
     // domain socket: same-host clients skip loopback TCP, see docs/kserve.md); gRPC replaces a stale socket
-    // file at the path. Start() fails if any cannot be bound. Last, so brace-initialising the above stays valid.
-    std::vector<std::string> listen_addresses;
+    // file at the path. Start() fails if any cannot be bound. Last, so brace-initialising the above stays
+    // valid.
+    std::vector<std::string> listen_addresses = {};
   };
 
   // `context` and `backend` must outlive the server.
