@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -192,8 +193,12 @@ void HandleValidate(ServiceContext& ctx, HttpRequest&& request, HttpResponder re
     return respond(JsonErrorResponse(400,
                                      "no validation image: upload one as multipart field 'image' or start "
                                      "the server with --validation-image PATH"));
-  // Validation runs one request per engine kind, one after the other; it is an admin action, so it may
-  // block a pool thread rather than an I/O thread.
+  // Validation runs one request per engine kind, one after the other, on a thread of its own (it waits on
+  // the CPU pool, so it must not occupy a pool thread). One at a time: it is an admin action, and a client
+  // must not be able to pile up threads with it.
+  static std::atomic<bool> running{false};
+  if (running.exchange(true))
+    return respond(JsonErrorResponse(409, "a validation is already running; try again when it has finished"));
   std::thread([&ctx, image = std::move(image), source, respond = std::move(respond)]() mutable {
     std::set<std::string> kinds;
     for (const auto& d : ctx.scheduler->Devices())
@@ -249,8 +254,10 @@ void HandleValidate(ServiceContext& ctx, HttpRequest&& request, HttpResponder re
       }
       results.push_back(std::move(e));
     }
-    respond(
-        JsonResponse({{"success", true}, {"all_pass", all_pass}, {"image", source}, {"engines", results}}));
+    HttpResponse response =
+        JsonResponse({{"success", true}, {"all_pass", all_pass}, {"image", source}, {"engines", results}});
+    running = false;  // before answering, so a client that validates again right away is not refused
+    respond(std::move(response));
   }).detach();
 }
 
