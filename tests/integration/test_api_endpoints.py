@@ -84,6 +84,18 @@ def main():
         # HEAD works like GET without a body.
         st, hdrs, body = server.request("HEAD", "/ai/health")
         check(st == 200 and body == b"", "HEAD /ai/health: %d %r" % (st, body[:50]))
+    # Validation is an admin action that runs one at a time: a second one while the first runs gets 409.
+    with Server("--validation-image", JPEG_PATH, "--sim-device", "name=slow,kind=hailo,ms=800") as server:
+        import threading
+        codes = []
+        threads = [threading.Thread(target=lambda: codes.append(server.request("POST", "/ai/validate")[0]))
+                   for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        check(sorted(codes) == [200, 409], "concurrent validations: %s" % codes)
+        check(server.request("POST", "/ai/validate")[0] == 200, "validation after the first finished")
     if problems:
         fail("%d endpoint problems" % len(problems))
     print("api_endpoints: all checks passed")
