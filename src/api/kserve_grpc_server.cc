@@ -5,11 +5,14 @@
 #include <malloc.h>
 
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <mutex>
+#include <optional>
 
 #include "api/ai_api.h"
 #include "api/kserve_grpc_fast_path.h"
+#include "api/shared_memory_registry.h"
 #include "core/logging.h"
 #include "grpc_service.grpc.pb.h"
 
@@ -121,18 +124,132 @@ Status PackContents(const inference::ModelInferRequest::InferInputTensor& in, st
   return Status::Ok();
 }
 
+// Shared memory extension: an input or requested output whose parameters name a registered region.
+struct ShmParams {
+  std::string region;
+  uint64_t offset = 0;
+  uint64_t byte_size = 0;
+};
+
+constexpr const char* kShmRegionParam = "shared_memory_region";
+
+bool HasShmParams(const google::protobuf::Map<std::string, inference::InferParameter>& params) {
+  return params.count(kShmRegionParam) > 0;
+}
+
+StatusOr<uint64_t> ShmSizeParam(const inference::InferParameter& p, const std::string& what,
+                                const std::string& key) {
+  if (p.parameter_choice_case() == inference::InferParameter::kUint64Param) return p.uint64_param();
+  if (p.parameter_choice_case() == inference::InferParameter::kInt64Param && p.int64_param() >= 0)
+    return static_cast<uint64_t>(p.int64_param());
+  return InvalidArgument(what + " parameter '" + key + "' must be a non-negative integer");
+}
+
+// nullopt when the parameters do not name a region.
+StatusOr<std::optional<ShmParams>> ReadShmParams(
+    const google::protobuf::Map<std::string, inference::InferParameter>& params, const std::string& what) {
+  auto region = params.find(kShmRegionParam);
+  if (region == params.end()) return std::optional<ShmParams>();
+  if (region->second.parameter_choice_case() != inference::InferParameter::kStringParam)
+    return InvalidArgument(what + " parameter 'shared_memory_region' must be a string");
+  ShmParams out;
+  out.region = region->second.string_param();
+  auto size = params.find("shared_memory_byte_size");
+  if (size == params.end()) return InvalidArgument(what + " names a shared memory region but no byte size");
+  ACCEL_ASSIGN_OR_RETURN(out.byte_size, ShmSizeParam(size->second, what, "shared_memory_byte_size"));
+  auto offset = params.find("shared_memory_offset");
+  if (offset != params.end()) {
+    ACCEL_ASSIGN_OR_RETURN(out.offset, ShmSizeParam(offset->second, what, "shared_memory_offset"));
+  }
+  return std::optional<ShmParams>(std::move(out));
+}
+
+// A requested output that goes into shared memory instead of raw_output_contents.
+struct ShmOutput {
+  std::string name;
+  SharedMemoryRegistry::Mapping window;
+};
+
+// What ConvertRequest needs for, and learns about, the shared memory extension.
+struct ShmRequest {
+  const SharedMemoryRegistry* registry = nullptr;  // null: shm parameters are refused
+  std::vector<ShmOutput> outputs;
+};
+
+// Copies each output that has a shm target into its window; `in_shm[i]` tells which outputs then stay out of
+// raw_output_contents (their metadata stays in the response). InvalidArgument when a window is too small.
+Status WriteShmOutputs(const std::vector<ShmOutput>& targets, const KServeResponse& response,
+                       std::vector<bool>& in_shm) {
+  in_shm.assign(response.outputs.size(), false);
+  if (targets.empty()) return Status::Ok();
+  for (size_t i = 0; i < response.outputs.size(); ++i) {
+    const KServeOutput& o = response.outputs[i];
+    for (const ShmOutput& t : targets) {
+      if (t.name != o.name) continue;
+      const std::string_view bytes = o.bytes();
+      if (bytes.size() > t.window.size())
+        return InvalidArgument("output '" + o.name + "' has " + std::to_string(bytes.size()) +
+                               " bytes; its shared memory window holds " + std::to_string(t.window.size()));
+      if (!bytes.empty()) std::memcpy(t.window.data(), bytes.data(), bytes.size());
+      in_shm[i] = true;
+      break;
+    }
+  }
+  return Status::Ok();
+}
+
+// One input's bytes from its shm window: copied once, straight into the Tensor the scheduler will get.
+Status ReadShmInput(const ShmParams& p, const SharedMemoryRegistry& registry, KServeInput& k,
+                    std::deque<std::string>& storage) {
+  ACCEL_ASSIGN_OR_RETURN(auto window, registry.Acquire(p.region, p.offset, p.byte_size));
+  auto dtype = DTypeFromKServe(k.datatype);
+  if (k.datatype == "BYTES" || !dtype.ok()) {
+    std::string& bytes = storage.emplace_back(reinterpret_cast<const char*>(window.data()), window.size());
+    k.data = bytes;
+    return Status::Ok();
+  }
+  uint64_t want = KServeElementSize(k.datatype);
+  for (int64_t d : k.shape) {
+    if (d > 0 && want > p.byte_size / static_cast<uint64_t>(d)) {
+      want = p.byte_size + 1;  // overflowed or larger than the window: a mismatch either way
+      break;
+    }
+    want *= static_cast<uint64_t>(d);
+  }
+  if (want != p.byte_size)
+    return InvalidArgument("input '" + k.name + "' has shared_memory_byte_size " +
+                           std::to_string(p.byte_size) + "; shape " + ShapeToString(k.shape) + " of " +
+                           k.datatype + " needs " + (want > p.byte_size ? "more" : std::to_string(want)));
+  auto tensor = std::make_shared<Tensor>(*dtype, k.shape, k.name);
+  if (window.size() > 0) std::memcpy(tensor->bytes(), window.data(), window.size());
+  k.data = std::string_view(reinterpret_cast<const char*>(tensor->bytes()), tensor->byte_size());
+  k.tensor = std::move(tensor);
+  return Status::Ok();
+}
+
 // Wire request -> KServeRequest. `raw` holds the raw_input_contents (possibly kept outside `request`, see the
 // zero-copy path). Views into `raw` and `storage` (typed contents).
 Status ConvertRequest(const ModelInferRequest& request, const std::vector<std::string_view>& raw_contents,
-                      KServeRequest& out, std::deque<std::string>& storage) {
+                      KServeRequest& out, std::deque<std::string>& storage, ShmRequest& shm) {
   out.model = request.model_name();
   out.version = request.model_version();
   out.id = request.id();
   ACCEL_ASSIGN_OR_RETURN(out.parameters, ConvertParameters(request.parameters()));
   const bool raw = !raw_contents.empty();
-  if (raw && static_cast<int>(raw_contents.size()) != request.inputs_size())
-    return InvalidArgument("expected " + std::to_string(request.inputs_size()) +
-                           " raw_input_contents (one per input), got " + std::to_string(raw_contents.size()));
+  // Inputs in shared memory have no raw_input_contents entry (as in Triton): the entries are the others'.
+  int not_in_shm = 0;
+  for (const auto& in : request.inputs())
+    if (!HasShmParams(in.parameters())) ++not_in_shm;
+  if (raw && static_cast<int>(raw_contents.size()) != not_in_shm) {
+    if (not_in_shm == request.inputs_size())
+      return InvalidArgument("expected " + std::to_string(request.inputs_size()) +
+                             " raw_input_contents (one per input), got " +
+                             std::to_string(raw_contents.size()));
+    return InvalidArgument("expected " + std::to_string(not_in_shm) +
+                           " raw_input_contents (one per input not in shared memory), got " +
+                           std::to_string(raw_contents.size()));
+  }
+  size_t next_raw = 0;
   for (int i = 0; i < request.inputs_size(); ++i) {
     const auto& in = request.inputs(i);
     KServeInput k;
@@ -143,10 +260,16 @@ Status ConvertRequest(const ModelInferRequest& request, const std::vector<std::s
       return InvalidArgument("input '" + k.name + "' has unknown datatype '" + k.datatype + "'");
     for (int64_t d : k.shape)
       if (d < 0) return InvalidArgument("input '" + k.name + "' has a negative dimension");
-    if (raw) {
+    ACCEL_ASSIGN_OR_RETURN(auto shm_in, ReadShmParams(in.parameters(), "input '" + k.name + "'"));
+    if (shm_in) {
+      if (in.has_contents())
+        return InvalidArgument("input '" + k.name + "' has contents although it is in shared memory");
+      if (!shm.registry) return Unimplemented("shared memory is not available on this path");
+      ACCEL_RETURN_IF_ERROR(ReadShmInput(*shm_in, *shm.registry, k, storage));
+    } else if (raw) {
       if (in.has_contents())
         return InvalidArgument("input '" + k.name + "' has contents although raw_input_contents is used");
-      k.data = raw_contents[i];
+      k.data = raw_contents[next_raw++];
       if (k.datatype != "BYTES") {
         const size_t want = static_cast<size_t>(ShapeElementCount(k.shape)) * KServeElementSize(k.datatype);
         if (k.data.size() != want)
@@ -161,14 +284,23 @@ Status ConvertRequest(const ModelInferRequest& request, const std::vector<std::s
     }
     out.inputs.push_back(std::move(k));
   }
-  for (const auto& o : request.outputs()) out.requested_outputs.push_back(o.name());
+  for (const auto& o : request.outputs()) {
+    ACCEL_ASSIGN_OR_RETURN(auto shm_out, ReadShmParams(o.parameters(), "output '" + o.name() + "'"));
+    if (shm_out) {
+      if (!shm.registry) return Unimplemented("shared memory is not available on this path");
+      ACCEL_ASSIGN_OR_RETURN(auto window,
+                             shm.registry->Acquire(shm_out->region, shm_out->offset, shm_out->byte_size));
+      shm.outputs.push_back({o.name(), std::move(window)});
+    }
+    out.requested_outputs.push_back(o.name());
+  }
   return Status::Ok();
 }
 
-Status ConvertRequest(const ModelInferRequest& request, KServeRequest& out,
-                      std::deque<std::string>& storage) {
+Status ConvertRequest(const ModelInferRequest& request, KServeRequest& out, std::deque<std::string>& storage,
+                      ShmRequest& shm) {
   std::vector<std::string_view> raw(request.raw_input_contents().begin(), request.raw_input_contents().end());
-  return ConvertRequest(request, raw, out, storage);
+  return ConvertRequest(request, raw, out, storage, shm);
 }
 
 // Everything of the response but the output bytes (raw_output_contents).
@@ -194,7 +326,7 @@ void FillResponseHeader(const KServeResponse& in, ModelInferResponse& out) {
 // any other raw contents are gathered into `storage` and go through the same checks as the protobuf path, so
 // every error message is the same. `header` must outlive `out` (names are copied, contents are viewed).
 Status ConvertWireRequest(const grpc::ByteBuffer& wire, ModelInferRequest& header, KServeRequest& out,
-                          std::deque<std::string>& storage) {
+                          std::deque<std::string>& storage, ShmRequest& shm) {
   std::vector<grpc::Slice> slices;
   if (!wire.Dump(&slices).ok()) return InvalidArgument("cannot read the request message");
   std::vector<std::string_view> segments;
@@ -205,7 +337,8 @@ Status ConvertWireRequest(const grpc::ByteBuffer& wire, ModelInferRequest& heade
   if (!header.ParseFromString(split.rest)) return InvalidArgument("malformed ModelInferRequest");
   std::vector<std::string_view> raw;
   std::shared_ptr<Tensor> tensor;
-  if (split.field.size() == 1 && header.inputs_size() == 1 && !header.inputs(0).has_contents()) {
+  if (split.field.size() == 1 && header.inputs_size() == 1 && !header.inputs(0).has_contents() &&
+      !HasShmParams(header.inputs(0).parameters())) {
     const auto& in = header.inputs(0);
     auto dtype = DTypeFromKServe(in.datatype());
     std::vector<int64_t> shape(in.shape().begin(), in.shape().end());
@@ -230,7 +363,7 @@ Status ConvertWireRequest(const grpc::ByteBuffer& wire, ModelInferRequest& heade
       raw.emplace_back(s);
     }
   }
-  ACCEL_RETURN_IF_ERROR(ConvertRequest(header, raw, out, storage));
+  ACCEL_RETURN_IF_ERROR(ConvertRequest(header, raw, out, storage, shm));
   if (tensor) out.inputs[0].tensor = std::move(tensor);
   out.outputs_as_tensors = true;
   return Status::Ok();
@@ -239,13 +372,16 @@ Status ConvertWireRequest(const grpc::ByteBuffer& wire, ModelInferRequest& heade
 // Serialised ModelInferResponse whose output bytes are not copied: protobuf writes the small header, then
 // each raw_output_contents entry is its tag + length and a slice that owns (a reference to) the output's
 // storage. Fields may come in any order on the wire, so appending field 6 after the rest is a valid encoding.
-grpc::ByteBuffer EncodeWireResponse(KServeResponse&& in) {
+// Outputs with in_shm[i] set were written to shared memory and get no raw_output_contents entry.
+grpc::ByteBuffer EncodeWireResponse(KServeResponse&& in, const std::vector<bool>& in_shm) {
   ModelInferResponse header;
   FillResponseHeader(in, header);
   std::string head;
   header.SerializeToString(&head);
   std::vector<grpc::Slice> slices;
-  for (auto& o : in.outputs) {
+  for (size_t i = 0; i < in.outputs.size(); ++i) {
+    if (i < in_shm.size() && in_shm[i]) continue;
+    auto& o = in.outputs[i];
     const std::string_view bytes = o.bytes();
     head += LengthDelimitedPrefix(kRawOutputContentsField, bytes.size());
     slices.emplace_back(head);  // copies the few header bytes
@@ -267,18 +403,22 @@ grpc::ByteBuffer EncodeWireResponse(KServeResponse&& in) {
 }
 
 // The streaming path: a protobuf message (the stream's messages are typed), so output bytes are copied once.
-void FillResponse(KServeResponse&& in, ModelInferResponse& out) {
+void FillResponse(KServeResponse&& in, ModelInferResponse& out, const std::vector<bool>& in_shm) {
   FillResponseHeader(in, out);
-  for (auto& o : in.outputs)
+  for (size_t i = 0; i < in.outputs.size(); ++i) {
+    if (i < in_shm.size() && in_shm[i]) continue;
+    auto& o = in.outputs[i];
     out.add_raw_output_contents(o.tensor ? std::string(o.bytes()) : std::move(o.data));
+  }
 }
 
 // ModelInfer takes the raw (ByteBuffer) callback API for the zero-copy path; every other method is typed.
 class Service final : public inference::GRPCInferenceService::WithRawCallbackMethod_ModelInfer<
                           inference::GRPCInferenceService::CallbackService> {
  public:
-  Service(ServiceContext& ctx, KServeBackend& backend, bool zero_copy)
-      : ctx_(ctx), backend_(backend), zero_copy_(zero_copy) {}
+  Service(ServiceContext& ctx, KServeBackend& backend, SharedMemoryRegistry& shm, bool zero_copy,
+          bool shared_memory)
+      : ctx_(ctx), backend_(backend), shm_(shm), zero_copy_(zero_copy), shared_memory_(shared_memory) {}
 
   grpc::ServerUnaryReactor* ServerLive(grpc::CallbackServerContext* c, const inference::ServerLiveRequest*,
                                        inference::ServerLiveResponse* r) override {
@@ -304,7 +444,42 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
     r->set_name(meta.name);
     r->set_version(meta.version);
     for (const auto& e : meta.extensions) r->add_extensions(e);
+    // gRPC only (the HTTP front end has no shm endpoints), and only when enabled.
+    if (shared_memory_) r->add_extensions("system_shared_memory");
     return Done(c, grpc::Status::OK);
+  }
+
+  // System shared memory extension. The CUDA shared memory RPCs keep the generated UNIMPLEMENTED answer.
+  grpc::ServerUnaryReactor* SystemSharedMemoryStatus(
+      grpc::CallbackServerContext* c, const inference::SystemSharedMemoryStatusRequest* q,
+      inference::SystemSharedMemoryStatusResponse* r) override {
+    auto regions = shm_.List(q->name());
+    if (!regions.ok()) return Done(c, ToGrpc(regions.status()));
+    for (const auto& info : *regions) {
+      auto& out = (*r->mutable_regions())[info.name];
+      out.set_name(info.name);
+      out.set_key(info.key);
+      out.set_offset(info.offset);
+      out.set_byte_size(info.byte_size);
+    }
+    return Done(c, grpc::Status::OK);
+  }
+  grpc::ServerUnaryReactor* SystemSharedMemoryRegister(
+      grpc::CallbackServerContext* c, const inference::SystemSharedMemoryRegisterRequest* q,
+      inference::SystemSharedMemoryRegisterResponse*) override {
+    if (!shared_memory_)
+      return Done(c, grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                                  "system shared memory is disabled; start accel with --grpc-shared-memory "
+                                  "true (trusted same-host clients only, see docs/kserve.md)"));
+    const Status s = shm_.Register(q->name(), q->key(), q->offset(), q->byte_size());
+    if (s.code() == StatusCode::kFailedPrecondition)  // the registry's contract: a duplicate name
+      return Done(c, grpc::Status(grpc::StatusCode::ALREADY_EXISTS, s.message()));
+    return Done(c, ToGrpc(s));
+  }
+  grpc::ServerUnaryReactor* SystemSharedMemoryUnregister(
+      grpc::CallbackServerContext* c, const inference::SystemSharedMemoryUnregisterRequest* q,
+      inference::SystemSharedMemoryUnregisterResponse*) override {
+    return Done(c, ToGrpc(shm_.Unregister(q->name())));
   }
   grpc::ServerUnaryReactor* ModelMetadata(grpc::CallbackServerContext* c,
                                           const inference::ModelMetadataRequest* q,
@@ -331,13 +506,15 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
     ModelInferRequest header;
     KServeRequest request;
     std::deque<std::string> storage;
+    auto shm = std::make_shared<ShmRequest>();
+    shm->registry = &shm_;
     Status s;
     if (zero_copy_) {
-      s = ConvertWireRequest(*q, header, request, storage);
+      s = ConvertWireRequest(*q, header, request, storage, *shm);
     } else {
       grpc::ByteBuffer copy(*q);  // Deserialize consumes its argument; this copies references only
       s = grpc::SerializationTraits<ModelInferRequest>::Deserialize(&copy, &header).ok()
-              ? ConvertRequest(header, request, storage)
+              ? ConvertRequest(header, request, storage, *shm)
               : InvalidArgument("malformed ModelInferRequest");
     }
     if (!s.ok()) {
@@ -346,30 +523,35 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
       return reactor;
     }
     // The gRPC runtime keeps *q and *r alive until Finish; Infer copies or shares the input before returning.
-    backend_.Infer(
-        request, [this, reactor, r, started, model = header.model_name()](StatusOr<KServeResponse> result) {
-          if (!result.ok()) {
-            RecordApiRequest(ctx_, "kserve_grpc", model, "", HttpStatusFor(result.status().code()), started);
-            reactor->Finish(ToGrpc(result.status()));
-            return;
-          }
-          RecordApiRequest(ctx_, "kserve_grpc", model, result->device_id, 200, started);
-          if (zero_copy_) {
-            *r = EncodeWireResponse(std::move(result).value());
-          } else {
-            ModelInferResponse response;
-            FillResponse(std::move(result).value(), response);
-            bool own_buffer;
-            grpc::SerializationTraits<ModelInferResponse>::Serialize(response, r, &own_buffer);
-          }
-          reactor->Finish(grpc::Status::OK);
-        });
+    backend_.Infer(request, [this, reactor, r, started, shm,
+                             model = header.model_name()](StatusOr<KServeResponse> result) {
+      std::vector<bool> in_shm;
+      if (result.ok()) {
+        Status written = WriteShmOutputs(shm->outputs, *result, in_shm);
+        if (!written.ok()) result = std::move(written);
+      }
+      if (!result.ok()) {
+        RecordApiRequest(ctx_, "kserve_grpc", model, "", HttpStatusFor(result.status().code()), started);
+        reactor->Finish(ToGrpc(result.status()));
+        return;
+      }
+      RecordApiRequest(ctx_, "kserve_grpc", model, result->device_id, 200, started);
+      if (zero_copy_) {
+        *r = EncodeWireResponse(std::move(result).value(), in_shm);
+      } else {
+        ModelInferResponse response;
+        FillResponse(std::move(result).value(), response, in_shm);
+        bool own_buffer;
+        grpc::SerializationTraits<ModelInferResponse>::Serialize(response, r, &own_buffer);
+      }
+      reactor->Finish(grpc::Status::OK);
+    });
     return reactor;
   }
 
   grpc::ServerBidiReactor<ModelInferRequest, ModelStreamInferResponse>* ModelStreamInfer(
       grpc::CallbackServerContext*) override {
-    return new StreamReactor(backend_);
+    return new StreamReactor(backend_, shm_);
   }
 
  private:
@@ -377,7 +559,9 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
   // (clients match them by id); errors travel in error_message and the stream stays open.
   class StreamReactor final : public grpc::ServerBidiReactor<ModelInferRequest, ModelStreamInferResponse> {
    public:
-    explicit StreamReactor(KServeBackend& backend) : backend_(backend) { StartRead(&request_); }
+    StreamReactor(KServeBackend& backend, SharedMemoryRegistry& shm) : backend_(backend), shm_(shm) {
+      StartRead(&request_);
+    }
 
     void OnReadDone(bool ok) override {
       if (!ok) {
@@ -396,15 +580,22 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
       }
       KServeRequest request;
       std::deque<std::string> storage;
-      Status s = ConvertRequest(request_, request, storage);
+      auto shm = std::make_shared<ShmRequest>();
+      shm->registry = &shm_;
+      Status s = ConvertRequest(request_, request, storage, *shm);
       const std::string id = request_.id();
       if (!s.ok()) {
         Complete(s, id);
       } else {
-        backend_.Infer(request, [this, id](StatusOr<KServeResponse> result) {
+        backend_.Infer(request, [this, id, shm](StatusOr<KServeResponse> result) {
+          std::vector<bool> in_shm;
+          if (result.ok()) {
+            Status written = WriteShmOutputs(shm->outputs, *result, in_shm);
+            if (!written.ok()) result = std::move(written);
+          }
           if (!result.ok()) return Complete(result.status(), id);
           ModelStreamInferResponse response;
-          FillResponse(std::move(result).value(), *response.mutable_infer_response());
+          FillResponse(std::move(result).value(), *response.mutable_infer_response(), in_shm);
           Enqueue(std::move(response));
         });
       }
@@ -454,6 +645,7 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
     }
 
     KServeBackend& backend_;
+    SharedMemoryRegistry& shm_;
     ModelInferRequest request_;
     // Recursive: a reaction (OnWriteDone) may run inline from StartWrite on the same thread.
     std::recursive_mutex mu_;
@@ -472,7 +664,9 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
 
   ServiceContext& ctx_;
   KServeBackend& backend_;
+  SharedMemoryRegistry& shm_;
   const bool zero_copy_;
+  const bool shared_memory_;
 };
 
 }  // namespace
@@ -485,17 +679,19 @@ struct KServeGrpcServer::Impl {
   std::unique_ptr<grpc::Server> server;
   int port = 0;
   std::mutex mu;
+  SharedMemoryRegistry shm;  // the system shared memory extension's regions; emptied by Stop
 };
 
 KServeGrpcServer::KServeGrpcServer(ServiceContext& context, KServeBackend& backend, Options options)
-    : impl_(new Impl{context, backend, std::move(options), nullptr, nullptr, 0, {}}) {}
+    : impl_(new Impl{context, backend, std::move(options), nullptr, nullptr, 0, {}, {}}) {}
 
 KServeGrpcServer::~KServeGrpcServer() { Stop(); }
 
 Status KServeGrpcServer::Start() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   if (impl_->server) return FailedPrecondition("gRPC server already started");
-  impl_->service = std::make_unique<Service>(impl_->ctx, impl_->backend, impl_->options.zero_copy);
+  impl_->service = std::make_unique<Service>(impl_->ctx, impl_->backend, impl_->shm, impl_->options.zero_copy,
+                                             impl_->options.shared_memory);
   if (impl_->options.tune_malloc) {
     // Every raw-tensor ModelInfer allocates several MiB-sized buffers (parsed request, input tensor, output,
     // serialised response). With glibc's defaults these are mmap()ed or trimmed back to the kernel after each
@@ -551,6 +747,7 @@ void KServeGrpcServer::Stop() {
   impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   impl_->server->Wait();
   impl_->server.reset();
+  impl_->shm.UnregisterAll();  // nothing in flight any more: unmap every region
 }
 
 }  // namespace accel

@@ -4,7 +4,12 @@
 // as the HTTP front end. Inputs may come as raw_input_contents (the fast path) or typed contents; outputs
 // always come back as raw_output_contents. ModelInfer is served through gRPC's raw (ByteBuffer) API so that
 // raw tensor bytes are copied once on the way in and not at all on the way out (kserve_grpc_fast_path.h);
-// wire bytes that are not a valid message get INVALID_ARGUMENT. Errors map from accel::StatusCode
+// wire bytes that are not a valid message get INVALID_ARGUMENT. System shared memory extension
+// (SystemSharedMemoryStatus/Register/Unregister, shared_memory_registry.h): inputs and requested outputs
+// whose parameters name a registered region ("shared_memory_region", "shared_memory_byte_size",
+// "shared_memory_offset") are read from / written to it instead of raw contents; such outputs keep their
+// metadata in the response but get no raw_output_contents entry. Regions are unmapped by Stop(). CUDA shared
+// memory RPCs answer UNIMPLEMENTED. Errors map from accel::StatusCode
 // (GrpcCodeFor): INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, INTERNAL.
 //
 // This header deliberately includes no gRPC header: only kserve_grpc_server.cc and the generated code
@@ -43,6 +48,11 @@ class KServeGrpcServer {
     // file at the path. Start() fails if any cannot be bound. Last, so brace-initialising the above stays
     // valid.
     std::vector<std::string> listen_addresses = {};
+    // The system shared memory extension (SystemSharedMemoryRegister etc.). Off by default: a client that
+    // can register a region makes the server map, read and overwrite any POSIX shm object the server's user
+    // can open, so it is for trusted same-host clients only (ideally on a Unix socket). Off: the register
+    // RPC answers PERMISSION_DENIED and ServerMetadata does not list the extension.
+    bool shared_memory = false;
   };
 
   // `context` and `backend` must outlive the server.

@@ -32,6 +32,7 @@ add_library(accel_protocols STATIC
   kserve_http_api.cc
   kserve_grpc_server.cc
   kserve_grpc_fast_path.cc
+  shared_memory_registry.cc
   zmq_detector_server.cc
 )
 target_include_directories(accel_protocols PRIVATE ${ACCEL_CPPZMQ_INCLUDE})

@@ -63,6 +63,10 @@ const std::vector<Option>& Options() {
       {"--grpc-listen", "GRPC_LISTEN", "ADDR",
        "extra gRPC listening address besides --grpc-port, e.g. unix:/run/accel/grpc.sock (default: none)",
        ACCEL_STRING_OPTION(grpc_listen)},
+      {"--grpc-shared-memory", "GRPC_SHARED_MEMORY", "BOOL",
+       "allow KServe system shared memory on gRPC (default false; lets clients make the server map and write "
+       "POSIX shm objects: trusted same-host clients only, see docs/kserve.md)",
+       ACCEL_BOOL_OPTION(grpc_shared_memory)},
       {"--zmq-endpoint", "ZMQ_ENDPOINT", "URL",
        "Frigate zmq detector endpoint (default tcp://0.0.0.0:5555; empty disables)",
        ACCEL_STRING_OPTION(zmq_endpoint)},

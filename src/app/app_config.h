@@ -17,6 +17,7 @@ struct ServeConfig {
   int grpc_port = 8001;   // -1: off
   // Extra gRPC listening address, in addition to grpc_port, e.g. "unix:/run/accel/grpc.sock"; "": none
   std::string grpc_listen;
+  bool grpc_shared_memory = false;  // KServe system shared memory extension (trusted same-host clients)
   std::string zmq_endpoint = "tcp://0.0.0.0:5555";  // "": off
   std::string grpc_port_file;  // write the bound gRPC port here once listening (tests, --grpc-port 0)
   std::string zmq_labelmap;    // Frigate label map whose ids the zmq detector reports; "": model ids

@@ -125,6 +125,7 @@ int RunServeCommand(const std::vector<std::string>& args) {
   // Protocol front ends (KServe gRPC, Frigate zmq): a port that cannot be bound is fatal, like HTTP's.
   KServeGrpcServer::Options grpc_options{config.host, config.grpc_port, 64 << 20};
   if (!config.grpc_listen.empty()) grpc_options.listen_addresses.push_back(config.grpc_listen);
+  grpc_options.shared_memory = config.grpc_shared_memory;
   KServeGrpcServer grpc_server(context, kserve, grpc_options);
   ZmqDetectorServer zmq_server(
       context, {config.zmq_endpoint, "", 0.4f, config.zmq_pixel_format == "bgr", config.zmq_labelmap, 200});

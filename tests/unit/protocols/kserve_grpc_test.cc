@@ -202,6 +202,22 @@ TEST_F(KServeGrpcTest, HealthAndMetadata) {
   EXPECT_EQ(stub().ModelReady(&c6, rreq, &rresp).error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
+// The system shared memory extension lets a client make the server map and overwrite shm objects, so it is
+// off unless the server is started with it (Options::shared_memory; --grpc-shared-memory).
+TEST_F(KServeGrpcTest, SharedMemoryIsOffByDefault) {
+  grpc::ClientContext c1, c2;
+  inference::ServerMetadataResponse server;
+  ASSERT_TRUE(stub().ServerMetadata(&c1, {}, &server).ok());
+  EXPECT_EQ(std::find(server.extensions().begin(), server.extensions().end(), "system_shared_memory"),
+            server.extensions().end());
+  inference::SystemSharedMemoryRegisterRequest q;
+  q.set_name("region");
+  q.set_key("/accel_should_not_open");
+  q.set_byte_size(16);
+  inference::SystemSharedMemoryRegisterResponse r;
+  EXPECT_EQ(stub().SystemSharedMemoryRegister(&c2, q, &r).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
 TEST_F(KServeGrpcTest, DetectEntryPointMatchesAiInfer) {
   for (const char* name : {"000000000139.jpg", "000000000632.jpg", "000000001268.jpg"}) {
     SCOPED_TRACE(name);
