@@ -75,6 +75,10 @@ const std::vector<Option>& Options() {
       {"--zmq-labelmap", "ZMQ_LABELMAP", "PATH",
        "Frigate label map file whose ids the zmq detector reports (default: the model's own class ids)",
        ACCEL_STRING_OPTION(zmq_labelmap)},
+      {"--zmq-timeout-ms", "ZMQ_TIMEOUT_MS", "MS",
+       "zmq requests not computed within this are dropped: the client gave up (default 200, Frigate's "
+       "timeout)",
+       ACCEL_INT_OPTION(zmq_timeout_ms, 1, 3600000)},
       {"--zmq-pixel-format", "ZMQ_PIXEL_FORMAT", "FMT", "pixel order of zmq tensors: rgb (default) or bgr",
        [](ServeConfig& c, const std::string& v) -> Status {
          if (v != "rgb" && v != "bgr") return InvalidArgument("zmq_pixel_format must be rgb or bgr");

@@ -119,16 +119,13 @@ int RunServeCommand(const std::vector<std::string>& args) {
     scheduler.Shutdown();
     return 1;
   }
-  if (!config.port_file.empty()) {
-    std::ofstream(config.port_file) << server.port() << "\n";
-  }
   // Protocol front ends (KServe gRPC, Frigate zmq): a port that cannot be bound is fatal, like HTTP's.
   KServeGrpcServer::Options grpc_options{config.host, config.grpc_port, 64 << 20};
   if (!config.grpc_listen.empty()) grpc_options.listen_addresses.push_back(config.grpc_listen);
   grpc_options.shared_memory = config.grpc_shared_memory;
   KServeGrpcServer grpc_server(context, kserve, grpc_options);
-  ZmqDetectorServer zmq_server(
-      context, {config.zmq_endpoint, "", 0.4f, config.zmq_pixel_format == "bgr", config.zmq_labelmap, 200});
+  ZmqDetectorServer zmq_server(context, {config.zmq_endpoint, "", 0.4f, config.zmq_pixel_format == "bgr",
+                                         config.zmq_labelmap, config.zmq_timeout_ms});
   Status protocols_started = Status::Ok();
   if (config.grpc_port >= 0 || !config.grpc_listen.empty()) protocols_started = grpc_server.Start();
   if (protocols_started.ok() && !config.zmq_endpoint.empty()) protocols_started = zmq_server.Start();
@@ -142,6 +139,8 @@ int RunServeCommand(const std::vector<std::string>& args) {
   }
   if (config.grpc_port >= 0 && !config.grpc_port_file.empty())
     std::ofstream(config.grpc_port_file) << grpc_server.port() << "\n";
+  // Written last: its presence tells scripts and tests that every front end is up.
+  if (!config.port_file.empty()) std::ofstream(config.port_file) << server.port() << "\n";
   ACCEL_LOG(kInfo, "serve") << "listening on http://" << config.host << ":" << server.port()
                             << " (dashboard /, seed API /ai/*, DeepStack /v1/vision/detection)";
 
