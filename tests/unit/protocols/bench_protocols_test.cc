@@ -19,6 +19,7 @@
 #include "core/thread_pool.h"
 #include "engines/sim/sim_engine.h"
 #include "pipeline/detection_pipeline.h"
+#include "protocol_test_core.h"
 #include "scheduler/scheduler.h"
 
 namespace accel {
@@ -30,12 +31,8 @@ std::string ReadImage() {
 }
 
 struct Servers {
-  Scheduler scheduler{SchedulerOptions{}};
-  ThreadPool pool{2};
-  std::unique_ptr<DetectionPipeline> pipeline;
-  ServiceContext context;
+  ProtocolTestCore core;
   HttpRouter router;
-  std::unique_ptr<KServeBackend> backend;
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<KServeGrpcServer> grpc;
   std::unique_ptr<ZmqDetectorServer> zmq;
@@ -44,17 +41,8 @@ struct Servers {
     SimDeviceSpec spec;
     spec.name = "bench-test";
     spec.ms = 1;
-    ACCEL_RETURN_IF_ERROR(scheduler.AddDevice(MakeSimEngine(spec)));
-    ACCEL_ASSIGN_OR_RETURN(ModelConfig model,
-                           LoadModelConfig(std::string(ACCEL_SOURCE_DIR) + "/models/yolox-nano/model.yaml"));
-    ACCEL_RETURN_IF_ERROR(scheduler.LoadModel(model));
-    pipeline = std::make_unique<DetectionPipeline>(&scheduler, &pool, model.name, ImageLimits{});
-    context.scheduler = &scheduler;
-    context.pipeline = pipeline.get();
-    context.version = "test";
-    context.started = Clock::Real()->Now();
-    backend = std::make_unique<KServeBackend>(context, KServeBackend::Options{});
-    RegisterKServeRoutes(router, context, *backend);
+    ACCEL_RETURN_IF_ERROR(core.Start(MakeSimEngine(spec)));
+    RegisterKServeRoutes(router, core.context, *core.backend);
     HttpServer::Options http_options;
     http_options.host = "127.0.0.1";
     http_options.port = 0;
@@ -64,18 +52,17 @@ struct Servers {
     KServeGrpcServer::Options grpc_options;
     grpc_options.host = "127.0.0.1";
     grpc_options.port = 0;
-    grpc = std::make_unique<KServeGrpcServer>(context, *backend, grpc_options);
+    grpc = std::make_unique<KServeGrpcServer>(core.context, *core.backend, grpc_options);
     ACCEL_RETURN_IF_ERROR(grpc->Start());
     ZmqDetectorServer::Options zmq_options;
     zmq_options.endpoint = "tcp://127.0.0.1:0";
-    zmq = std::make_unique<ZmqDetectorServer>(context, zmq_options);
+    zmq = std::make_unique<ZmqDetectorServer>(core.context, zmq_options);
     return zmq->Start();
   }
   ~Servers() {
     if (zmq) zmq->Stop();
     if (grpc) grpc->Stop();
     if (http) http->Stop();
-    scheduler.Shutdown();
   }
 };
 

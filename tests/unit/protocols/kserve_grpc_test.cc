@@ -23,6 +23,7 @@
 #include "engines/cpu/cpu_engine.h"
 #include "grpc_service.grpc.pb.h"
 #include "pipeline/detection_pipeline.h"
+#include "protocol_test_core.h"
 #include "scheduler/scheduler.h"
 #include "vision/decoder.h"
 #include "vision/image.h"
@@ -44,42 +45,26 @@ std::string ImagePath(const std::string& name) {
 
 // One service for the whole suite: loading the model takes a while.
 struct Service {
-  Scheduler scheduler{SchedulerOptions{}};
-  ThreadPool pool{2};
-  std::unique_ptr<DetectionPipeline> pipeline;
-  ServiceContext context;
+  ProtocolTestCore core;
   HttpRouter router;
-  std::unique_ptr<KServeBackend> backend;
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<KServeGrpcServer> grpc;
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<inference::GRPCInferenceService::Stub> stub;
-  ModelConfig model;
 
   Status Start() {
-    auto factory = MakeCpuEngineFactory();
-    auto probe = factory->Probe();
-    if (probe.devices.empty()) return Unavailable("no cpu device: " + probe.unavailable_reason);
-    ACCEL_ASSIGN_OR_RETURN(auto engine, factory->Create(probe.devices[0], EngineOptions{}));
-    ACCEL_RETURN_IF_ERROR(scheduler.AddDevice(std::move(engine)));
-    ACCEL_ASSIGN_OR_RETURN(model,
-                           LoadModelConfig(std::string(ACCEL_SOURCE_DIR) + "/models/yolox-nano/model.yaml"));
-    ACCEL_RETURN_IF_ERROR(scheduler.LoadModel(model));
-    pipeline = std::make_unique<DetectionPipeline>(&scheduler, &pool, model.name, ImageLimits{});
-    context.scheduler = &scheduler;
-    context.pipeline = pipeline.get();
-    context.version = "test";
-    context.started = Clock::Real()->Now();
-    backend = std::make_unique<KServeBackend>(context, KServeBackend::Options{});
-    RegisterAiRoutes(router, context);
-    RegisterKServeRoutes(router, context, *backend);
+    ACCEL_ASSIGN_OR_RETURN(auto engine, MakeTestCpuEngine());
+    ACCEL_RETURN_IF_ERROR(core.Start(std::move(engine)));
+    RegisterAiRoutes(router, core.context);
+    RegisterKServeRoutes(router, core.context, *core.backend);
     HttpServer::Options http_options;
     http_options.host = "127.0.0.1";
     http_options.port = 0;
     http_options.io_threads = 2;
     http = std::make_unique<HttpServer>(http_options, router.AsHandler());
     ACCEL_RETURN_IF_ERROR(http->Start());
-    grpc = std::make_unique<KServeGrpcServer>(context, *backend, KServeGrpcServer::Options{"127.0.0.1", 0});
+    grpc = std::make_unique<KServeGrpcServer>(core.context, *core.backend,
+                                              KServeGrpcServer::Options{"127.0.0.1", 0});
     ACCEL_RETURN_IF_ERROR(grpc->Start());
     channel =
         grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc->port()), grpc::InsecureChannelCredentials());
@@ -89,7 +74,6 @@ struct Service {
   ~Service() {
     if (grpc) grpc->Stop();
     if (http) http->Stop();
-    scheduler.Shutdown();
   }
 };
 
@@ -251,7 +235,7 @@ TEST_F(KServeGrpcTest, RawTensorInferMatchesAiInfer) {
   auto image = DecodeImage(reinterpret_cast<const uint8_t*>(jpeg.data()), jpeg.size());
   ASSERT_TRUE(image.ok());
   LetterboxTransform transform;
-  auto tensor = PrepareInput(*image, g_service->model.input, &transform);
+  auto tensor = PrepareInput(*image, g_service->core.model.input, &transform);
   ASSERT_TRUE(tensor.ok());
 
   inference::ModelInferRequest request;
@@ -278,7 +262,7 @@ TEST_F(KServeGrpcTest, RawTensorInferMatchesAiInfer) {
   outputs.push_back(std::move(out));
   DetectionFilter filter;
   filter.threshold = 0.4f;
-  auto dets = DecodeDetections(g_service->model, outputs, transform, filter);
+  auto dets = DecodeDetections(g_service->core.model, outputs, transform, filter);
   ASSERT_TRUE(dets.ok()) << dets.status().ToString();
   std::vector<float> boxes, scores;
   std::vector<std::string> labels;

@@ -14,6 +14,7 @@
 #include "core/model_config.h"
 #include "engines/cpu/cpu_engine.h"
 #include "grpc_service.grpc.pb.h"
+#include "protocol_test_core.h"
 #include "scheduler/scheduler.h"
 
 namespace accel {
@@ -42,35 +43,24 @@ class KServeGrpcUnixTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_FALSE(dir_.path().empty()) << "mkdtemp failed";
-    auto factory = MakeCpuEngineFactory();
-    auto probe = factory->Probe();
-    ASSERT_FALSE(probe.devices.empty()) << probe.unavailable_reason;
-    auto engine = factory->Create(probe.devices[0], EngineOptions{});
+    auto engine = MakeTestCpuEngine();
     ASSERT_TRUE(engine.ok()) << engine.status().ToString();
-    ASSERT_TRUE(scheduler_.AddDevice(std::move(engine).value()).ok());
-    auto model = LoadModelConfig(std::string(ACCEL_SOURCE_DIR) + "/models/yolox-nano/model.yaml");
-    ASSERT_TRUE(model.ok()) << model.status().ToString();
-    model_ = *model;
-    ASSERT_EQ(model_.input.layout, TensorLayout::kNCHW);
-    ASSERT_EQ(model_.input.dtype, DType::kFloat32);
-    ASSERT_TRUE(scheduler_.LoadModel(model_).ok());
-    context_.scheduler = &scheduler_;
-    context_.version = "test";
-    context_.started = Clock::Real()->Now();
-    backend_ = std::make_unique<KServeBackend>(context_, KServeBackend::Options{});
+    Status started = core_.Start(std::move(engine).value());
+    ASSERT_TRUE(started.ok()) << started.ToString();
+    ASSERT_EQ(core_.model.input.layout, TensorLayout::kNCHW);
+    ASSERT_EQ(core_.model.input.dtype, DType::kFloat32);
   }
   void TearDown() override {
     if (server_) server_->Stop();
-    scheduler_.Shutdown();
   }
 
   std::string SocketAddress() const { return "unix:" + dir_.path() + "/grpc.sock"; }
 
   // A raw FP32 NCHW request for the model's input (one item), filled with a non-constant pattern.
   inference::ModelInferRequest RawRequest() const {
-    const InputSpec& spec = model_.input;
+    const InputSpec& spec = core_.model.input;
     inference::ModelInferRequest request;
-    request.set_model_name(model_.name);
+    request.set_model_name(core_.model.name);
     auto* in = request.add_inputs();
     in->set_name(spec.name);
     in->set_datatype("FP32");
@@ -89,17 +79,14 @@ class KServeGrpcUnixTest : public ::testing::Test {
   }
 
   TempDir dir_;
-  Scheduler scheduler_{SchedulerOptions{}};
-  ServiceContext context_;
-  ModelConfig model_;
-  std::unique_ptr<KServeBackend> backend_;
+  ProtocolTestCore core_;
   std::unique_ptr<KServeGrpcServer> server_;
 };
 
 TEST_F(KServeGrpcUnixTest, ModelInferOverUnixSocketMatchesTcp) {
   KServeGrpcServer::Options options{"127.0.0.1", 0};
   options.listen_addresses = {SocketAddress()};
-  server_ = std::make_unique<KServeGrpcServer>(context_, *backend_, options);
+  server_ = std::make_unique<KServeGrpcServer>(core_.context, *core_.backend, options);
   ASSERT_TRUE(server_->Start().ok());
   ASSERT_GT(server_->port(), 0);
   EXPECT_TRUE(fs::is_socket(dir_.path() + "/grpc.sock"));
@@ -118,8 +105,8 @@ TEST_F(KServeGrpcUnixTest, ModelInferOverUnixSocketMatchesTcp) {
   grpc::Status tcp_status = infer("127.0.0.1:" + std::to_string(server_->port()), &over_tcp);
   ASSERT_TRUE(tcp_status.ok()) << tcp_status.error_message();
 
-  EXPECT_EQ(over_unix.model_name(), model_.name);
-  ASSERT_EQ(over_unix.outputs_size(), static_cast<int>(model_.outputs.size()));
+  EXPECT_EQ(over_unix.model_name(), core_.model.name);
+  ASSERT_EQ(over_unix.outputs_size(), static_cast<int>(core_.model.outputs.size()));
   ASSERT_EQ(over_unix.raw_output_contents_size(), over_unix.outputs_size());
   ASSERT_EQ(over_tcp.raw_output_contents_size(), over_unix.outputs_size());
   for (int i = 0; i < over_unix.outputs_size(); ++i) {
@@ -144,7 +131,7 @@ TEST_F(KServeGrpcUnixTest, ModelInferOverUnixSocketMatchesTcp) {
 TEST_F(KServeGrpcUnixTest, UnixSocketOnlyWhenPortIsOff) {
   KServeGrpcServer::Options options{"127.0.0.1", -1};
   options.listen_addresses = {SocketAddress()};
-  server_ = std::make_unique<KServeGrpcServer>(context_, *backend_, options);
+  server_ = std::make_unique<KServeGrpcServer>(core_.context, *core_.backend, options);
   ASSERT_TRUE(server_->Start().ok());
   EXPECT_EQ(server_->port(), 0);
   auto stub = inference::GRPCInferenceService::NewStub(
@@ -161,11 +148,11 @@ TEST_F(KServeGrpcUnixTest, UnixSocketOnlyWhenPortIsOff) {
 TEST_F(KServeGrpcUnixTest, UnbindableAddressFailsStart) {
   KServeGrpcServer::Options options{"127.0.0.1", 0};
   options.listen_addresses = {"unix:" + dir_.path() + "/no/such/dir/grpc.sock"};
-  server_ = std::make_unique<KServeGrpcServer>(context_, *backend_, options);
+  server_ = std::make_unique<KServeGrpcServer>(core_.context, *core_.backend, options);
   Status s = server_->Start();
   EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
 
-  KServeGrpcServer nothing(context_, *backend_, KServeGrpcServer::Options{"127.0.0.1", -1});
+  KServeGrpcServer nothing(core_.context, *core_.backend, KServeGrpcServer::Options{"127.0.0.1", -1});
   EXPECT_EQ(nothing.Start().code(), StatusCode::kInvalidArgument);
 }
 

@@ -20,6 +20,7 @@
 #include "engines/cpu/cpu_engine.h"
 #include "grpc_service.grpc.pb.h"
 #include "pipeline/detection_pipeline.h"
+#include "protocol_test_core.h"
 #include "scheduler/scheduler.h"
 
 namespace accel {
@@ -58,32 +59,16 @@ class ShmObject {
 };
 
 struct Service {
-  Scheduler scheduler{SchedulerOptions{}};
-  ThreadPool pool{2};
-  std::unique_ptr<DetectionPipeline> pipeline;
-  ServiceContext context;
-  std::unique_ptr<KServeBackend> backend;
+  ProtocolTestCore core;
   std::unique_ptr<KServeGrpcServer> grpc;
   std::unique_ptr<inference::GRPCInferenceService::Stub> stub;
 
   Status Start() {
-    auto factory = MakeCpuEngineFactory();
-    auto probe = factory->Probe();
-    if (probe.devices.empty()) return Unavailable("no cpu device: " + probe.unavailable_reason);
-    ACCEL_ASSIGN_OR_RETURN(auto engine, factory->Create(probe.devices[0], EngineOptions{}));
-    ACCEL_RETURN_IF_ERROR(scheduler.AddDevice(std::move(engine)));
-    ACCEL_ASSIGN_OR_RETURN(auto model,
-                           LoadModelConfig(std::string(ACCEL_SOURCE_DIR) + "/models/yolox-nano/model.yaml"));
-    ACCEL_RETURN_IF_ERROR(scheduler.LoadModel(model));
-    pipeline = std::make_unique<DetectionPipeline>(&scheduler, &pool, model.name, ImageLimits{});
-    context.scheduler = &scheduler;
-    context.pipeline = pipeline.get();
-    context.version = "test";
-    context.started = Clock::Real()->Now();
-    backend = std::make_unique<KServeBackend>(context, KServeBackend::Options{});
+    ACCEL_ASSIGN_OR_RETURN(auto engine, MakeTestCpuEngine());
+    ACCEL_RETURN_IF_ERROR(core.Start(std::move(engine)));
     KServeGrpcServer::Options options{"127.0.0.1", 0};
     options.shared_memory = true;
-    grpc = std::make_unique<KServeGrpcServer>(context, *backend, options);
+    grpc = std::make_unique<KServeGrpcServer>(core.context, *core.backend, options);
     ACCEL_RETURN_IF_ERROR(grpc->Start());
     stub = inference::GRPCInferenceService::NewStub(
         grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc->port()), grpc::InsecureChannelCredentials()));
@@ -91,7 +76,6 @@ struct Service {
   }
   ~Service() {
     if (grpc) grpc->Stop();
-    scheduler.Shutdown();
   }
 };
 
