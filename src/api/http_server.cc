@@ -33,6 +33,10 @@ using ErrorCode = boost::system::error_code;
 constexpr const char* kLog = "http";
 // Bounds on the lingering close after an error answer (see Session::LingerThenClose).
 constexpr std::chrono::seconds kLingerTime{3};
+// The read buffer must hold a whole header block, and a chunked body's whole trailer block; body bytes pass
+// through it. Beast throws (instead of failing the read) for a header or trailer field over 65,535 bytes,
+// so the buffer stays below that: an oversized header or trailer then ends as buffer_overflow, answered 431.
+constexpr size_t kReadBufferLimit = 65'000;
 constexpr size_t kLingerMaxBytes = 256u << 20;
 
 class Session;
@@ -151,9 +155,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return WriteError(413, "request body exceeds the limit of " +
                                  std::to_string(shared_->options.max_body_bytes) + " bytes");
     }
-    if (ec == http::error::header_limit) {
-      return WriteError(431, "request headers exceed the limit of " +
-                                 std::to_string(shared_->options.max_header_bytes) + " bytes");
+    if (ec == http::error::header_limit || ec == http::error::buffer_overflow) {
+      return WriteError(
+          431, "request headers or trailers exceed the limit of " +
+                   std::to_string(std::min(shared_->options.max_header_bytes, kReadBufferLimit)) + " bytes");
     }
     // A peer that goes away, stalls past the idle timeout, or hangs up mid-request gets no answer.
     static const auto& kHttpCategory = ErrorCode(http::error::end_of_stream).category();
@@ -254,6 +259,10 @@ class Session : public std::enable_shared_from_this<Session> {
         }
         response_.insert(name, value);
       }
+      // Every 503 tells the client when to come back (overload, no device, shutting down), whichever
+      // handler produced it.
+      if (status == 503 && response_.find(http::field::retry_after) == response_.end())
+        response_.set(http::field::retry_after, "1");
       bool no_body = status == 204 || status == 304;
       if (!no_body) response_.body() = std::move(response.body);
       response_.keep_alive(keep_alive);
@@ -334,7 +343,7 @@ class Session : public std::enable_shared_from_this<Session> {
   static constexpr size_t kDrainChunk = 64 << 10;
   std::shared_ptr<Shared> shared_;  // first: destroyed last, after the socket
   beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_{kReadBufferLimit};
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;  // the answer being written
   std::string remote_address_;

@@ -48,6 +48,7 @@ using HttpHandler = std::function<void(HttpRequest&&, HttpResponder)>;
 // {"success": false, "error": message} with the given status.
 HttpResponse JsonErrorResponse(int status, std::string_view message);
 // The same for a non-OK Status, with its HTTP code (HttpStatusFor) and Retry-After: 1 on kResourceExhausted.
+// (HttpServer adds Retry-After: 1 to any 503 that has none.)
 HttpResponse JsonErrorResponse(const Status& status);
 
 // Percent-decoding. plus_as_space: '+' becomes ' ' (query strings and form bodies). Lenient: a '%' not

@@ -8,7 +8,9 @@
 #include <map>
 
 #include "api/base64.h"
+#include "api/client_json.h"
 #include "api/multipart.h"
+#include "core/numbers.h"
 #include "core/strings.h"
 
 namespace accel {
@@ -23,15 +25,16 @@ std::string MediaType(std::string_view content_type) {
   return t;
 }
 
-StatusOr<double> ParseNumber(const std::string& field, const std::string& text) {
-  try {
-    size_t used = 0;
-    double v = std::stod(text, &used);
-    if (used != text.size() || !std::isfinite(v)) throw std::invalid_argument("x");
-    return v;
-  } catch (const std::exception&) {
-    return InvalidArgument("'" + field + "' must be a number, got '" + text + "'");
+// A JSON list of labels ("targets"), read without copying or re-serialising client JSON.
+StatusOr<std::vector<std::string>> LabelList(const nlohmann::json& list) {
+  if (!list.is_array()) return InvalidArgument("'targets' must be a list of labels");
+  std::vector<std::string> labels;
+  labels.reserve(list.size());
+  for (const auto& t : list) {
+    if (!t.is_string()) return InvalidArgument("'targets' must be a list of labels");
+    labels.push_back(t.get<std::string>());
   }
+  return labels;
 }
 
 // Applies the common fields (already as strings) to the request.
@@ -58,33 +61,22 @@ Status ApplyFields(const Fields& fields, const InferParseOptions& options, Parse
   }
   d.filter.threshold = options.default_threshold;
   if (auto* v = get({"threshold", "min_confidence"}); v && !v->empty()) {
-    ACCEL_ASSIGN_OR_RETURN(double t, ParseNumber("threshold", *v));
-    if (t < 0 || t > 1) return InvalidArgument("'threshold' must be between 0 and 1, got " + *v);
+    ACCEL_ASSIGN_OR_RETURN(double t, ParseNumberField("threshold", *v, 0, 1));
     d.filter.threshold = static_cast<float>(t);
   }
   if (auto* v = get({"max_results"}); v && !v->empty()) {
-    ACCEL_ASSIGN_OR_RETURN(double n, ParseNumber("max_results", *v));
-    if (n < 1 || n > 1000 || n != std::floor(n))
-      return InvalidArgument("'max_results' must be an integer in 1..1000");
+    ACCEL_ASSIGN_OR_RETURN(int64_t n, ParseIntegerField("max_results", *v, 1, 1000));
     d.filter.max_results = static_cast<int>(n);
   }
   if (auto* v = get({"timeout_ms"}); v && !v->empty()) {
-    ACCEL_ASSIGN_OR_RETURN(double ms, ParseNumber("timeout_ms", *v));
-    if (ms <= 0 || ms > 3'600'000) return InvalidArgument("'timeout_ms' must be in 1..3600000");
+    ACCEL_ASSIGN_OR_RETURN(double ms, ParseNumberField("timeout_ms", *v, 1, 3'600'000));
     d.deadline =
         std::chrono::steady_clock::now() + std::chrono::microseconds(static_cast<int64_t>(ms * 1000));
   }
   if (auto* v = get({"targets"}); v && !v->empty()) {
     if (v->front() == '[') {
-      try {
-        auto j = nlohmann::json::parse(*v);
-        for (const auto& t : j) {
-          if (!t.is_string()) return InvalidArgument("'targets' must be a list of labels");
-          d.filter.targets.push_back(t.get<std::string>());
-        }
-      } catch (const nlohmann::json::exception&) {
-        return InvalidArgument("'targets' is not a valid JSON list");
-      }
+      ACCEL_ASSIGN_OR_RETURN(auto list, ParseClientJson(*v, "'targets'"));
+      ACCEL_ASSIGN_OR_RETURN(d.filter.targets, LabelList(list));
     } else {
       d.filter.targets = SplitList(*v);
     }
@@ -147,12 +139,7 @@ StatusOr<Image> ImageFromNestedArray(const nlohmann::json& rows, const ImageLimi
 }
 
 Status ParseJsonBody(const HttpRequest& request, const InferParseOptions& options, ParsedInferRequest& out) {
-  nlohmann::json body;
-  try {
-    body = nlohmann::json::parse(request.body);
-  } catch (const nlohmann::json::exception& e) {
-    return InvalidArgument(std::string("request body is not valid JSON: ") + e.what());
-  }
+  ACCEL_ASSIGN_OR_RETURN(const nlohmann::json body, ParseClientJson(request.body, "request body"));
   if (!body.is_object()) return InvalidArgument("request body must be a JSON object");
   Fields fields;
   for (const char* key : {"model_name", "model", "engine", "threshold", "min_confidence", "max_results",
@@ -166,16 +153,17 @@ Status ParseJsonBody(const HttpRequest& request, const InferParseOptions& option
     else
       return InvalidArgument(std::string("'") + key + "' must be a string or a number");
   }
+  std::optional<std::vector<std::string>> target_list;
   if (body.contains("targets") && !body["targets"].is_null()) {
     const auto& t = body["targets"];
-    if (t.is_string())
+    if (t.is_string()) {
       fields["targets"] = t.get<std::string>();
-    else if (t.is_array())
-      fields["targets"] = t.dump();
-    else
-      return InvalidArgument("'targets' must be a list of labels");
+    } else {
+      ACCEL_ASSIGN_OR_RETURN(target_list, LabelList(t));
+    }
   }
   ACCEL_RETURN_IF_ERROR(ApplyFields(fields, options, out));
+  if (target_list) out.detection.filter.targets = std::move(*target_list);
   const bool has_array = body.contains("image") && !body["image"].is_null();
   const bool has_b64 = body.contains("image_base64") && !body["image_base64"].is_null();
   if (has_array && has_b64) return InvalidArgument("send either 'image' or 'image_base64', not both");

@@ -8,6 +8,7 @@
 
 #include "core/logging.h"
 #include "core/model_config.h"
+#include "core/numbers.h"
 
 namespace accel {
 namespace {
@@ -141,6 +142,20 @@ void AppendBytesElement(std::string& out, std::string_view element) {
                                    static_cast<unsigned char>(len >> 24)};
   out.append(reinterpret_cast<const char*>(prefix), 4);
   out.append(element);
+}
+
+Status ValidateInputShape(const std::string& input, const std::string& datatype,
+                          const std::vector<int64_t>& shape) {
+  for (int64_t d : shape)
+    if (d < 0) return InvalidArgument("input '" + input + "' has a negative dimension");
+  const bool fixed_size = datatype != "BYTES";
+  if (ShapeElementCount(shape) < 0 || (fixed_size && !ShapeByteSize(shape, KServeElementSize(datatype))))
+    return InvalidArgument("input '" + input + "' shape " + ShapeToString(shape) + " is too large");
+  return Status::Ok();
+}
+
+size_t InputByteSize(const std::string& datatype, const std::vector<int64_t>& shape) {
+  return ShapeByteSize(shape, KServeElementSize(datatype)).value_or(0);
 }
 
 StatusOr<std::optional<double>> NumericParameter(const KServeParameters& parameters,
@@ -415,7 +430,11 @@ void KServeBackend::InferDetect(const KServeRequest& request, std::shared_ptr<co
   }
   auto max_results = NumericParameter(request.parameters, "max_results");
   if (!max_results.ok()) return done(max_results.status());
-  if (*max_results) det.filter.max_results = static_cast<int>(**max_results);
+  if (*max_results) {
+    auto n = IntegerInRange("max_results", **max_results, 1, 1000);
+    if (!n.ok()) return done(n.status());
+    det.filter.max_results = static_cast<int>(*n);
+  }
   if (auto it = request.parameters.find("engine"); it != request.parameters.end()) {
     if (const auto* s = std::get_if<std::string>(&it->second))
       det.engine = *s;

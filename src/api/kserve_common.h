@@ -39,6 +39,12 @@ StatusOr<DType> DTypeFromKServe(std::string_view datatype);
 // Size of one element in bytes, 0 for BYTES (variable) and for unknown names.
 size_t KServeElementSize(std::string_view datatype);
 bool IsKnownKServeDatatype(std::string_view datatype);
+// A client-sent input shape: no negative dim, element count (and, for fixed-size types, byte size) without
+// overflow. HTTP and gRPC both call it before any size arithmetic on the shape.
+Status ValidateInputShape(const std::string& input, const std::string& datatype,
+                          const std::vector<int64_t>& shape);
+// Bytes that `shape` of fixed-size `datatype` needs; call after ValidateInputShape.
+size_t InputByteSize(const std::string& datatype, const std::vector<int64_t>& shape);
 
 // gRPC status code numbers (grpc::StatusCode values, which are fixed by the gRPC spec) for a Status code.
 int GrpcCodeFor(StatusCode code);

@@ -258,8 +258,7 @@ Status ConvertRequest(const ModelInferRequest& request, const std::vector<std::s
     k.shape.assign(in.shape().begin(), in.shape().end());
     if (!IsKnownKServeDatatype(k.datatype))
       return InvalidArgument("input '" + k.name + "' has unknown datatype '" + k.datatype + "'");
-    for (int64_t d : k.shape)
-      if (d < 0) return InvalidArgument("input '" + k.name + "' has a negative dimension");
+    ACCEL_RETURN_IF_ERROR(ValidateInputShape(k.name, k.datatype, k.shape));
     ACCEL_ASSIGN_OR_RETURN(auto shm_in, ReadShmParams(in.parameters(), "input '" + k.name + "'"));
     if (shm_in) {
       if (in.has_contents())
@@ -271,7 +270,7 @@ Status ConvertRequest(const ModelInferRequest& request, const std::vector<std::s
         return InvalidArgument("input '" + k.name + "' has contents although raw_input_contents is used");
       k.data = raw_contents[next_raw++];
       if (k.datatype != "BYTES") {
-        const size_t want = static_cast<size_t>(ShapeElementCount(k.shape)) * KServeElementSize(k.datatype);
+        const size_t want = InputByteSize(k.datatype, k.shape);
         if (k.data.size() != want)
           return InvalidArgument("input '" + k.name + "' has " + std::to_string(k.data.size()) +
                                  " bytes of raw content; shape " + ShapeToString(k.shape) + " of " +

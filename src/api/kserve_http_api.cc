@@ -11,7 +11,9 @@
 #include <thread>
 
 #include "api/ai_api.h"
+#include "api/client_json.h"
 #include "core/logging.h"
+#include "core/numbers.h"
 
 namespace accel {
 namespace {
@@ -116,11 +118,13 @@ Status FlattenData(const std::string& datatype, const json& data, std::string& o
   return AppendElement(datatype, data, out);
 }
 
-StatusOr<KServeParameters> ParseParameters(const json& j, const std::string& where) {
+// The "parameters" object of `owner` (request, input or output), read in place: never copied.
+StatusOr<KServeParameters> ParseParameters(const json& owner, const std::string& where) {
   KServeParameters params;
-  if (j.is_null()) return params;
-  if (!j.is_object()) return InvalidArgument(where + " parameters must be a JSON object");
-  for (const auto& [k, v] : j.items()) {
+  auto it = owner.find("parameters");
+  if (it == owner.end() || it->is_null()) return params;
+  if (!it->is_object()) return InvalidArgument(where + " parameters must be a JSON object");
+  for (const auto& [k, v] : it->items()) {
     if (v.is_boolean())
       params[k] = v.get<bool>();
     else if (v.is_number_integer())
@@ -278,15 +282,18 @@ Status ParseKServeHttpInfer(std::string_view body, std::optional<size_t> header_
     json_text = body.substr(0, *header_length);
     binary = body.substr(*header_length);
   }
-  json j = json::parse(json_text.begin(), json_text.end(), nullptr, false);
-  if (j.is_discarded()) return InvalidArgument("failed to parse the request JSON buffer");
+  // Triton's wording for a body that does not parse; clients match on it.
+  auto parsed_json = ParseClientJson(json_text, "the request JSON");
+  if (!parsed_json.ok())
+    return InvalidArgument("failed to parse the request JSON buffer: " + parsed_json.status().message());
+  const json& j = *parsed_json;
   if (!j.is_object()) return InvalidArgument("the request body must be a JSON object");
   KServeRequest& req = parsed.request;
   if (j.contains("id")) {
     if (!j["id"].is_string()) return InvalidArgument("'id' must be a string");
     req.id = j["id"].get<std::string>();
   }
-  ACCEL_ASSIGN_OR_RETURN(req.parameters, ParseParameters(j.value("parameters", json()), "request"));
+  ACCEL_ASSIGN_OR_RETURN(req.parameters, ParseParameters(j, "request"));
   if (auto it = req.parameters.find("binary_data_output"); it != req.parameters.end()) {
     const bool* b = std::get_if<bool>(&it->second);
     if (!b) return InvalidArgument("parameter 'binary_data_output' must be a boolean");
@@ -312,19 +319,20 @@ Status ParseKServeHttpInfer(std::string_view body, std::optional<size_t> header_
         return InvalidArgument("input '" + in.name + "' shape must be non-negative integers");
       in.shape.push_back(d.get<int64_t>());
     }
+    ACCEL_RETURN_IF_ERROR(ValidateInputShape(in.name, in.datatype, in.shape));
     const int64_t elements = ShapeElementCount(in.shape);
-    ACCEL_ASSIGN_OR_RETURN(KServeParameters params, ParseParameters(ji.value("parameters", json()), "input"));
+    ACCEL_ASSIGN_OR_RETURN(KServeParameters params, ParseParameters(ji, "input"));
     auto size_param = NumericParameter(params, "binary_data_size");
     if (!size_param.ok()) return size_param.status();
     if (*size_param) {
-      const double size = **size_param;
-      if (size < 0 || size != std::floor(size))
+      const auto size = IntegralCast<size_t>(**size_param);
+      if (!size)
         return InvalidArgument("input '" + in.name + "' binary_data_size must be a non-negative integer");
       if (!header_length)
         return InvalidArgument("input '" + in.name +
                                "' uses binary data but the request has no "
                                "Inference-Header-Content-Length header");
-      const size_t n = static_cast<size_t>(size);
+      const size_t n = *size;
       if (n > binary.size() - binary_pos)
         return InvalidArgument("unexpected end of binary data for input '" + in.name + "': needs " +
                                std::to_string(n) + " bytes, " + std::to_string(binary.size() - binary_pos) +
@@ -345,7 +353,7 @@ Status ParseKServeHttpInfer(std::string_view body, std::optional<size_t> header_
       in.data = bytes;
     }
     if (in.datatype != "BYTES") {
-      const size_t want = static_cast<size_t>(elements) * KServeElementSize(in.datatype);
+      const size_t want = InputByteSize(in.datatype, in.shape);
       if (in.data.size() != want)
         return InvalidArgument("input '" + in.name + "' has " + std::to_string(in.data.size()) +
                                " bytes of data; shape " + ShapeToString(in.shape) + " of " + in.datatype +
@@ -363,8 +371,7 @@ Status ParseKServeHttpInfer(std::string_view body, std::optional<size_t> header_
         return InvalidArgument("each requested output must be an object with a 'name'");
       const std::string name = jo["name"].get<std::string>();
       req.requested_outputs.push_back(name);
-      ACCEL_ASSIGN_OR_RETURN(KServeParameters params,
-                             ParseParameters(jo.value("parameters", json()), "output"));
+      ACCEL_ASSIGN_OR_RETURN(KServeParameters params, ParseParameters(jo, "output"));
       if (auto it = params.find("binary_data"); it != params.end()) {
         const bool* b = std::get_if<bool>(&it->second);
         if (!b) return InvalidArgument("output parameter 'binary_data' must be a boolean");
@@ -448,14 +455,12 @@ void RegisterKServeRoutes(HttpRouter& router, ServiceContext& ctx, KServeBackend
   router.Add("POST", "/v2/repository/index", [&backend](HttpRequest&& request, HttpResponder respond) {
     bool ready_only = false;
     if (!request.body.empty()) {
-      json j = json::parse(request.body, nullptr, false);
-      if (j.is_discarded() || !j.is_object())
-        return respond(KServeError(InvalidArgument("body must be a JSON object")));
-      if (j.contains("ready")) {
-        if (!j["ready"].is_boolean())
-          return respond(KServeError(InvalidArgument("'ready' must be a boolean")));
-        ready_only = j["ready"].get<bool>();
-      }
+      auto j = ParseClientJson(request.body, "body");
+      if (!j.ok()) return respond(KServeError(j.status()));
+      if (!j->is_object()) return respond(KServeError(InvalidArgument("body must be a JSON object")));
+      auto ready = OptionalBool(*j, "ready");
+      if (!ready.ok()) return respond(KServeError(ready.status()));
+      ready_only = ready->value_or(false);
     }
     json arr = json::array();
     for (const auto& e : backend.RepositoryIndex(ready_only)) {
@@ -471,9 +476,9 @@ void RegisterKServeRoutes(HttpRouter& router, ServiceContext& ctx, KServeBackend
         Status s = ParseModelPath(request.path, "/v2/repository/models/", model, version, action);
         if (!s.ok()) return respond(KServeError(s));
         if (!request.body.empty()) {
-          json j = json::parse(request.body, nullptr, false);
-          if (j.is_discarded() || !j.is_object())
-            return respond(KServeError(InvalidArgument("body must be a JSON object")));
+          auto j = ParseClientJson(request.body, "body");
+          if (!j.ok()) return respond(KServeError(j.status()));
+          if (!j->is_object()) return respond(KServeError(InvalidArgument("body must be a JSON object")));
         }
         if (action == "load")
           return RunControl([&backend, model] { return backend.LoadModel(model); }, std::move(respond));

@@ -14,8 +14,10 @@
 #include <sstream>
 #include <thread>
 
+#include "api/client_json.h"
 #include "core/clock.h"
 #include "core/logging.h"
+#include "core/tensor.h"
 #include "vision/image.h"
 
 namespace accel {
@@ -27,6 +29,7 @@ using Frames = std::vector<std::string>;
 constexpr int kRows = 20;
 constexpr int kCols = 6;
 constexpr size_t kReplyBytes = kRows * kCols * sizeof(float);
+constexpr size_t kMaxFrames = 8;
 
 Frames ErrorReply(const std::string& message) {
   json header = {{"shape", {kRows, kCols}}, {"dtype", "float32"}, {"error", message}};
@@ -104,22 +107,39 @@ struct ZmqDetectorServer::Impl {
     return false;
   }
 
+  // Socket thread. Every client message gets exactly one reply, even when handling it throws: this is the
+  // per-message exception boundary of the zmq front end.
   void Handle(Frames envelope, Frames body) {
     auto reply = [outbox = outbox, envelope](Frames r) mutable {
       outbox->Post(std::move(envelope), std::move(r));
     };
+    try {
+      HandleRequest(std::move(body), reply);
+    } catch (const std::exception& e) {
+      ACCEL_LOG(kError, "zmq") << "request handler threw: " << e.what();
+      reply(ErrorReply(std::string("internal error: ") + e.what()));
+    }
+  }
+
+  template <typename Reply>
+  void HandleRequest(Frames body, Reply& reply) {
     if (body.empty()) return reply(ErrorReply("empty request"));
-    json header = json::parse(body[0], nullptr, false);
-    if (header.is_discarded() || !header.is_object())
-      return reply(ErrorReply("the first frame must be a JSON object header"));
-    if (header.value("model_request", false)) {
+    auto parsed = ParseClientJson(body[0], "the zmq header");
+    if (!parsed.ok()) return reply(ErrorReply(parsed.status().message()));
+    const json& header = *parsed;
+    if (!header.is_object()) return reply(ErrorReply("the first frame must be a JSON object header"));
+    auto model_request = OptionalBool(header, "model_request");
+    auto model_data = OptionalBool(header, "model_data");
+    if (!model_request.ok()) return reply(ErrorReply(model_request.status().message()));
+    if (!model_data.ok()) return reply(ErrorReply(model_data.status().message()));
+    if (model_request->value_or(false)) {
       json r = {{"model_available", true},
                 {"model_loaded", ModelLoaded()},
                 {"model_name", ModelName()},
                 {"server", "accel"}};
       return reply({r.dump()});
     }
-    if (header.value("model_data", false)) {
+    if (model_data->value_or(false)) {
       json r = {{"model_saved", false},
                 {"model_loaded", ModelLoaded()},
                 {"error", "Accel does not accept model uploads; it serves '" + ModelName() +
@@ -169,15 +189,16 @@ struct ZmqDetectorServer::Impl {
   }
 
   StatusOr<Image> TensorToImage(const json& header, const std::string& data) const {
-    if (!header.contains("shape") || !header["shape"].is_array())
-      return InvalidArgument("header has no 'shape' array");
+    ACCEL_ASSIGN_OR_RETURN(const json* shape_json, OptionalField(header, "shape", json::value_t::array));
+    if (!shape_json) return InvalidArgument("header has no 'shape' array");
     std::vector<int64_t> shape;
-    for (const auto& d : header["shape"]) {
+    for (const auto& d : *shape_json) {
       if (!d.is_number_integer() || d.get<int64_t>() <= 0 || d.get<int64_t>() > 1 << 16)
-        return InvalidArgument("shape entries must be positive integers");
+        return InvalidArgument("shape entries must be positive integers up to 65536");
       shape.push_back(d.get<int64_t>());
     }
-    const std::string dtype = header.value("dtype", "");
+    ACCEL_ASSIGN_OR_RETURN(auto dtype_field, OptionalString(header, "dtype"));
+    const std::string dtype = dtype_field.value_or("");
     size_t elem = 0;
     if (dtype == "uint8")
       elem = 1;
@@ -194,12 +215,18 @@ struct ZmqDetectorServer::Impl {
     } else if (shape.size() == 3 && shape[2] == 3) {
       h = shape[0], w = shape[1];
     } else {
-      return InvalidArgument("shape " + header["shape"].dump() + " is not [1,H,W,3], [H,W,3] or [1,3,H,W]");
+      return InvalidArgument("shape " + ShapeToString(shape) + " is not [1,H,W,3], [H,W,3] or [1,3,H,W]");
     }
+    // Before any allocation: the image limits bound what the pipeline will take anyway.
+    const ImageLimits& limits = ctx.pipeline->limits();
+    if (w > limits.max_width || h > limits.max_height || w * h > limits.max_pixels)
+      return PayloadTooLarge("tensor image " + std::to_string(w) + "x" + std::to_string(h) +
+                             " is over the limit of " + std::to_string(limits.max_width) + "x" +
+                             std::to_string(limits.max_height));
     const size_t pixels = static_cast<size_t>(h) * static_cast<size_t>(w);
     if (data.size() != pixels * 3 * elem)
       return InvalidArgument("tensor has " + std::to_string(data.size()) + " bytes; shape " +
-                             header["shape"].dump() + " of " + dtype + " needs " +
+                             ShapeToString(shape) + " of " + dtype + " needs " +
                              std::to_string(pixels * 3 * elem));
     std::vector<uint8_t> rgb(pixels * 3);
     float scale = 1.0f;
@@ -256,7 +283,13 @@ struct ZmqDetectorServer::Impl {
         // Drain every request that is already queued before polling again.
         for (;;) {
           Frames frames;
-          if (!ReceiveFrames(frames)) break;
+          try {
+            if (!ReceiveFrames(frames)) break;
+          } catch (const zmq::error_t& e) {
+            // One peer's broken message (or a socket error) is logged; the loop keeps serving the others.
+            ACCEL_LOG(kWarn, "zmq") << "receive failed: " << e.what();
+            break;
+          }
           // ROUTER prepends the peer identity; REQ adds an empty delimiter: envelope = up to that delimiter.
           size_t split = 0;
           while (split < frames.size() && !frames[split].empty()) ++split;
@@ -276,7 +309,9 @@ struct ZmqDetectorServer::Impl {
       zmq::message_t m;
       auto got = router.recv(m, frames.empty() ? zmq::recv_flags::dontwait : zmq::recv_flags::none);
       if (!got) return false;
-      frames.emplace_back(static_cast<const char*>(m.data()), m.size());
+      // A request has identity, delimiter, header and tensor: frames past kMaxFrames are read and dropped,
+      // so a message of a million empty frames costs nothing (the handler then answers "expected 2 frames").
+      if (frames.size() < kMaxFrames) frames.emplace_back(static_cast<const char*>(m.data()), m.size());
       if (!m.more()) return true;
     }
   }
@@ -309,6 +344,7 @@ Status ZmqDetectorServer::Start() {
   try {
     s.router = zmq::socket_t(s.zctx, zmq::socket_type::router);
     s.router.set(zmq::sockopt::linger, 0);
+    s.router.set(zmq::sockopt::maxmsgsize, s.options.max_message_bytes);
     s.router.bind(s.options.endpoint);
     s.bound = s.router.get(zmq::sockopt::last_endpoint);
     const std::string wake = "inproc://accel-zmq-wake-" + std::to_string(reinterpret_cast<uintptr_t>(this));

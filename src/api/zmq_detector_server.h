@@ -38,6 +38,9 @@ class ZmqDetectorServer {
     // Work still queued this long after arrival is dropped before it reaches a device: Frigate has given up
     // on it (request_timeout_ms, default 200) and computing it would only delay the requests that follow.
     int deadline_ms = 200;
+    // Larger messages are refused by libzmq itself (ZMQ_MAXMSGSIZE: the peer is disconnected before the
+    // frame is buffered). 32 MiB holds a 1920x1080 float32 RGB tensor; Frigate sends 320x320 uint8 (300 KB).
+    int64_t max_message_bytes = 32 << 20;
   };
 
   // `context` must outlive the server.

@@ -79,6 +79,9 @@ const std::vector<Option>& Options() {
        "zmq requests not computed within this are dropped: the client gave up (default 200, Frigate's "
        "timeout)",
        ACCEL_INT_OPTION(zmq_timeout_ms, 1, 3600000)},
+      {"--zmq-max-message-mb", "ZMQ_MAX_MESSAGE_MB", "MB",
+       "largest zmq message frame accepted; a larger one disconnects its sender (default 32)",
+       ACCEL_INT_OPTION(zmq_max_message_mb, 1, 4096)},
       {"--zmq-pixel-format", "ZMQ_PIXEL_FORMAT", "FMT", "pixel order of zmq tensors: rgb (default) or bgr",
        [](ServeConfig& c, const std::string& v) -> Status {
          if (v != "rgb" && v != "bgr") return InvalidArgument("zmq_pixel_format must be rgb or bgr");

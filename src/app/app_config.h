@@ -19,9 +19,10 @@ struct ServeConfig {
   std::string grpc_listen;
   bool grpc_shared_memory = false;  // KServe system shared memory extension (trusted same-host clients)
   std::string zmq_endpoint = "tcp://0.0.0.0:5555";  // "": off
-  std::string grpc_port_file;  // write the bound gRPC port here once listening (tests, --grpc-port 0)
-  std::string zmq_labelmap;    // Frigate label map whose ids the zmq detector reports; "": model ids
-  int zmq_timeout_ms = 200;    // zmq work older than this is dropped, not computed (Frigate's own timeout)
+  std::string grpc_port_file;   // write the bound gRPC port here once listening (tests, --grpc-port 0)
+  std::string zmq_labelmap;     // Frigate label map whose ids the zmq detector reports; "": model ids
+  int zmq_timeout_ms = 200;     // zmq work older than this is dropped, not computed (Frigate's own timeout)
+  int zmq_max_message_mb = 32;  // larger zmq frames disconnect their sender (ZMQ_MAXMSGSIZE)
   std::string zmq_pixel_format = "rgb";  // pixel order of zmq tensors: rgb (Frigate's default) or bgr
   std::string models_dir = "models";
   std::string default_model = "yolox-nano";

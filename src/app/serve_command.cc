@@ -124,8 +124,11 @@ int RunServeCommand(const std::vector<std::string>& args) {
   if (!config.grpc_listen.empty()) grpc_options.listen_addresses.push_back(config.grpc_listen);
   grpc_options.shared_memory = config.grpc_shared_memory;
   KServeGrpcServer grpc_server(context, kserve, grpc_options);
-  ZmqDetectorServer zmq_server(context, {config.zmq_endpoint, "", 0.4f, config.zmq_pixel_format == "bgr",
-                                         config.zmq_labelmap, config.zmq_timeout_ms});
+  ZmqDetectorServer zmq_server(context, {.endpoint = config.zmq_endpoint,
+                                         .bgr = config.zmq_pixel_format == "bgr",
+                                         .labelmap_path = config.zmq_labelmap,
+                                         .deadline_ms = config.zmq_timeout_ms,
+                                         .max_message_bytes = int64_t{config.zmq_max_message_mb} << 20});
   Status protocols_started = Status::Ok();
   if (config.grpc_port >= 0 || !config.grpc_listen.empty()) protocols_started = grpc_server.Start();
   if (protocols_started.ok() && !config.zmq_endpoint.empty()) protocols_started = zmq_server.Start();

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/numbers.h"
+
 namespace accel {
 
 size_t DTypeSize(DType dtype) {
@@ -54,9 +56,17 @@ int64_t ShapeElementCount(const std::vector<int64_t>& shape) {
   int64_t n = 1;
   for (int64_t d : shape) {
     if (d < 0) return -1;
-    n *= d;
+    const auto product = CheckedMul(n, d);
+    if (!product) return -1;
+    n = *product;
   }
   return n;
+}
+
+std::optional<size_t> ShapeByteSize(const std::vector<int64_t>& shape, size_t element_size) {
+  const int64_t n = ShapeElementCount(shape);
+  if (n < 0) return std::nullopt;
+  return CheckedMul(static_cast<size_t>(n), element_size);
 }
 
 std::string ShapeToString(const std::vector<int64_t>& shape) {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,8 +69,10 @@ class Tensor {
 
 using TensorList = std::vector<Tensor>;
 
-// Product of dims; returns -1 if any dim is negative.
+// Product of dims; -1 if any dim is negative or the product overflows int64_t (shapes come from clients).
 int64_t ShapeElementCount(const std::vector<int64_t>& shape);
+// Element count times the element size in bytes; nullopt for an invalid shape or on overflow.
+std::optional<size_t> ShapeByteSize(const std::vector<int64_t>& shape, size_t element_size);
 std::string ShapeToString(const std::vector<int64_t>& shape);
 
 }  // namespace accel

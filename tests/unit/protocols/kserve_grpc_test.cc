@@ -297,6 +297,16 @@ TEST_F(KServeGrpcTest, MalformedRequestsGetProtocolErrorsAndTheServerKeepsServin
       {"not an image",
        [](auto& r) { *r.mutable_raw_input_contents(0) = std::string("\x05\x00\x00\x00hello", 9); },
        grpc::StatusCode::INVALID_ARGUMENT},
+      // The element count of [2^63-1, 2^63-1] used to wrap to 1 and be accepted.
+      {"shape overflowing int64",
+       [](auto& r) {
+         r.mutable_inputs(0)->clear_shape();
+         r.mutable_inputs(0)->add_shape(INT64_MAX);
+         r.mutable_inputs(0)->add_shape(INT64_MAX);
+       },
+       grpc::StatusCode::INVALID_ARGUMENT},
+      {"max_results 1e20", [](auto& r) { (*r.mutable_parameters())["max_results"].set_double_param(1e20); },
+       grpc::StatusCode::INVALID_ARGUMENT},
   };
   for (const auto& c : cases) {
     auto request = DetectRequest(jpeg);
