@@ -263,25 +263,17 @@ void HandleValidate(ServiceContext& ctx, HttpRequest&& request, HttpResponder re
 
 }  // namespace
 
-InferParseOptions MakeInferParseOptions(const ServiceContext& ctx, float default_threshold) {
+InferParseOptions MakeInferParseOptions(const ServiceContext& ctx) {
   InferParseOptions options;
-  options.default_threshold = default_threshold;
   options.default_engine = ctx.default_engine;
   options.limits = ctx.pipeline->limits();
-  std::set<std::string> kinds = {"cpu", "nvidia", "hailo", "sim"};
+  // Every kind the registry knows (built or not, so naming one gets 503 "no device" rather than 400), and
+  // the kinds of devices added directly.
+  std::set<std::string> kinds;
   for (const auto& r : ctx.engine_reports) kinds.insert(r.kind);
   for (const auto& d : ctx.scheduler->Devices()) kinds.insert(d.info.kind);
   options.known_engines.assign(kinds.begin(), kinds.end());
   return options;
-}
-
-void RecordApiRequest(const ServiceContext& ctx, std::string_view api, const std::string& model,
-                      const std::string& device, int http_status, SteadyTime started) {
-  if (!ctx.metrics) return;
-  // Model names come from clients: only names of loaded models become label values.
-  const std::string label = !model.empty() && ctx.scheduler->FindModel(model) ? model : "unknown";
-  ctx.metrics->RecordRequest(api, label, device, http_status,
-                             MillisBetween(started, Clock::Real()->Now()) / 1000.0);
 }
 
 void RegisterAiRoutes(HttpRouter& router, ServiceContext& ctx) {
@@ -298,20 +290,17 @@ void RegisterAiRoutes(HttpRouter& router, ServiceContext& ctx) {
   });
   router.Add("POST", "/ai/infer", [&ctx](HttpRequest&& request, HttpResponder respond) {
     const SteadyTime started = Clock::Real()->Now();
-    auto parsed = ParseInferRequest(request, MakeInferParseOptions(ctx, 0.4f));
+    auto parsed = ParseInferRequest(request, ctx.infer_options);
     if (!parsed.ok()) {
       RecordApiRequest(ctx, "ai", "", "", HttpStatusFor(parsed.status().code()), started);
       return respond(JsonErrorResponse(parsed.status()));
     }
-    ctx.pipeline->Detect(std::move(parsed->detection), [&ctx, respond = std::move(respond),
-                                                        started](StatusOr<DetectionResult> result) {
-      if (!result.ok()) {
-        RecordApiRequest(ctx, "ai", "", "", HttpStatusFor(result.status().code()), started);
-        return respond(JsonErrorResponse(result.status()));
-      }
-      RecordApiRequest(ctx, "ai", result->model, result->device_id, 200, started);
-      respond(JsonResponse(DetectionResponseJson(*result)));
-    });
+    ctx.pipeline->Detect(std::move(parsed->detection),
+                         [&ctx, respond = std::move(respond), started](StatusOr<DetectionResult> result) {
+                           RecordDetection(ctx, "ai", result, started);
+                           if (!result.ok()) return respond(JsonErrorResponse(result.status()));
+                           respond(JsonResponse(DetectionResponseJson(*result)));
+                         });
   });
 }
 

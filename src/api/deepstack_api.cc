@@ -43,7 +43,7 @@ json PredictionsJson(const DetectionResult& result) {
 void RegisterDeepStackRoutes(HttpRouter& router, ServiceContext& ctx) {
   router.Add("POST", "/v1/vision/detection", [&ctx](HttpRequest&& request, HttpResponder respond) {
     const SteadyTime started = Clock::Real()->Now();
-    auto parsed = ParseInferRequest(request, MakeInferParseOptions(ctx, 0.4f));
+    auto parsed = ParseInferRequest(request, ctx.infer_options);
     if (!parsed.ok()) {
       RecordApiRequest(ctx, "deepstack", "", "", HttpStatusFor(parsed.status().code()), started);
       return respond(DeepStackError(parsed.status()));
@@ -53,28 +53,25 @@ void RegisterDeepStackRoutes(HttpRouter& router, ServiceContext& ctx) {
       HttpResponse r = JsonErrorResponse(401, "invalid or missing api_key");
       return respond(std::move(r));
     }
-    ctx.pipeline->Detect(std::move(parsed->detection), [&ctx, respond = std::move(respond),
-                                                        started](StatusOr<DetectionResult> result) {
-      if (!result.ok()) {
-        RecordApiRequest(ctx, "deepstack", "", "", HttpStatusFor(result.status().code()), started);
-        return respond(DeepStackError(result.status()));
-      }
-      const double process_ms = MillisBetween(started, Clock::Real()->Now());
-      json body = {{"success", true},
-                   {"code", 200},
-                   {"predictions", PredictionsJson(*result)},
-                   {"count", result->detections.size()},
-                   {"inferenceMs", static_cast<int>(std::lround(result->inference_ms))},
-                   {"processMs", static_cast<int>(std::lround(process_ms))},
-                   {"moduleId", "accel"},
-                   {"processedBy", result->device_id},
-                   {"inferenceDevice", result->engine_kind},
-                   {"simulated", result->simulated}};
-      RecordApiRequest(ctx, "deepstack", result->model, result->device_id, 200, started);
-      HttpResponse r;
-      r.body = body.dump();
-      respond(std::move(r));
-    });
+    ctx.pipeline->Detect(std::move(parsed->detection),
+                         [&ctx, respond = std::move(respond), started](StatusOr<DetectionResult> result) {
+                           RecordDetection(ctx, "deepstack", result, started);
+                           if (!result.ok()) return respond(DeepStackError(result.status()));
+                           const double process_ms = MillisBetween(started, Clock::Real()->Now());
+                           json body = {{"success", true},
+                                        {"code", 200},
+                                        {"predictions", PredictionsJson(*result)},
+                                        {"count", result->detections.size()},
+                                        {"inferenceMs", static_cast<int>(std::lround(result->inference_ms))},
+                                        {"processMs", static_cast<int>(std::lround(process_ms))},
+                                        {"moduleId", "accel"},
+                                        {"processedBy", result->device_id},
+                                        {"inferenceDevice", result->engine_kind},
+                                        {"simulated", result->simulated}};
+                           HttpResponse r;
+                           r.body = body.dump();
+                           respond(std::move(r));
+                         });
   });
 }
 

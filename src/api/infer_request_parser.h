@@ -18,7 +18,7 @@
 namespace accel {
 
 struct InferParseOptions {
-  float default_threshold = 0.4f;
+  float default_threshold = kDefaultThreshold;
   std::string default_engine = "auto";
   std::vector<std::string> known_engines;  // kinds a client may name besides "auto"
   ImageLimits limits;

@@ -167,12 +167,7 @@ StatusOr<std::optional<double>> NumericParameter(const KServeParameters& paramet
   if (const auto* i = std::get_if<int64_t>(&p)) return std::optional<double>(static_cast<double>(*i));
   if (const auto* d = std::get_if<double>(&p)) return std::optional<double>(*d);
   const std::string& s = std::get<std::string>(p);
-  try {
-    size_t used = 0;
-    double v = std::stod(s, &used);
-    if (used == s.size() && std::isfinite(v)) return std::optional<double>(v);
-  } catch (const std::exception&) {
-  }
+  if (const auto v = ParseDouble(s)) return std::optional<double>(*v);
   return InvalidArgument("parameter '" + name + "' must be a number, got '" + s + "'");
 }
 

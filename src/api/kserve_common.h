@@ -142,7 +142,7 @@ class KServeBackend {
     // Model repository for the repository extension (index, load); empty: only loaded models are listed
     // and load answers FAILED_PRECONDITION.
     std::filesystem::path models_dir;
-    float default_threshold = 0.4f;
+    float default_threshold = kDefaultThreshold;
   };
 
   // `context` (and what it points to) must outlive the backend.

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "api/infer_request_parser.h"
 #include "core/clock.h"
 #include "engines/engine.h"
 #include "pipeline/detection_pipeline.h"
@@ -34,6 +35,9 @@ struct ServiceContext {
   std::string validation_image;
   std::string version;
   SteadyTime started;
+  // How /ai/infer and /v1/vision/* read requests (defaults, limits, engine kinds a client may name). Built
+  // once when the service is assembled (MakeInferParseOptions), not per request.
+  InferParseOptions infer_options;
 };
 
 }  // namespace accel

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "api/client_json.h"
+#include "api/request_metrics.h"
 #include "core/clock.h"
 #include "core/logging.h"
 #include "core/tensor.h"
@@ -159,9 +160,12 @@ struct ZmqDetectorServer::Impl {
     request.image = std::move(image).value();
     if (options.deadline_ms > 0)
       request.deadline = Clock::Real()->Now() + std::chrono::milliseconds(options.deadline_ms);
-    // The callback may outlive this server (Stop during inference): it captures only shared state.
-    ctx.pipeline->Detect(std::move(request), [labelmap = labelmap, reply, width,
-                                              height](StatusOr<DetectionResult> r) mutable {
+    // The callback may outlive this server (Stop during inference): it captures only shared state and the
+    // context, which outlives the scheduler's last callback.
+    const SteadyTime started = Clock::Real()->Now();
+    ctx.pipeline->Detect(std::move(request), [&ctx = ctx, labelmap = labelmap, reply, width, height,
+                                              started](StatusOr<DetectionResult> r) mutable {
+      RecordDetection(ctx, "zmq", r, started);
       if (!r.ok()) return reply(ErrorReply(r.status().ToString()));
       std::string rows(kReplyBytes, '\0');
       float* out = reinterpret_cast<float*>(rows.data());

@@ -31,9 +31,9 @@ class ZmqDetectorServer {
  public:
   struct Options {
     std::string endpoint = "tcp://0.0.0.0:5555";
-    std::string model;          // empty: the pipeline's default model
-    float threshold = 0.4f;     // Frigate ignores rows under 0.4 anyway (it stops at the first one)
-    bool bgr = false;           // tensors arrive BGR (Frigate input_pixel_format: bgr)
+    std::string model;                    // empty: the pipeline's default model
+    float threshold = kDefaultThreshold;  // Frigate ignores rows under 0.4 anyway (it stops at the first one)
+    bool bgr = false;                     // tensors arrive BGR (Frigate input_pixel_format: bgr)
     std::string labelmap_path;  // Frigate-format label map ("<id> <label>" per line); empty: model ids
     // Work still queued this long after arrival is dropped before it reaches a device: Frigate has given up
     // on it (request_timeout_ms, default 200) and computing it would only delay the requests that follow.

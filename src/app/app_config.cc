@@ -1,5 +1,6 @@
 #include "app/app_config.h"
 
+#include "core/numbers.h"
 #include "core/strings.h"
 
 #include <cstdlib>
@@ -11,16 +12,11 @@ namespace accel {
 namespace {
 
 StatusOr<long long> ParseInt(const std::string& name, const std::string& text, long long lo, long long hi) {
-  try {
-    size_t used = 0;
-    long long v = std::stoll(text, &used);
-    if (used != text.size()) throw std::invalid_argument("trailing");
-    if (v < lo || v > hi)
-      return InvalidArgument(name + " must be in " + std::to_string(lo) + ".." + std::to_string(hi));
-    return v;
-  } catch (const std::exception&) {
-    return InvalidArgument(name + " must be an integer, got '" + text + "'");
-  }
+  const auto v = ParseInt64(text);
+  if (!v) return InvalidArgument(name + " must be an integer, got '" + text + "'");
+  if (*v < lo || *v > hi)
+    return InvalidArgument(name + " must be in " + std::to_string(lo) + ".." + std::to_string(hi));
+  return *v;
 }
 
 // One option: its flag, its environment variable (may be empty), help text, and how to apply a value.

@@ -10,9 +10,11 @@
 #include "api/json_views.h"
 #include "app/app_config.h"
 #include "app/commands.h"
-#include "app/service_builder.h"
+#include "app/service.h"
 #include "core/logging.h"
+#include "core/numbers.h"
 #include "core/strings.h"
+#include "pipeline/detection_pipeline.h"
 #include "vision/draw.h"
 
 namespace accel {
@@ -55,12 +57,12 @@ int RunInferCommand(const std::vector<std::string>& args) {
     else if (a == "--targets" && next(&v))
       filter.targets = SplitList(v);
     else if (a == "--threshold" && next(&v)) {
-      try {
-        filter.threshold = std::stof(v);
-      } catch (const std::exception&) {
-        std::cerr << "accel infer: --threshold must be a number\n";
+      auto t = ParseNumberField("--threshold", v, 0, 1);
+      if (!t.ok()) {
+        std::cerr << "accel infer: " << t.status().message() << "\n";
         return 2;
       }
+      filter.threshold = static_cast<float>(*t);
     } else if (!a.empty() && a[0] != '-' && image_path.empty())
       image_path = a;
     else {
@@ -80,28 +82,21 @@ int RunInferCommand(const std::vector<std::string>& args) {
   std::string bytes((std::istreambuf_iterator<char>(in)), {});
   SetLogLevel(LogLevel::kWarn);
 
-  EngineRegistry registry;
-  if (Status s = RegisterBuiltinEngines(registry, {}); !s.ok()) {
-    std::cerr << "accel infer: " << s.message() << "\n";
+  // Front ends are not started: the image goes straight into the service's pipeline.
+  config.grpc_port = -1;
+  config.zmq_endpoint.clear();
+  auto service = Service::Create(config);
+  if (!service.ok()) {
+    std::cerr << "accel infer: " << service.status().message() << "\n";
     return 1;
   }
-  Scheduler scheduler(MakeSchedulerOptions(config));
-  ProbeAndCreateDevices(config, registry, &scheduler);
-  auto loaded = LoadModelRepository(config, scheduler);
-  if (!loaded.ok()) {
-    std::cerr << "accel infer: " << loaded.status().message() << "\n";
-    return 1;
-  }
-  ThreadPool pool(1);
-  DetectionPipeline pipeline(&scheduler, &pool, config.default_model, ImageLimits{});
   DetectionRequest request;
   request.engine = engine;
   request.filter = filter;
   request.encoded = bytes;
-  auto result = pipeline.DetectSync(std::move(request));
+  auto result = (*service)->pipeline().DetectSync(std::move(request));
   if (!result.ok()) {
     std::cout << nlohmann::json{{"success", false}, {"error", result.status().message()}}.dump(2) << "\n";
-    scheduler.Shutdown();
     return 1;
   }
   nlohmann::json out = {{"success", true},
@@ -128,7 +123,6 @@ int RunInferCommand(const std::vector<std::string>& args) {
       }
     }
   }
-  scheduler.Shutdown();
   return rc;
 }
 

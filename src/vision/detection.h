@@ -19,11 +19,15 @@ struct Detection {
 
 float IoU(const Box& a, const Box& b);
 
+// Minimum confidence when a request names none, on every front end. 0.4 is where Frigate stops reading
+// (it ignores everything after the first prediction under 0.4), and DeepStack's own default.
+inline constexpr float kDefaultThreshold = 0.4f;
+
 // What a request asks to keep.
 struct DetectionFilter {
-  float threshold = 0.4f;            // keep confidence >= threshold
-  std::vector<std::string> targets;  // labels to keep; empty = all
-  int max_results = 100;             // negative = no limit
+  float threshold = kDefaultThreshold;  // keep confidence >= threshold
+  std::vector<std::string> targets;     // labels to keep; empty = all
+  int max_results = 100;                // negative = no limit
 };
 
 // Drops detections under the threshold or not in targets (labels compared case-insensitively), sorts

@@ -55,15 +55,15 @@ struct Service {
   Status Start() {
     ACCEL_ASSIGN_OR_RETURN(auto engine, MakeTestCpuEngine());
     ACCEL_RETURN_IF_ERROR(core.Start(std::move(engine)));
-    RegisterAiRoutes(router, core.context);
-    RegisterKServeRoutes(router, core.context, *core.backend);
+    RegisterAiRoutes(router, core.context());
+    RegisterKServeRoutes(router, core.context(), core.backend());
     HttpServer::Options http_options;
     http_options.host = "127.0.0.1";
     http_options.port = 0;
     http_options.io_threads = 2;
     http = std::make_unique<HttpServer>(http_options, router.AsHandler());
     ACCEL_RETURN_IF_ERROR(http->Start());
-    grpc = std::make_unique<KServeGrpcServer>(core.context, *core.backend,
+    grpc = std::make_unique<KServeGrpcServer>(core.context(), core.backend(),
                                               KServeGrpcServer::Options{"127.0.0.1", 0});
     ACCEL_RETURN_IF_ERROR(grpc->Start());
     channel =

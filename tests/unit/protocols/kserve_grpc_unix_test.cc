@@ -86,7 +86,7 @@ class KServeGrpcUnixTest : public ::testing::Test {
 TEST_F(KServeGrpcUnixTest, ModelInferOverUnixSocketMatchesTcp) {
   KServeGrpcServer::Options options{"127.0.0.1", 0};
   options.listen_addresses = {SocketAddress()};
-  server_ = std::make_unique<KServeGrpcServer>(core_.context, *core_.backend, options);
+  server_ = std::make_unique<KServeGrpcServer>(core_.context(), core_.backend(), options);
   ASSERT_TRUE(server_->Start().ok());
   ASSERT_GT(server_->port(), 0);
   EXPECT_TRUE(fs::is_socket(dir_.path() + "/grpc.sock"));
@@ -131,7 +131,7 @@ TEST_F(KServeGrpcUnixTest, ModelInferOverUnixSocketMatchesTcp) {
 TEST_F(KServeGrpcUnixTest, UnixSocketOnlyWhenPortIsOff) {
   KServeGrpcServer::Options options{"127.0.0.1", -1};
   options.listen_addresses = {SocketAddress()};
-  server_ = std::make_unique<KServeGrpcServer>(core_.context, *core_.backend, options);
+  server_ = std::make_unique<KServeGrpcServer>(core_.context(), core_.backend(), options);
   ASSERT_TRUE(server_->Start().ok());
   EXPECT_EQ(server_->port(), 0);
   auto stub = inference::GRPCInferenceService::NewStub(
@@ -148,11 +148,11 @@ TEST_F(KServeGrpcUnixTest, UnixSocketOnlyWhenPortIsOff) {
 TEST_F(KServeGrpcUnixTest, UnbindableAddressFailsStart) {
   KServeGrpcServer::Options options{"127.0.0.1", 0};
   options.listen_addresses = {"unix:" + dir_.path() + "/no/such/dir/grpc.sock"};
-  server_ = std::make_unique<KServeGrpcServer>(core_.context, *core_.backend, options);
+  server_ = std::make_unique<KServeGrpcServer>(core_.context(), core_.backend(), options);
   Status s = server_->Start();
   EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
 
-  KServeGrpcServer nothing(core_.context, *core_.backend, KServeGrpcServer::Options{"127.0.0.1", -1});
+  KServeGrpcServer nothing(core_.context(), core_.backend(), KServeGrpcServer::Options{"127.0.0.1", -1});
   EXPECT_EQ(nothing.Start().code(), StatusCode::kInvalidArgument);
 }
 

@@ -68,7 +68,7 @@ struct Service {
     ACCEL_RETURN_IF_ERROR(core.Start(std::move(engine)));
     KServeGrpcServer::Options options{"127.0.0.1", 0};
     options.shared_memory = true;
-    grpc = std::make_unique<KServeGrpcServer>(core.context, *core.backend, options);
+    grpc = std::make_unique<KServeGrpcServer>(core.context(), core.backend(), options);
     ACCEL_RETURN_IF_ERROR(grpc->Start());
     stub = inference::GRPCInferenceService::NewStub(
         grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc->port()), grpc::InsecureChannelCredentials()));

@@ -1,6 +1,7 @@
 #include "protocol_test_core.h"
 
 #include <string>
+#include <vector>
 
 #include "engines/cpu/cpu_engine.h"
 
@@ -14,16 +15,14 @@ StatusOr<std::unique_ptr<Engine>> MakeTestCpuEngine() {
 }
 
 Status ProtocolTestCore::Start(std::unique_ptr<Engine> engine) {
-  ACCEL_RETURN_IF_ERROR(scheduler.AddDevice(std::move(engine)));
-  ACCEL_ASSIGN_OR_RETURN(model,
-                         LoadModelConfig(std::string(ACCEL_SOURCE_DIR) + "/models/yolox-nano/model.yaml"));
-  ACCEL_RETURN_IF_ERROR(scheduler.LoadModel(model));
-  pipeline = std::make_unique<DetectionPipeline>(&scheduler, &pool, model.name, ImageLimits{});
-  context.scheduler = &scheduler;
-  context.pipeline = pipeline.get();
-  context.version = "test";
-  context.started = Clock::Real()->Now();
-  backend = std::make_unique<KServeBackend>(context, KServeBackend::Options{});
+  ServeConfig config;
+  config.models_dir = std::string(ACCEL_SOURCE_DIR) + "/models";
+  std::vector<std::unique_ptr<Engine>> engines;
+  engines.push_back(std::move(engine));
+  ACCEL_ASSIGN_OR_RETURN(service, Service::Create(config, std::move(engines)));
+  auto loaded = service->scheduler().FindModel(config.default_model);
+  if (!loaded) return NotFound("the default model was not loaded (run scripts/setup)");
+  model = *loaded;
   return Status::Ok();
 }
 

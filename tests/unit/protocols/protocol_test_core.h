@@ -1,17 +1,15 @@
-// The in-process service the protocol tests put their front ends on: one engine, the default model, the
-// detection pipeline, the ServiceContext and the KServe backend. Front ends (HTTP, gRPC, zmq) are the tests'
-// own; stop them before this core is destroyed.
+// The in-process service the protocol tests put their front ends on: the real Service (src/app/service.h)
+// with exactly the engine a test gives it and the model repository of the checkout. Front ends (HTTP, gRPC,
+// zmq) are the tests' own; stop them before this core is destroyed.
 #pragma once
 
 #include <memory>
 
 #include "api/kserve_common.h"
 #include "api/service_context.h"
+#include "app/service.h"
 #include "core/model_config.h"
-#include "core/thread_pool.h"
 #include "engines/engine.h"
-#include "pipeline/detection_pipeline.h"
-#include "scheduler/scheduler.h"
 
 namespace accel {
 
@@ -19,16 +17,13 @@ namespace accel {
 StatusOr<std::unique_ptr<Engine>> MakeTestCpuEngine();
 
 struct ProtocolTestCore {
-  Scheduler scheduler{SchedulerOptions{}};
-  ThreadPool pool{2};
-  std::unique_ptr<DetectionPipeline> pipeline;
-  ServiceContext context;
-  std::unique_ptr<KServeBackend> backend;
-  ModelConfig model;  // models/yolox-nano/model.yaml
+  std::unique_ptr<Service> service;
+  ModelConfig model;  // the default model, yolox-nano
 
-  // Adds `engine` to the scheduler, loads the default model on it, builds pipeline, context and backend.
+  // Builds the service on `engine` with the checkout's models/ (the default model loaded on it).
   Status Start(std::unique_ptr<Engine> engine);
-  ~ProtocolTestCore() { scheduler.Shutdown(); }
+  ServiceContext& context() { return service->context(); }
+  KServeBackend& backend() { return service->kserve(); }
 };
 
 }  // namespace accel

@@ -13,8 +13,8 @@
 #include "api/kserve_grpc_server.h"
 #include "api/kserve_http_api.h"
 #include "api/zmq_detector_server.h"
-#include "app/bench_command.h"
-#include "app/bench_extra_protocols.h"
+#include "app/loadgen_command.h"
+#include "app/loadgen_extra_protocols.h"
 #include "core/model_config.h"
 #include "core/thread_pool.h"
 #include "engines/sim/sim_engine.h"
@@ -42,7 +42,7 @@ struct Servers {
     spec.name = "bench-test";
     spec.ms = 1;
     ACCEL_RETURN_IF_ERROR(core.Start(MakeSimEngine(spec)));
-    RegisterKServeRoutes(router, core.context, *core.backend);
+    RegisterKServeRoutes(router, core.context(), core.backend());
     HttpServer::Options http_options;
     http_options.host = "127.0.0.1";
     http_options.port = 0;
@@ -52,11 +52,11 @@ struct Servers {
     KServeGrpcServer::Options grpc_options;
     grpc_options.host = "127.0.0.1";
     grpc_options.port = 0;
-    grpc = std::make_unique<KServeGrpcServer>(core.context, *core.backend, grpc_options);
+    grpc = std::make_unique<KServeGrpcServer>(core.context(), core.backend(), grpc_options);
     ACCEL_RETURN_IF_ERROR(grpc->Start());
     ZmqDetectorServer::Options zmq_options;
     zmq_options.endpoint = "tcp://127.0.0.1:0";
-    zmq = std::make_unique<ZmqDetectorServer>(core.context, zmq_options);
+    zmq = std::make_unique<ZmqDetectorServer>(core.context(), zmq_options);
     return zmq->Start();
   }
   ~Servers() {

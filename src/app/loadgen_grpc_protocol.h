@@ -1,10 +1,10 @@
 // `accel bench --api grpc`: KServe v2 ModelInfer over gRPC (proto/grpc_service.proto). Kept out of
-// bench_command.cc so that only this library compiles against grpc++.
+// loadgen_command.cc so that only this library compiles against grpc++.
 #pragma once
 
 #include <memory>
 
-#include "app/bench_command.h"
+#include "app/loadgen_command.h"
 
 namespace accel {
 

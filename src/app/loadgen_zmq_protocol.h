@@ -1,10 +1,10 @@
 // `accel bench --api zmq`: Frigate's zmq detector protocol (src/api/zmq_detector_server.h). Kept out of
-// bench_command.cc so that only this library compiles against libzmq.
+// loadgen_command.cc so that only this library compiles against libzmq.
 #pragma once
 
 #include <memory>
 
-#include "app/bench_command.h"
+#include "app/loadgen_command.h"
 
 namespace accel {
 

@@ -1,10 +1,10 @@
-#include "app/bench_extra_protocols.h"
+#include "app/loadgen_extra_protocols.h"
 
 #include <mutex>
 
-#include "app/bench_command.h"
-#include "app/bench_grpc_protocol.h"
-#include "app/bench_zmq_protocol.h"
+#include "app/loadgen_command.h"
+#include "app/loadgen_grpc_protocol.h"
+#include "app/loadgen_zmq_protocol.h"
 
 namespace accel {
 

@@ -1,9 +1,9 @@
 #include <string>
 #include <vector>
 
-#include "app/bench_command.h"
-#include "app/bench_extra_protocols.h"
 #include "app/commands.h"
+#include "app/loadgen_command.h"
+#include "app/loadgen_extra_protocols.h"
 
 namespace accel {
 

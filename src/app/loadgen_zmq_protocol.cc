@@ -1,4 +1,4 @@
-#include "app/bench_zmq_protocol.h"
+#include "app/loadgen_zmq_protocol.h"
 
 #include <nlohmann/json.hpp>
 #include <zmq.hpp>

@@ -1,4 +1,4 @@
-#include "app/bench_command.h"
+#include "app/loadgen_command.h"
 
 #include <unistd.h>
 
@@ -23,6 +23,7 @@
 
 #include "api/base64.h"
 #include "core/model_config.h"
+#include "core/numbers.h"
 #include "vision/image.h"
 #include "vision/preprocess.h"
 
@@ -594,26 +595,18 @@ void PrintUsage(std::FILE* out) {
                "  --quiet                   no progress line on stderr\n");
 }
 
+// Thin adapters over core/numbers.h for the flag loop below.
 bool ParseDouble(const std::string& text, double* out) {
-  try {
-    size_t used = 0;
-    *out = std::stod(text, &used);
-    return used == text.size() && std::isfinite(*out);
-  } catch (const std::exception&) {
-    return false;
-  }
+  const auto v = accel::ParseDouble(text);
+  if (v) *out = *v;
+  return v.has_value();
 }
 
 bool ParseInt(const std::string& text, int* out) {
-  try {
-    size_t used = 0;
-    long v = std::stol(text, &used);
-    if (used != text.size() || v < INT32_MIN || v > INT32_MAX) return false;
-    *out = static_cast<int>(v);
-    return true;
-  } catch (const std::exception&) {
-    return false;
-  }
+  const auto v = ParseInt64(text);
+  if (!v || *v < INT32_MIN || *v > INT32_MAX) return false;
+  *out = static_cast<int>(*v);
+  return true;
 }
 
 nlohmann::ordered_json StepJson(const BenchStepResult& r) {

@@ -1,4 +1,4 @@
-#include "app/bench_command.h"
+#include "app/loadgen_command.h"
 
 #include <atomic>
 

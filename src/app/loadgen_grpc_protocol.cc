@@ -1,4 +1,4 @@
-#include "app/bench_grpc_protocol.h"
+#include "app/loadgen_grpc_protocol.h"
 
 #include <grpcpp/grpcpp.h>
 

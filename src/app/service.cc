@@ -1,0 +1,275 @@
+#include "app/service.h"
+
+#include <algorithm>
+#include <fstream>
+#include <thread>
+
+#include "api/ai_api.h"
+#include "api/deepstack_api.h"
+#include "api/http_router.h"
+#include "api/http_server.h"
+#include "api/kserve_grpc_server.h"
+#include "api/kserve_http_api.h"
+#include "api/observability_api.h"
+#include "api/zmq_detector_server.h"
+#include "core/logging.h"
+#include "core/model_repository.h"
+#include "core/thread_pool.h"
+#include "metrics/accel_metrics.h"
+#include "pipeline/detection_pipeline.h"
+
+namespace accel {
+namespace {
+
+bool KindEnabled(const ServeConfig& config, const std::string& kind, std::string* why_not) {
+  if (!config.engines.empty() &&
+      std::find(config.engines.begin(), config.engines.end(), kind) == config.engines.end()) {
+    *why_not = "not in --engines / ENGINES";
+    return false;
+  }
+  if (kind == "nvidia" && !config.support_nvidia) {
+    *why_not = "disabled by SUPPORT_NVIDIA=false";
+    return false;
+  }
+  if (kind == "hailo" && !config.support_hailo) {
+    *why_not = "disabled by SUPPORT_HAILO=false";
+    return false;
+  }
+  return true;
+}
+
+EngineOptions OptionsFor(const ServeConfig& config, const std::string& kind) {
+  EngineOptions options;
+  if (kind == "cpu" && config.cpu_threads > 0) options.values["threads"] = std::to_string(config.cpu_threads);
+  if (kind == "hailo") {
+    if (config.hailo_batch_size > 0) options.values["batch_size"] = std::to_string(config.hailo_batch_size);
+    if (config.hailo_threads > 0) options.values["threads"] = std::to_string(config.hailo_threads);
+  }
+  return options;
+}
+
+}  // namespace
+
+SchedulerOptions MakeSchedulerOptions(const ServeConfig& config) {
+  SchedulerOptions options;
+  options.load_balancing = config.load_balancing;
+  options.round_robin = config.round_robin;
+  options.fallback_engine = config.fallback_engine;
+  options.device_priority = config.device_priority;
+  options.queue_capacity = config.queue_capacity;
+  options.execution_timeout = Micros(static_cast<int64_t>(config.execution_timeout_ms) * 1000);
+  return options;
+}
+
+std::vector<EngineKindReport> ProbeAndCreateDevices(const ServeConfig& config, EngineRegistry& registry,
+                                                    Scheduler* scheduler) {
+  std::vector<EngineKindReport> reports;
+  for (EngineFactory* factory : registry.factories()) {
+    EngineKindReport report;
+    report.kind = factory->kind();
+    report.built = true;
+    std::string why_not;
+    report.enabled = KindEnabled(config, report.kind, &why_not);
+    ProbeResult probe = factory->Probe();
+    report.devices = probe.devices;
+    if (!report.enabled) {
+      report.reason = why_not;
+      ACCEL_LOG(kInfo, "engines") << report.kind << ": " << probe.devices.size() << " device(s) found but "
+                                  << why_not;
+    } else if (probe.devices.empty()) {
+      report.reason = probe.unavailable_reason.empty() ? "no device found" : probe.unavailable_reason;
+      ACCEL_LOG(kInfo, "engines") << report.kind << ": no device (" << report.reason << ")";
+    }
+    if (report.enabled && scheduler) {
+      for (const DeviceInfo& device : probe.devices) {
+        auto engine = factory->Create(device, OptionsFor(config, report.kind));
+        if (!engine.ok()) {
+          report.create_errors.push_back(device.id + ": " + engine.status().message());
+          ACCEL_LOG(kWarn, "engines") << "cannot start " << device.id << ": " << engine.status().ToString();
+          continue;
+        }
+        DeviceOptions device_options;
+        if (device.kind == "hailo" && config.hailo_batch_size > 0)
+          device_options.max_batch = config.hailo_batch_size;
+        Status added = scheduler->AddDevice(std::move(engine).value(), device_options);
+        if (!added.ok()) {
+          report.create_errors.push_back(device.id + ": " + added.message());
+          ACCEL_LOG(kWarn, "engines") << "cannot add " << device.id << ": " << added.ToString();
+          continue;
+        }
+        ACCEL_LOG(kInfo, "engines") << "device " << device.id << " (" << device.name << ")"
+                                    << (device.simulated ? " [SIMULATED]" : "")
+                                    << (device.test_only ? " [TEST MODE, not a GPU]" : "") << " ready";
+      }
+      if (!report.create_errors.empty() && report.reason.empty())
+        report.reason = report.create_errors.front();
+    }
+    reports.push_back(std::move(report));
+  }
+  for (const auto& missing : registry.unavailable()) {
+    EngineKindReport report;
+    report.kind = missing.kind;
+    report.reason = missing.reason;
+    ACCEL_LOG(kInfo, "engines") << missing.kind << ": " << missing.reason;
+    reports.push_back(std::move(report));
+  }
+  return reports;
+}
+
+StatusOr<int> LoadModelRepository(const ServeConfig& config, Scheduler& scheduler) {
+  ACCEL_ASSIGN_OR_RETURN(auto entries, ScanModelRepository(config.models_dir));
+  int loaded = 0;
+  for (auto& entry : entries) {
+    if (!entry.config.ok()) {
+      ACCEL_LOG(kWarn, "models") << "skipping " << entry.name << ": " << entry.config.status().message();
+      continue;
+    }
+    Status s = scheduler.LoadModel(*entry.config);
+    if (!s.ok()) {
+      ACCEL_LOG(kWarn, "models") << "model " << entry.name << " not loaded: " << s.message();
+      continue;
+    }
+    ++loaded;
+    std::string where;
+    for (const auto& m : scheduler.Models())
+      if (m.name == entry.config->name)
+        for (const auto& d : m.devices) where += (where.empty() ? "" : ", ") + d;
+    ACCEL_LOG(kInfo, "models") << "model " << entry.config->name << " loaded on " << where;
+  }
+  if (loaded == 0) ACCEL_LOG(kWarn, "models") << "no model loaded from " << config.models_dir;
+  return loaded;
+}
+
+struct Service::FrontEnds {
+  HttpRouter router;
+  std::unique_ptr<HttpServer> http;
+  std::unique_ptr<KServeGrpcServer> grpc;
+  std::unique_ptr<ZmqDetectorServer> zmq;
+
+  void Stop() {
+    if (zmq) zmq->Stop();
+    if (grpc) grpc->Stop();
+    if (http) http->Stop();
+  }
+};
+
+Service::Service(ServeConfig config) : config_(std::move(config)) {}
+
+Service::~Service() { Stop(); }
+
+StatusOr<std::unique_ptr<Service>> Service::Create(const ServeConfig& config,
+                                                   std::vector<std::unique_ptr<Engine>> engines) {
+  std::unique_ptr<Service> service(new Service(config));
+  Service& s = *service;
+  BuiltinEngineConfig engine_config;
+  engine_config.sim_devices = config.sim_devices;
+  engine_config.torch_cpu_device = config.torch_cpu_device;
+  ACCEL_RETURN_IF_ERROR(RegisterBuiltinEngines(s.registry_, engine_config));
+
+  // Metrics exist before the scheduler so that its observer can feed them from the first batch.
+  AccelMetrics::Options metrics_options;
+  metrics_options.version = ACCEL_VERSION;
+  s.metrics_ = std::make_unique<AccelMetrics>(metrics_options);
+  SchedulerOptions scheduler_options = MakeSchedulerOptions(config);
+  AccelMetrics* metrics = s.metrics_.get();
+  scheduler_options.observer.on_batch = [metrics](const BatchObservation& b) {
+    metrics->RecordBatch(b.model, b.device->id, b.device->kind, b.device->simulated, b.batch_size);
+  };
+  scheduler_options.observer.on_item = [metrics](const ItemObservation& i) {
+    metrics->RecordInference(i.model, i.device->id, i.device->kind, i.device->simulated, i.queue_ms / 1000.0,
+                             i.compute_ms / 1000.0);
+  };
+  s.scheduler_ = std::make_unique<Scheduler>(scheduler_options);
+
+  if (engines.empty()) {
+    s.context_.engine_reports = ProbeAndCreateDevices(config, s.registry_, s.scheduler_.get());
+  } else {
+    for (auto& engine : engines) ACCEL_RETURN_IF_ERROR(s.scheduler_->AddDevice(std::move(engine)));
+  }
+  if (s.scheduler_->Devices().empty())
+    ACCEL_LOG(kError, "service") << "no device could be started; every inference will answer 503";
+  ACCEL_ASSIGN_OR_RETURN(s.models_loaded_, LoadModelRepository(config, *s.scheduler_));
+  if (!s.scheduler_->FindModel(config.default_model))
+    ACCEL_LOG(kWarn, "service") << "default model '" << config.default_model
+                                << "' is not loaded; requests that name no model will get 404 (run "
+                                   "scripts/setup?)";
+
+  s.cpu_pool_ =
+      std::make_unique<ThreadPool>(static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
+  ImageLimits limits;
+  limits.max_width = config.max_image_width;
+  limits.max_height = config.max_image_height;
+  limits.max_pixels = config.max_image_pixels;
+  s.pipeline_ = std::make_unique<DetectionPipeline>(s.scheduler_.get(), s.cpu_pool_.get(),
+                                                    config.default_model, limits);
+  ServiceContext& ctx = s.context_;
+  ctx.scheduler = s.scheduler_.get();
+  ctx.pipeline = s.pipeline_.get();
+  ctx.metrics = s.metrics_.get();
+  ctx.default_engine = config.default_engine;
+  ctx.api_key = config.api_key;
+  ctx.validation_image = config.validation_image;
+  ctx.version = ACCEL_VERSION;
+  ctx.started = Clock::Real()->Now();
+  ctx.infer_options = MakeInferParseOptions(ctx);
+  s.kserve_ = std::make_unique<KServeBackend>(
+      ctx, KServeBackend::Options{.models_dir = config.models_dir, .default_threshold = kDefaultThreshold});
+  return service;
+}
+
+Status Service::StartFrontEnds() {
+  if (front_ends_) return FailedPrecondition("front ends already started");
+  front_ends_ = std::make_unique<FrontEnds>();
+  FrontEnds& f = *front_ends_;
+  RegisterObservabilityRoutes(f.router, context_);
+  RegisterAiRoutes(f.router, context_);
+  RegisterDeepStackRoutes(f.router, context_);
+  RegisterKServeRoutes(f.router, context_, *kserve_);
+
+  HttpServer::Options http_options;
+  http_options.host = config_.host;
+  http_options.port = config_.port;
+  http_options.io_threads = config_.io_threads;
+  http_options.max_body_bytes = config_.max_body_bytes;
+  f.http = std::make_unique<HttpServer>(http_options, f.router.AsHandler());
+  Status started = f.http->Start();
+
+  KServeGrpcServer::Options grpc_options{.host = config_.host, .port = config_.grpc_port};
+  if (!config_.grpc_listen.empty()) grpc_options.listen_addresses.push_back(config_.grpc_listen);
+  grpc_options.shared_memory = config_.grpc_shared_memory;
+  const bool grpc_on = config_.grpc_port >= 0 || !config_.grpc_listen.empty();
+  if (started.ok() && grpc_on) {
+    f.grpc = std::make_unique<KServeGrpcServer>(context_, *kserve_, grpc_options);
+    started = f.grpc->Start();
+  }
+  if (started.ok() && !config_.zmq_endpoint.empty()) {
+    f.zmq = std::make_unique<ZmqDetectorServer>(
+        context_, ZmqDetectorServer::Options{.endpoint = config_.zmq_endpoint,
+                                             .bgr = config_.zmq_pixel_format == "bgr",
+                                             .labelmap_path = config_.zmq_labelmap,
+                                             .deadline_ms = config_.zmq_timeout_ms,
+                                             .max_message_bytes = int64_t{config_.zmq_max_message_mb} << 20});
+    started = f.zmq->Start();
+  }
+  if (!started.ok()) {
+    f.Stop();
+    return started;
+  }
+  if (f.grpc && config_.grpc_port >= 0 && !config_.grpc_port_file.empty())
+    std::ofstream(config_.grpc_port_file) << f.grpc->port() << "\n";
+  if (!config_.port_file.empty()) std::ofstream(config_.port_file) << f.http->port() << "\n";
+  return Status::Ok();
+}
+
+void Service::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (front_ends_) front_ends_->Stop();
+  if (scheduler_) scheduler_->Shutdown();
+}
+
+int Service::http_port() const { return front_ends_ && front_ends_->http ? front_ends_->http->port() : -1; }
+
+int Service::grpc_port() const { return front_ends_ && front_ends_->grpc ? front_ends_->grpc->port() : -1; }
+
+}  // namespace accel

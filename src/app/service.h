@@ -1,0 +1,85 @@
+// Service: the composition root. The one place that assembles engines, scheduler, detection pipeline,
+// metrics, the ServiceContext the front ends share, the KServe backend and the front ends themselves
+// (HTTP with every route, KServe gRPC, Frigate zmq). `accel serve`, `accel infer` and the tests all build
+// the service through it, so they run the same assembly.
+//
+// Threading: Create, StartFrontEnds and Stop are called from one control thread. Between StartFrontEnds and
+// Stop the front ends serve requests on their own threads; the accessors return objects that are
+// thread-safe as documented on each.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "api/kserve_common.h"
+#include "api/service_context.h"
+#include "app/app_config.h"
+#include "engines/engine_registry.h"
+#include "scheduler/scheduler.h"
+
+namespace accel {
+
+class AccelMetrics;
+class DetectionPipeline;
+class ThreadPool;
+
+SchedulerOptions MakeSchedulerOptions(const ServeConfig& config);
+
+// Probes every registered kind. When `scheduler` is given, creates engines for enabled kinds and adds them.
+// Logs what was found, what was created and why anything was not. (`accel devices` calls it without a
+// scheduler.)
+std::vector<EngineKindReport> ProbeAndCreateDevices(const ServeConfig& config, EngineRegistry& registry,
+                                                    Scheduler* scheduler);
+
+// Loads every valid model under config.models_dir on the devices that support it. Logs each outcome.
+// Returns the number of models loaded; errors only if the repository itself cannot be read.
+StatusOr<int> LoadModelRepository(const ServeConfig& config, Scheduler& scheduler);
+
+class Service {
+ public:
+  // Builds everything but the front ends. Devices come from probing the engine kinds `config` enables, or,
+  // when `engines` is not empty, are exactly those engines (tests, benchmarks). Fails when an engine kind
+  // cannot be registered or the model repository cannot be read; a machine without any device still
+  // builds (every inference then answers 503).
+  static StatusOr<std::unique_ptr<Service>> Create(const ServeConfig& config,
+                                                   std::vector<std::unique_ptr<Engine>> engines = {});
+  ~Service();  // Stop()
+  Service(const Service&) = delete;
+  Service& operator=(const Service&) = delete;
+
+  // Starts HTTP, then gRPC and zmq where `config` enables them; a port that cannot be bound is an error
+  // (what was started is stopped again). Writes --grpc-port-file, then --port-file last: its presence means
+  // every front end is up.
+  Status StartFrontEnds();
+  // Stops the front ends, then the scheduler (queued work fails, engines shut down). Idempotent.
+  void Stop();
+
+  const ServeConfig& config() const { return config_; }
+  ServiceContext& context() { return context_; }
+  Scheduler& scheduler() { return *scheduler_; }
+  DetectionPipeline& pipeline() { return *pipeline_; }
+  KServeBackend& kserve() { return *kserve_; }
+  int models_loaded() const { return models_loaded_; }
+  int http_port() const;  // -1 before StartFrontEnds
+  int grpc_port() const;  // -1 when gRPC is off
+
+ private:
+  explicit Service(ServeConfig config);
+  struct FrontEnds;
+
+  const ServeConfig config_;
+  // Declaration order is destruction order, reversed: factories (and the plugins behind them) outlive the
+  // engines the scheduler owns; metrics outlive the scheduler's observer; the context outlives front ends.
+  EngineRegistry registry_;
+  std::unique_ptr<AccelMetrics> metrics_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<ThreadPool> cpu_pool_;
+  std::unique_ptr<DetectionPipeline> pipeline_;
+  ServiceContext context_;
+  std::unique_ptr<KServeBackend> kserve_;
+  std::unique_ptr<FrontEnds> front_ends_;
+  int models_loaded_ = 0;
+  bool stopped_ = false;
+};
+
+}  // namespace accel
