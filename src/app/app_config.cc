@@ -1,5 +1,6 @@
 #include "app/app_config.h"
 
+#include "app/command_line.h"
 #include "core/numbers.h"
 #include "core/strings.h"
 
@@ -19,34 +20,18 @@ StatusOr<long long> ParseInt(const std::string& name, const std::string& text, l
   return *v;
 }
 
-// One option: its flag, its environment variable (may be empty), help text, and how to apply a value.
-struct Option {
-  std::string flag;
-  std::string env;
-  std::string value_name;  // empty: a switch without value
-  std::string help;
-  std::function<Status(ServeConfig&, const std::string&)> apply;
-};
-
 #define ACCEL_INT_OPTION(field, lo, hi)                          \
-  [](ServeConfig& c, const std::string& v) -> Status {           \
+  [&c](const std::string& v) -> Status {                         \
     ACCEL_ASSIGN_OR_RETURN(auto n, ParseInt(#field, v, lo, hi)); \
     c.field = static_cast<decltype(c.field)>(n);                 \
     return Status::Ok();                                         \
   }
-#define ACCEL_BOOL_OPTION(field)                       \
-  [](ServeConfig& c, const std::string& v) -> Status { \
-    ACCEL_ASSIGN_OR_RETURN(c.field, ParseBool(v));     \
-    return Status::Ok();                               \
-  }
-#define ACCEL_STRING_OPTION(field)                     \
-  [](ServeConfig& c, const std::string& v) -> Status { \
-    c.field = v;                                       \
-    return Status::Ok();                               \
-  }
+#define ACCEL_BOOL_OPTION(field) BoolValue(#field, &c.field)
+#define ACCEL_STRING_OPTION(field) StringValue(&c.field)
 
-const std::vector<Option>& Options() {
-  static const std::vector<Option> kOptions = {
+// The options of `accel serve`, applying to `c`.
+std::vector<CommandOption> ServeOptions(ServeConfig& c) {
+  return {
       {"--host", "HOST", "ADDR", "address to listen on (default 0.0.0.0)", ACCEL_STRING_OPTION(host)},
       {"--port", "PORT", "N", "HTTP port (default 8000; 0 picks a free port)",
        ACCEL_INT_OPTION(port, 0, 65535)},
@@ -79,7 +64,7 @@ const std::vector<Option>& Options() {
        "largest zmq message frame accepted; a larger one disconnects its sender (default 32)",
        ACCEL_INT_OPTION(zmq_max_message_mb, 1, 4096)},
       {"--zmq-pixel-format", "ZMQ_PIXEL_FORMAT", "FMT", "pixel order of zmq tensors: rgb (default) or bgr",
-       [](ServeConfig& c, const std::string& v) -> Status {
+       [&c](const std::string& v) -> Status {
          if (v != "rgb" && v != "bgr") return InvalidArgument("zmq_pixel_format must be rgb or bgr");
          c.zmq_pixel_format = v;
          return Status::Ok();
@@ -96,7 +81,7 @@ const std::vector<Option>& Options() {
        ACCEL_STRING_OPTION(fallback_engine)},
       {"--engines", "ENGINES", "LIST",
        "engine kinds to enable, e.g. cpu,sim (default: all built that find a device)",
-       [](ServeConfig& c, const std::string& v) -> Status {
+       [&c](const std::string& v) -> Status {
          c.engines = SplitList(v);
          return Status::Ok();
        }},
@@ -110,7 +95,7 @@ const std::vector<Option>& Options() {
       {"--sim-device", "", "SPEC",
        "add a SIMULATED device, repeatable: name=a,kind=hailo,ms=4,per_item_ms=0.5,max_batch=8"
        "[,fail_after=N,fail_rate=P,hang_after=N,recover_after_ms=T]",
-       [](ServeConfig& c, const std::string& v) -> Status {
+       [&c](const std::string& v) -> Status {
          c.sim_devices.push_back(v);
          return Status::Ok();
        }},
@@ -121,7 +106,7 @@ const std::vector<Option>& Options() {
        ACCEL_BOOL_OPTION(round_robin)},
       {"--device-priority", "DEVICE_PRIORITY", "LIST",
        "device ids or kinds in order of preference, e.g. hailo,nvidia,cpu",
-       [](ServeConfig& c, const std::string& v) -> Status {
+       [&c](const std::string& v) -> Status {
          c.device_priority = SplitList(v);
          return Status::Ok();
        }},
@@ -137,7 +122,7 @@ const std::vector<Option>& Options() {
       {"--cpu-threads", "CPU_THREADS", "N", "threads for the cpu engine (default: all cores)",
        ACCEL_INT_OPTION(cpu_threads, 0, 1024)},
       {"--max-body-mb", "MAX_BODY_MB", "MB", "largest request body accepted, 413 above (default 32)",
-       [](ServeConfig& c, const std::string& v) -> Status {
+       [&c](const std::string& v) -> Status {
          ACCEL_ASSIGN_OR_RETURN(auto n, ParseInt("max_body_mb", v, 1, 4096));
          c.max_body_bytes = static_cast<size_t>(n) << 20;
          return Status::Ok();
@@ -151,68 +136,32 @@ const std::vector<Option>& Options() {
       {"--log-level", "LOG_LEVEL", "LEVEL", "debug|info|warn|error (default info)",
        ACCEL_STRING_OPTION(log_level)},
       {"--debug", "DEBUG", "BOOL", "same as --log-level debug",
-       [](ServeConfig& c, const std::string& v) -> Status {
+       [&c](const std::string& v) -> Status {
          ACCEL_ASSIGN_OR_RETURN(bool on, ParseBool(v));
          if (on) c.log_level = "debug";
          return Status::Ok();
        }},
   };
-  return kOptions;
 }
 
 }  // namespace
 
 StatusOr<ServeConfig> ParseServeConfig(const std::vector<std::string>& args) {
   ServeConfig config;
-  for (const auto& opt : Options()) {
-    if (opt.env.empty()) continue;
-    if (const char* v = std::getenv(opt.env.c_str()); v != nullptr && *v != '\0') {
-      Status s = opt.apply(config, v);
-      if (!s.ok()) return s.WithContext("environment variable " + opt.env);
-    }
-  }
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
-    std::string value;
-    bool has_value = false;
-    if (auto eq = flag.find('='); eq != std::string::npos && flag.rfind("--", 0) == 0) {
-      value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
-      has_value = true;
-    }
-    const Option* match = nullptr;
-    for (const auto& opt : Options())
-      if (opt.flag == flag) match = &opt;
-    if (!match) return InvalidArgument("unknown option '" + args[i] + "' (see accel serve --help)");
-    if (!has_value) {
-      if (i + 1 >= args.size()) return InvalidArgument(flag + " needs a value (" + match->value_name + ")");
-      value = args[++i];
-    }
-    Status s = match->apply(config, value);
-    if (!s.ok()) return s.WithContext(flag);
-  }
+  ACCEL_ASSIGN_OR_RETURN(auto positional, ParseCommandLine("serve", ServeOptions(config), args, true));
+  if (!positional.empty()) return InvalidArgument("unexpected argument '" + positional[0] + "'");
   return config;
 }
 
 std::string ServeUsage() {
-  std::ostringstream out;
-  out << "usage: accel serve [options]\n\n"
-         "Serves the models in --models over HTTP (seed API /ai/*, DeepStack /v1/vision/detection, KServe "
-         "v2\n"
-         "/v2/*, Prometheus /metrics, dashboard /), KServe v2 gRPC and Frigate's zmq detector protocol.\n"
-         "Every option can also be set by the environment variable shown; flags win.\n\n";
-  for (const auto& opt : Options()) {
-    std::string left = "  " + opt.flag + (opt.value_name.empty() ? "" : " " + opt.value_name);
-    out << left;
-    if (left.size() < 30)
-      out << std::string(30 - left.size(), ' ');
-    else
-      out << "\n" << std::string(30, ' ');
-    out << opt.help;
-    if (!opt.env.empty()) out << " [env " << opt.env << "]";
-    out << "\n";
-  }
-  return out.str();
+  ServeConfig unused;
+  return CommandUsage(
+      "serve [options]",
+      "Serves the models in --models over HTTP (seed API /ai/*, DeepStack /v1/vision/detection, "
+      "KServe v2\n/v2/*, Prometheus /metrics, dashboard /), KServe v2 gRPC and Frigate's zmq "
+      "detector protocol.\nEvery option can also be set by the environment variable shown; flags "
+      "win.\n",
+      ServeOptions(unused));
 }
 
 }  // namespace accel

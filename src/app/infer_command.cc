@@ -9,6 +9,7 @@
 
 #include "api/json_views.h"
 #include "app/app_config.h"
+#include "app/command_line.h"
 #include "app/commands.h"
 #include "app/service.h"
 #include "core/logging.h"
@@ -20,58 +21,62 @@
 namespace accel {
 namespace {
 
-constexpr const char* kInferUsage =
-    "usage: accel infer IMAGE [options]\n\n"
-    "  --models DIR        model repository (default ./models)\n"
-    "  --model NAME        model (default yolox-nano)\n"
-    "  --engine KIND       auto|cpu|nvidia|hailo (default auto)\n"
-    "  --threshold T       minimum confidence 0..1 (default 0.4)\n"
-    "  --targets A,B       keep only these labels\n"
-    "  --draw OUT.jpg      also write the image with the boxes drawn\n";
+struct InferArgs {
+  ServeConfig config;
+  std::string engine = "auto";
+  std::string draw_path;
+  DetectionFilter filter;
+};
+
+std::vector<CommandOption> InferOptions(InferArgs& a) {
+  return {
+      {"--models", "", "DIR", "model repository (default ./models)", StringValue(&a.config.models_dir)},
+      {"--model", "", "NAME", "model (default yolox-nano)", StringValue(&a.config.default_model)},
+      {"--engine", "", "KIND", "auto or an engine kind, as `accel devices` lists them (default auto)",
+       StringValue(&a.engine)},
+      {"--threshold", "", "T", "minimum confidence 0..1 (default 0.4)",
+       [&a](const std::string& v) -> Status {
+         ACCEL_ASSIGN_OR_RETURN(double t, ParseNumberField("threshold", v, 0, 1));
+         a.filter.threshold = static_cast<float>(t);
+         return Status::Ok();
+       }},
+      {"--targets", "", "A,B", "keep only these labels",
+       [&a](const std::string& v) {
+         a.filter.targets = SplitList(v);
+         return Status::Ok();
+       }},
+      {"--draw", "", "OUT.jpg", "also write the image with the boxes drawn", StringValue(&a.draw_path)},
+  };
+}
+
+constexpr const char* kInferSynopsis = "infer IMAGE [options]";
+constexpr const char* kInferDescription =
+    "Runs one image through the model in-process and prints the detections as JSON.\n";
 
 }  // namespace
 
 int RunInferCommand(const std::vector<std::string>& args) {
-  std::string image_path, draw_path, engine = "auto";
-  ServeConfig config;
-  DetectionFilter filter;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    auto next = [&](std::string* out) {
-      if (i + 1 >= args.size()) return false;
-      *out = args[++i];
-      return true;
-    };
-    std::string v;
+  InferArgs parsed_args;
+  const auto options = InferOptions(parsed_args);
+  for (const auto& a : args)
     if (a == "--help" || a == "-h") {
-      std::cout << kInferUsage;
+      std::cout << CommandUsage(kInferSynopsis, kInferDescription, options);
       return 0;
-    } else if (a == "--models" && next(&v))
-      config.models_dir = v;
-    else if (a == "--model" && next(&v))
-      config.default_model = v;
-    else if (a == "--engine" && next(&v))
-      engine = v;
-    else if (a == "--draw" && next(&v))
-      draw_path = v;
-    else if (a == "--targets" && next(&v))
-      filter.targets = SplitList(v);
-    else if (a == "--threshold" && next(&v)) {
-      auto t = ParseNumberField("--threshold", v, 0, 1);
-      if (!t.ok()) {
-        std::cerr << "accel infer: " << t.status().message() << "\n";
-        return 2;
-      }
-      filter.threshold = static_cast<float>(*t);
-    } else if (!a.empty() && a[0] != '-' && image_path.empty())
-      image_path = a;
-    else {
-      std::cerr << "accel infer: unexpected argument '" << a << "'\n" << kInferUsage;
-      return 2;
     }
+  auto positional = ParseCommandLine("infer", options, args, /*read_env=*/false);
+  if (!positional.ok() || positional->size() > 1) {
+    std::cerr << "accel infer: "
+              << (positional.ok() ? "unexpected argument '" + (*positional)[1] + "'"
+                                  : positional.status().message())
+              << "\n"
+              << CommandUsage(kInferSynopsis, kInferDescription, options);
+    return 2;
   }
+  ServeConfig& config = parsed_args.config;
+  const std::string image_path = positional->empty() ? "" : positional->front();
+  const std::string& draw_path = parsed_args.draw_path;
   if (image_path.empty()) {
-    std::cerr << kInferUsage;
+    std::cerr << CommandUsage(kInferSynopsis, kInferDescription, options);
     return 2;
   }
   std::ifstream in(image_path, std::ios::binary);
@@ -91,8 +96,8 @@ int RunInferCommand(const std::vector<std::string>& args) {
     return 1;
   }
   DetectionRequest request;
-  request.engine = engine;
-  request.filter = filter;
+  request.engine = parsed_args.engine;
+  request.filter = parsed_args.filter;
   request.encoded = bytes;
   auto result = (*service)->pipeline().DetectSync(std::move(request));
   if (!result.ok()) {
@@ -129,17 +134,21 @@ int RunInferCommand(const std::vector<std::string>& args) {
 int RunDevicesCommand(const std::vector<std::string>& args) {
   ServeConfig config;
   bool json_output = false;
-  for (const auto& a : args) {
-    if (a == "--json")
-      json_output = true;
-    else if (a == "--help" || a == "-h") {
-      std::cout << "usage: accel devices [--json]\n  lists the devices each engine finds, and why an engine "
-                   "has none\n";
+  const std::vector<CommandOption> options = {
+      {"--json", "", "", "print JSON instead of text", BoolValue("json", &json_output)}};
+  constexpr const char* kDescription = "Lists the devices each engine finds, and why an engine has none.\n";
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") {
+      std::cout << CommandUsage("devices [--json]", kDescription, options);
       return 0;
-    } else {
-      std::cerr << "accel devices: unexpected argument '" << a << "'\n";
-      return 2;
     }
+  auto positional = ParseCommandLine("devices", options, args, /*read_env=*/false);
+  if (!positional.ok() || !positional->empty()) {
+    std::cerr << "accel devices: "
+              << (positional.ok() ? "unexpected argument '" + (*positional)[0] + "'"
+                                  : positional.status().message())
+              << "\n";
+    return 2;
   }
   SetLogLevel(LogLevel::kWarn);
   EngineRegistry registry;

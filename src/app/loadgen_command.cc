@@ -22,8 +22,10 @@
 #include <nlohmann/json.hpp>
 
 #include "api/base64.h"
+#include "app/command_line.h"
 #include "core/model_config.h"
 #include "core/numbers.h"
+#include "core/strings.h"
 #include "vision/image.h"
 #include "vision/preprocess.h"
 
@@ -563,52 +565,6 @@ BenchStepResult RunBenchStep(const BenchConfig& config) {
 
 namespace {
 
-void PrintUsage(std::FILE* out) {
-  std::fprintf(out,
-               "usage: accel bench [options]\n"
-               "  --url URL                 server (default http://127.0.0.1:8000)\n"
-               "  --api API                 deepstack: multipart POST /v1/vision/detection (field image);\n"
-               "                            ai: POST /ai/infer with JSON image_base64;\n"
-               "                            kserve-http: POST /v2/models/<model>-detect/infer, image as\n"
-               "                              BYTES (binary data extension);\n"
-               "                            grpc: KServe ModelInfer on <model>-detect, image as\n"
-               "                              raw_input_contents (address: --grpc-url);\n"
-               "                            zmq: Frigate's zmq detector protocol, 320x320 RGB uint8 tensors\n"
-               "                              (address: --zmq-endpoint)   (default deepstack)\n"
-               "  --model NAME              model for --api ai (default: the server's) and kserve-http/grpc\n"
-               "                            (default yolox-nano)\n"
-               "  --model-native            kserve-http/grpc: send the model's input tensor (decoded and\n"
-               "                            letterboxed once, per <models-dir>/<model>/model.yaml) to\n"
-               "                            /v2/models/<model>\n"
-               "  --models-dir DIR          for --model-native (default models)\n"
-               "  --grpc-url HOST:PORT      for --api grpc (default 127.0.0.1:8001)\n"
-               "  --zmq-endpoint ENDPOINT   for --api zmq (default tcp://127.0.0.1:5555)\n"
-               "  --image FILE              input image; repeat to cycle over several (required)\n"
-               "  --concurrency N           workers, one keep-alive connection each (default 1)\n"
-               "  --concurrency-range A:B[:S]  sweep concurrency from A to B in steps of S (default 1)\n"
-               "  --rate R                  open loop: R requests/s spread over the workers\n"
-               "                            (default workers with --rate: 16)\n"
-               "  --duration SECONDS        measured time per step (default 10)\n"
-               "  --warmup SECONDS          unmeasured time before each step (default 0)\n"
-               "  --timeout SECONDS         per request (default 10)\n"
-               "  --json | --csv            machine-readable results on stdout\n"
-               "  --quiet                   no progress line on stderr\n");
-}
-
-// Thin adapters over core/numbers.h for the flag loop below.
-bool ParseDouble(const std::string& text, double* out) {
-  const auto v = accel::ParseDouble(text);
-  if (v) *out = *v;
-  return v.has_value();
-}
-
-bool ParseInt(const std::string& text, int* out) {
-  const auto v = ParseInt64(text);
-  if (!v || *v < INT32_MIN || *v > INT32_MAX) return false;
-  *out = static_cast<int>(*v);
-  return true;
-}
-
 nlohmann::ordered_json StepJson(const BenchStepResult& r) {
   nlohmann::ordered_json codes = nlohmann::ordered_json::object();
   for (const auto& [code, count] : r.codes) codes[code == 0 ? "transport" : std::to_string(code)] = count;
@@ -638,102 +594,96 @@ int RunBenchCommand(int argc, char** argv) {
   enum class Format { kText, kJson, kCsv } format = Format::kText;
   std::vector<int> concurrencies;
   bool concurrency_given = false;
+  auto concurrency_range = [&](const std::string& value) -> Status {
+    const auto bad = InvalidArgument("expected A:B[:STEP] with 1 <= A <= B <= 10000, got '" + value + "'");
+    std::vector<int64_t> parts;
+    for (const auto& piece : SplitList(value, ':')) {
+      const auto n = ParseInt64(piece);
+      if (!n) return bad;
+      parts.push_back(*n);
+    }
+    if (parts.size() == 2) parts.push_back(1);
+    if (parts.size() != 3 || parts[0] < 1 || parts[1] < parts[0] || parts[2] < 1 || parts[1] > 10000)
+      return bad;
+    concurrencies.clear();
+    for (int64_t c = parts[0]; c <= parts[1]; c += parts[2]) concurrencies.push_back(static_cast<int>(c));
+    concurrency_given = true;
+    return Status::Ok();
+  };
+  auto set = [](auto* field, auto value) {
+    return [field, value](const std::string&) {
+      *field = value;
+      return Status::Ok();
+    };
+  };
+  int concurrency = 1;
+  const std::vector<CommandOption> options = {
+      {"--url", "", "URL", "server (default http://127.0.0.1:8000)", StringValue(&base.url)},
+      {"--api", "", "API",
+       "deepstack: multipart POST /v1/vision/detection (field image); ai: POST /ai/infer with JSON "
+       "image_base64; kserve-http: POST /v2/models/<model>-detect/infer, image as BYTES (binary data "
+       "extension); grpc: KServe ModelInfer on <model>-detect, image as raw_input_contents (address: "
+       "--grpc-url); zmq: Frigate's zmq detector protocol, 320x320 RGB uint8 tensors (address: "
+       "--zmq-endpoint) (default deepstack)",
+       StringValue(&base.api)},
+      {"--model", "", "NAME",
+       "model for --api ai (default: the server's) and kserve-http/grpc (default yolox-nano)",
+       StringValue(&base.model)},
+      {"--model-native", "", "",
+       "kserve-http/grpc: send the model's input tensor (decoded and letterboxed once, per "
+       "<models-dir>/<model>/model.yaml) to /v2/models/<model>",
+       BoolValue("model-native", &base.protocol_options.model_native)},
+      {"--models-dir", "", "DIR", "for --model-native (default models)",
+       StringValue(&base.protocol_options.models_dir)},
+      {"--grpc-url", "", "HOST:PORT", "for --api grpc (default 127.0.0.1:8001)",
+       StringValue(&base.protocol_options.grpc_url)},
+      {"--zmq-endpoint", "", "ENDPOINT", "for --api zmq (default tcp://127.0.0.1:5555)",
+       StringValue(&base.protocol_options.zmq_endpoint)},
+      {"--image", "", "FILE", "input image; repeat to cycle over several (required)",
+       [&base](const std::string& v) {
+         base.images.push_back(v);
+         return Status::Ok();
+       }},
+      {"--concurrency", "", "N", "workers, one keep-alive connection each (default 1; with --rate: 16)",
+       [&](const std::string& v) -> Status {
+         ACCEL_RETURN_IF_ERROR(IntValue("concurrency", &concurrency, 1, 10000)(v));
+         concurrencies = {concurrency};
+         concurrency_given = true;
+         return Status::Ok();
+       }},
+      {"--concurrency-range", "", "A:B[:S]", "sweep concurrency from A to B in steps of S",
+       concurrency_range},
+      {"--rate", "", "R", "open loop: R requests/s spread over the workers",
+       DoubleValue("rate", &base.rate, 1e-6, 1e9)},
+      {"--duration", "", "SECONDS", "measured time per step (default 10)",
+       DoubleValue("duration", &base.duration_s, 1e-3, 1e6)},
+      {"--warmup", "", "SECONDS", "unmeasured time before each step (default 0)",
+       DoubleValue("warmup", &base.warmup_s, 0, 1e6)},
+      {"--timeout", "", "SECONDS", "per request (default 10)",
+       DoubleValue("timeout", &base.timeout_s, 1e-3, 1e6)},
+      {"--json", "", "", "machine-readable results on stdout (JSON)", set(&format, Format::kJson)},
+      {"--csv", "", "", "machine-readable results on stdout (CSV)", set(&format, Format::kCsv)},
+      {"--quiet", "", "", "no progress line on stderr", set(&base.progress, false)},
+  };
+  constexpr const char* kSynopsis = "bench [options]";
+  constexpr const char* kDescription =
+      "Load-tests a running server with real images, sweeping concurrency or holding a fixed rate.\n";
   // argv[0] is the program name or "bench"; a "bench" right after the program name is skipped too, so both
   // RunBenchCommand(argc, argv) and RunBenchCommand(argc - 1, argv + 1) work from main.
-  int first = (argc > 1 && std::string_view(argv[1]) == "bench") ? 2 : 1;
-  for (int i = first; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    size_t eq = arg.find('=');
-    bool has_inline = arg.rfind("--", 0) == 0 && eq != std::string::npos;
-    if (has_inline) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    }
-    auto need = [&](const char* name) -> bool {
-      if (has_inline) return true;
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "accel bench: %s needs a value\n", name);
-        return false;
-      }
-      value = argv[++i];
-      return true;
-    };
-    auto bad = [&](const std::string& what) {
-      std::fprintf(stderr, "accel bench: invalid %s '%s'\n", what.c_str(), value.c_str());
-      return 2;
-    };
-    if (arg == "-h" || arg == "--help") {
-      PrintUsage(stdout);
+  const int first = (argc > 1 && std::string_view(argv[1]) == "bench") ? 2 : 1;
+  const std::vector<std::string> args(argv + std::min(first, argc), argv + argc);
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") {
+      std::fputs(CommandUsage(kSynopsis, kDescription, options).c_str(), stdout);
       return 0;
-    } else if (arg == "--url") {
-      if (!need("--url")) return 2;
-      base.url = value;
-    } else if (arg == "--api") {
-      if (!need("--api")) return 2;
-      base.api = value;
-    } else if (arg == "--model") {
-      if (!need("--model")) return 2;
-      base.model = value;
-    } else if (arg == "--model-native") {
-      base.protocol_options.model_native = true;
-    } else if (arg == "--models-dir") {
-      if (!need("--models-dir")) return 2;
-      base.protocol_options.models_dir = value;
-    } else if (arg == "--grpc-url") {
-      if (!need("--grpc-url")) return 2;
-      base.protocol_options.grpc_url = value;
-    } else if (arg == "--zmq-endpoint") {
-      if (!need("--zmq-endpoint")) return 2;
-      base.protocol_options.zmq_endpoint = value;
-    } else if (arg == "--image") {
-      if (!need("--image")) return 2;
-      base.images.push_back(value);
-    } else if (arg == "--concurrency") {
-      if (!need("--concurrency")) return 2;
-      int c = 0;
-      if (!ParseInt(value, &c) || c < 1 || c > 10000) return bad("--concurrency");
-      concurrencies = {c};
-      concurrency_given = true;
-    } else if (arg == "--concurrency-range") {
-      if (!need("--concurrency-range")) return 2;
-      int parts[3] = {0, 0, 1};
-      std::stringstream ss(value);
-      std::string piece;
-      int n = 0;
-      while (std::getline(ss, piece, ':')) {
-        if (n >= 3 || !ParseInt(piece, &parts[n])) return bad("--concurrency-range");
-        ++n;
-      }
-      if (n < 2 || parts[0] < 1 || parts[1] < parts[0] || parts[2] < 1 || parts[1] > 10000) {
-        return bad("--concurrency-range");
-      }
-      concurrencies.clear();
-      for (int c = parts[0]; c <= parts[1]; c += parts[2]) concurrencies.push_back(c);
-      concurrency_given = true;
-    } else if (arg == "--rate") {
-      if (!need("--rate")) return 2;
-      if (!ParseDouble(value, &base.rate) || base.rate <= 0) return bad("--rate");
-    } else if (arg == "--duration") {
-      if (!need("--duration")) return 2;
-      if (!ParseDouble(value, &base.duration_s) || base.duration_s <= 0) return bad("--duration");
-    } else if (arg == "--warmup") {
-      if (!need("--warmup")) return 2;
-      if (!ParseDouble(value, &base.warmup_s) || base.warmup_s < 0) return bad("--warmup");
-    } else if (arg == "--timeout") {
-      if (!need("--timeout")) return 2;
-      if (!ParseDouble(value, &base.timeout_s) || base.timeout_s <= 0) return bad("--timeout");
-    } else if (arg == "--json") {
-      format = Format::kJson;
-    } else if (arg == "--csv") {
-      format = Format::kCsv;
-    } else if (arg == "--quiet") {
-      base.progress = false;
-    } else {
-      std::fprintf(stderr, "accel bench: unknown option '%s'\n", argv[i]);
-      PrintUsage(stderr);
-      return 2;
     }
+  auto positional = ParseCommandLine("bench", options, args, /*read_env=*/false);
+  if (!positional.ok() || !positional->empty()) {
+    std::fprintf(stderr, "accel bench: %s\n%s",
+                 positional.ok() ? ("unexpected argument '" + (*positional)[0] + "'").c_str()
+                                 : positional.status().message().c_str(),
+                 CommandUsage(kSynopsis, kDescription, options).c_str());
+    return 2;
   }
   if (!concurrency_given) concurrencies = {base.rate > 0 ? 16 : 1};
   if (base.images.empty()) {

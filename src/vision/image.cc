@@ -16,21 +16,30 @@ namespace {
 // allocations), so each thread keeps one decompressor and one compressor for its lifetime.
 class TjHandle {
  public:
-  explicit TjHandle(bool compress) : handle_(compress ? tjInitCompress() : tjInitDecompress()) {}
+  explicit TjHandle(bool compress) : compress_(compress), handle_(Make()) {}
   ~TjHandle() {
     if (handle_ != nullptr) tjDestroy(handle_);
+  }
+  // libjpeg-turbo's handle keeps state after a failed decompression: on the same handle the next header read
+  // of a valid JPEG can report a stale warning and 0x0 dimensions. So a handle that failed is replaced before
+  // it serves another request (one client's corrupt JPEG must not fail the next client's good one).
+  void Reset() {
+    if (handle_ != nullptr) tjDestroy(handle_);
+    handle_ = Make();
   }
   TjHandle(const TjHandle&) = delete;
   TjHandle& operator=(const TjHandle&) = delete;
   tjhandle get() const { return handle_; }
 
  private:
+  tjhandle Make() const { return compress_ ? tjInitCompress() : tjInitDecompress(); }
+  const bool compress_;
   tjhandle handle_;
 };
 
-tjhandle ThreadDecompressor() {
+TjHandle& ThreadDecompressor() {
   thread_local TjHandle handle(/*compress=*/false);
-  return handle.get();
+  return handle;
 }
 
 tjhandle ThreadCompressor() {
@@ -58,8 +67,7 @@ bool IsBenignJpegWarning(const char* message) {
   return message != nullptr && std::strstr(message, "extraneous bytes before marker") != nullptr;
 }
 
-StatusOr<Image> DecodeJpeg(const uint8_t* data, size_t size, const DecodeOptions& options) {
-  tjhandle tj = ThreadDecompressor();
+StatusOr<Image> DecodeJpegWith(tjhandle tj, const uint8_t* data, size_t size, const DecodeOptions& options) {
   if (tj == nullptr)
     return Internal(std::string("cannot create a JPEG decompressor: ") + tjGetErrorStr2(nullptr));
 
@@ -119,6 +127,13 @@ StatusOr<Image> DecodeJpeg(const uint8_t* data, size_t size, const DecodeOptions
       return InvalidArgument(std::string("corrupt or truncated JPEG: ") + message);
     }
   }
+  return image;
+}
+
+StatusOr<Image> DecodeJpeg(const uint8_t* data, size_t size, const DecodeOptions& options) {
+  TjHandle& handle = ThreadDecompressor();
+  auto image = DecodeJpegWith(handle.get(), data, size, options);
+  if (!image.ok()) handle.Reset();
   return image;
 }
 

@@ -82,7 +82,8 @@ TEST_F(PipelineOnSimTest, ClientErrorsAreTheirOwnCodes) {
 
   DetectionRequest late = ImageRequest();
   late.deadline = std::chrono::steady_clock::now() - std::chrono::milliseconds(1);
-  EXPECT_EQ(pipeline_->DetectSync(std::move(late)).status().code(), StatusCode::kDeadlineExceeded);
+  auto late_result = pipeline_->DetectSync(std::move(late));
+  EXPECT_EQ(late_result.status().code(), StatusCode::kDeadlineExceeded) << late_result.status().ToString();
 }
 
 TEST_F(PipelineOnSimTest, DeviceFailureReachesTheCallerAsServerError) {

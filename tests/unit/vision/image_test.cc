@@ -176,6 +176,19 @@ TEST(DecodeImage, TruncatedJpegIsInvalidArgument) {
   }
 }
 
+// Found by the pipeline test: after a truncated JPEG failed on a thread, the next valid JPEG decoded on the
+// same thread came back as "invalid dimensions 0x0" (the decompressor kept state from the failure).
+TEST(DecodeImage, FailedJpegDoesNotSpoilTheNextDecodeOnTheThread) {
+  const std::vector<uint8_t> bytes = TestImageBytes("000000000139.jpg");
+  for (size_t keep : {size_t{200}, size_t{700}, bytes.size() / 2, size_t{10}}) {
+    ASSERT_FALSE(DecodeImage(bytes.data(), keep).ok()) << keep;
+    auto good = DecodeImage(bytes.data(), bytes.size());
+    ASSERT_TRUE(good.ok()) << "after " << keep << " bytes: " << good.status().ToString();
+    EXPECT_EQ(good->width, 640);
+    EXPECT_EQ(good->height, 426);
+  }
+}
+
 TEST(DecodeImage, CorruptJpegIsInvalidArgument) {
   std::vector<uint8_t> bytes = TestImageBytes("000000000139.jpg");
   // Wreck the entropy-coded data and the end marker but keep the header.
