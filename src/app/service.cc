@@ -245,6 +245,8 @@ Status Service::StartFrontEnds() {
   if (started.ok() && !config_.zmq_endpoint.empty()) {
     f.zmq = std::make_unique<ZmqDetectorServer>(
         context_, ZmqDetectorServer::Options{.endpoint = config_.zmq_endpoint,
+                                             .model = {},  // the pipeline's default model
+                                             .threshold = kDefaultThreshold,
                                              .bgr = config_.zmq_pixel_format == "bgr",
                                              .labelmap_path = config_.zmq_labelmap,
                                              .deadline_ms = config_.zmq_timeout_ms,

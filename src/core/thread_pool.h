@@ -1,6 +1,6 @@
-// ThreadPool: a fixed set of threads running posted tasks in FIFO order. Used by the API to keep image
-// decoding and letterboxing off the network I/O threads. Post is thread-safe; the destructor drains
-// nothing: tasks still queued are run before the threads exit.
+// ThreadPool: a fixed set of threads running posted tasks in FIFO order. Used by the pipeline to keep image
+// decoding and letterboxing off the network I/O threads. Post is thread-safe. The destructor runs every task
+// still queued, then joins the threads; a task must not Post to a pool that is being destroyed.
 #pragma once
 
 #include <condition_variable>
