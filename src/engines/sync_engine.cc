@@ -63,6 +63,10 @@ Status SyncEngine::Warmup(const std::string& model, int batch_size) {
     return InvalidArgument("warmup batch size " + std::to_string(batch_size) + " outside [1, " +
                            std::to_string(limits_.max_batch) + "] on " + info_.id);
   }
+  {
+    std::lock_guard lock(mu_);
+    ACCEL_RETURN_IF_ERROR(RefusalLocked());  // before the lookup: Shutdown releases the models
+  }
   std::shared_ptr<const LoadedModel> loaded = models_.Find(model);
   if (!loaded) return models_.NotLoaded(model);
   auto input = std::make_shared<Tensor>(loaded->config().input.dtype, loaded->item_input_shape());

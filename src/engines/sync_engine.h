@@ -82,15 +82,17 @@ class SyncEngine : public Engine {
   // {limits.max_batch, limits.max_in_flight, async = true}. Any thread.
   EngineCapabilities capabilities() const final;
 
-  // Control thread, never concurrently with each other or Shutdown (engine.h). Load calls LoadModel on the
-  // calling thread and adds the model to the table, replacing one of the same name; UNAVAILABLE once shut
-  // down or failed. Unload removes it from the table: batches already queued keep their reference and run,
-  // and the model is released when the last of them finishes.
+  // Load/Unload/Warmup: the control thread, never concurrently with each other (engine.h), while Submit
+  // and the workers run. Load calls LoadModel on the calling thread and adds the model to the table,
+  // replacing one of the same name; UNAVAILABLE once shut down or failed. Unload removes it from the
+  // table: batches already queued keep their reference and run, and the model is released when the last
+  // of them finishes.
   Status Load(const ModelConfig& model) final;
   Status Unload(const std::string& model) final;
   // Queues a batch of `batch_size` zero inputs (1..max_batch) through Run like client work, outside the
-  // max_in_flight limit and the counters, and blocks the control thread until it is done. Overridable
-  // (torch runs it twice, sim answers at once while faulty); overrides call this one to run the batch.
+  // max_in_flight limit and the counters, and blocks the caller until it is done. May overlap Shutdown
+  // (the scheduler's probe thread): it then fails with UNAVAILABLE. Overridable (torch runs it twice, sim
+  // answers at once while faulty); overrides call this one to run the batch.
   Status Warmup(const std::string& model, int batch_size) override;
 
   // The device's worker thread (one caller; engine.h). Refuses, leaving the batch with the caller: an
