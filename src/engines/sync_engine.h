@@ -99,7 +99,8 @@ class SyncEngine : public Engine {
   // empty batch or one over max_batch (INVALID_ARGUMENT), after Shutdown or MarkFailed (UNAVAILABLE), an
   // unknown model (NOT_FOUND), max_in_flight batches already queued or running (RESOURCE_EXHAUSTED).
   // Otherwise queues it and returns at once; a worker runs it and calls each item's `done` on that worker
-  // thread, after the batch has stopped counting against max_in_flight (so `done` may Submit again).
+  // thread, after the batch has stopped counting against max_in_flight (so `done` may Submit again);
+  // a batch failed by Shutdown gets its `done` calls on the Shutdown caller's thread.
   Status Submit(Batch& batch) final;
 
   // Any thread, cheap. FAILED after Shutdown ("shut down") or MarkFailed (its reason), otherwise READY.
