@@ -110,6 +110,7 @@ Status SyncEngine::Submit(Batch& batch) {
                            std::to_string(limits_.max_batch) + " of " + info_.id);
   }
   std::shared_ptr<const LoadedModel> model = models_.Find(batch.model);
+  const SteadyTime accepted = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mu_);
     ACCEL_RETURN_IF_ERROR(RefusalLocked());
@@ -119,7 +120,7 @@ Status SyncEngine::Submit(Batch& batch) {
                                " batches in flight");
     }
     ++in_flight_;
-    queue_.push_back(Job{std::move(model), std::move(batch.items), std::chrono::steady_clock::now(), false});
+    queue_.push_back(Job{std::move(model), std::move(batch.items), accepted, false});
   }
   batch.items.clear();  // moved from: leave the caller's batch in a known (empty) state
   work_cv_.notify_one();
@@ -185,14 +186,16 @@ bool SyncEngine::WaitForShutdown(std::optional<SteadyTime> until) const {
 void SyncEngine::WorkerLoop(int worker) {
   for (;;) {
     Job job;
+    Status refusal;  // the device failed (MarkFailed) before this batch started: it is not run
     {
       std::unique_lock lock(mu_);
       work_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping; Shutdown took what was queued
       job = std::move(queue_.front());
       queue_.pop_front();
+      if (failed_) refusal = Unavailable(info_.id + " failed: " + failed_reason_);
     }
-    std::vector<StatusOr<TensorList>> results = Execute(job, worker);
+    std::vector<StatusOr<TensorList>> results = Execute(job, worker, refusal);
     if (!job.warmup) {
       std::lock_guard lock(mu_);
       --in_flight_;
@@ -203,7 +206,7 @@ void SyncEngine::WorkerLoop(int worker) {
   }
 }
 
-std::vector<StatusOr<TensorList>> SyncEngine::Execute(Job& job, int worker) {
+std::vector<StatusOr<TensorList>> SyncEngine::Execute(Job& job, int worker, const Status& refusal) {
   const ModelConfig& config = job.model->config();
   std::vector<StatusOr<TensorList>> results;
   results.reserve(job.items.size());
@@ -223,13 +226,9 @@ std::vector<StatusOr<TensorList>> SyncEngine::Execute(Job& job, int worker) {
     }
   }
   if (valid.empty()) return results;
-  {
-    std::lock_guard lock(mu_);
-    if (failed_) {
-      const Status refused = Unavailable(info_.id + " failed: " + failed_reason_);
-      for (size_t i : valid) results[i] = refused;
-      return results;
-    }
+  if (!refusal.ok()) {
+    for (size_t i : valid) results[i] = refusal;
+    return results;
   }
 
   StatusOr<std::vector<TensorList>> outputs = Internal("not run");

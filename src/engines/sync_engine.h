@@ -153,8 +153,9 @@ class SyncEngine : public Engine {
   };
 
   void WorkerLoop(int worker);
-  // Checks the items, calls Run and the output checks; one result per item, in order.
-  std::vector<StatusOr<TensorList>> Execute(Job& job, int worker);
+  // Checks the items, calls Run (unless `refusal` is an error, which the valid items get instead) and the
+  // output checks; one result per item, in order.
+  std::vector<StatusOr<TensorList>> Execute(Job& job, int worker, const Status& refusal);
   Status RefusalLocked() const;  // UNAVAILABLE after Shutdown or MarkFailed, else OK. Needs mu_.
 
   const DeviceInfo info_;
