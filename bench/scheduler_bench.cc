@@ -1,7 +1,7 @@
 // scheduler_bench: measures the scheduler in-process on simulated devices (no HTTP, no model): placement
 // on equal and mixed devices, dynamic batching, failover on fail_after / hang_after, and overload.
-// Every device here is a simulation (sim engine: latency on a timer, zero outputs); the figures measure the
-// scheduler's overhead and policies, not any accelerator.
+// Every device here is a simulation (sim engine: latency slept on its worker thread, zero outputs); the
+// figures measure the scheduler's overhead and policies, not any accelerator.
 //
 //   scheduler_bench --all [--repeat=3] [--duration_s=3]
 //   scheduler_bench --scenario=mixed

@@ -8,6 +8,10 @@
 // the batch and will call every item's `done` exactly once, from any thread, with that item's own result.
 // An error return means the engine did not take it: no `done` is called and the scheduler still owns the
 // batch, so it can send it elsewhere.
+//
+// Engines that run a batch synchronously (cpu, nvidia, sim) are built on SyncEngine (sync_engine.h), which
+// implements this contract once; hailo, which completes through HailoRT's callbacks, implements it directly
+// and shares the model table (model_table.h) and the counters (engine_counters.h).
 #pragma once
 
 #include <chrono>
@@ -56,11 +60,12 @@ struct EngineHealth {
   std::string reason;  // empty when ready
 };
 
-// Live figures an engine may expose (all optional: -1 means unknown).
+// Live figures an engine may expose (all optional: -1 means unknown). The three counters are kept by
+// EngineCounters in every engine and count client work only (not warmups or probes).
 struct EngineStats {
-  uint64_t batches_executed = 0;
-  uint64_t items_executed = 0;
-  uint64_t failures = 0;
+  uint64_t batches_executed = 0;  // batches that reached their end on the device, failed ones included
+  uint64_t items_executed = 0;    // items that got outputs
+  uint64_t failures = 0;          // batches the device or engine failed (not items failed for their input)
   double temperature_c = -1;
   double power_w = -1;
   double utilization_percent = -1;
@@ -110,15 +115,25 @@ class Engine {
   virtual Status Warmup(const std::string& model, int batch_size) = 0;
 
   // See the contract at the top of this file. Called from the device's worker thread only (one caller),
-  // at most capabilities().max_in_flight batches outstanding. Items must match the model's input spec;
-  // the engine checks the output shape against the batch it ran and fails the items if it differs.
+  // at most capabilities().max_in_flight batches outstanding. Items should match the model's input spec
+  // (CheckItemInput, item_checks.h: an item that does not fails alone with INVALID_ARGUMENT). Each item's
+  // outputs must match the model's outputs with a batch dimension of 1 (CheckItemOutputs): SyncEngine
+  // checks them before they leave the engine and the scheduler checks every engine's.
   virtual Status Submit(Batch& batch) = 0;
 
   // Any thread, cheap (no device round-trip: engines cache what they read).
   virtual EngineHealth Health() const = 0;
   virtual EngineStats Stats() const = 0;
 
-  // Completes or fails every outstanding item, then releases the device. Idempotent. Control thread.
+  // The shutdown rule, one for every engine:
+  //   - work the engine holds but has not started on the device is failed at once with UNAVAILABLE;
+  //   - work already running on the device completes and is delivered with its own result; work on a
+  //     device that does not answer (hung; for hailo: still out after timeout_ms) is failed with
+  //     UNAVAILABLE instead of waited for;
+  //   - then the device and the models are released. Afterwards no `done` is called any more, Load, Warmup
+  //     and Submit refuse with UNAVAILABLE and Health() reports FAILED ("shut down").
+  // Idempotent. Control thread, never concurrently with itself and never from a `done` callback (it waits
+  // for the engine's threads, which may be the caller).
   virtual void Shutdown() = 0;
 
  protected:

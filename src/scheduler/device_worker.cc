@@ -26,31 +26,6 @@ void WaitUntil(std::condition_variable& cv, Lock& lock, Clock* clock, std::optio
 
 }  // namespace
 
-Status CheckItemOutputs(const ModelConfig& model, const TensorList& outputs) {
-  if (!model.outputs.empty() && outputs.size() != model.outputs.size()) {
-    return Internal("engine returned " + std::to_string(outputs.size()) + " outputs, model '" + model.name +
-                    "' declares " + std::to_string(model.outputs.size()));
-  }
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    const std::vector<int64_t>& shape = outputs[i].shape();
-    bool ok = !shape.empty() && shape[0] == 1;
-    std::string expected = "[1,...]";
-    if (ok && i < model.outputs.size()) {
-      const std::vector<int64_t>& spec = model.outputs[i].shape;
-      std::vector<int64_t> want = {1};
-      want.insert(want.end(), spec.begin(), spec.end());
-      expected = ShapeToString(want);
-      ok = shape.size() == want.size();
-      for (size_t d = 1; ok && d < want.size(); ++d) ok = want[d] < 0 || want[d] == shape[d];
-    }
-    if (!ok) {
-      return Internal("output shape mismatch: output " + std::to_string(i) + " is " + ShapeToString(shape) +
-                      " for one item, model '" + model.name + "' expects " + expected);
-    }
-  }
-  return Status::Ok();
-}
-
 DeviceWorker::DeviceWorker(std::unique_ptr<Engine> engine, WorkerConfig config, Clock* clock,
                            RequestRouter* router)
     : engine_(std::move(engine)),

@@ -22,6 +22,7 @@
 
 #include "core/clock.h"
 #include "engines/engine.h"
+#include "engines/item_checks.h"  // CheckItemOutputs: every item is checked before it reaches a client
 #include "scheduler/batch_policy.h"
 #include "scheduler/cost_model.h"
 #include "scheduler/device_health.h"
@@ -47,10 +48,6 @@ struct WorkerConfig {
   double prior_batch_ms = 10.0;
   SchedulerObserver observer;
 };
-
-// Checks an item's outputs against the model: one tensor per declared output, batch dimension 1, fixed
-// dims equal. Exposed for tests.
-Status CheckItemOutputs(const ModelConfig& model, const TensorList& outputs);
 
 class DeviceWorker {
  public:

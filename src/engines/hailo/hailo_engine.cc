@@ -29,12 +29,14 @@
 #include <thread>
 
 #include "core/logging.h"
+#include "engines/engine_counters.h"
 #include "engines/hailo/hailo_device_info.h"
 #include "engines/hailo/hailo_engine_internal.h"
 #include "engines/hailo/hailo_model_check.h"
 #include "engines/hailo/hailo_options.h"
 #include "engines/hailo/hailo_recovery.h"
 #include "engines/hailo/hailo_status_map.h"
+#include "engines/model_table.h"
 #include "vision/hailo_nms.h"
 
 namespace accel {
@@ -167,6 +169,7 @@ class HailoEngine final : public Engine {
       : device_(std::move(device)),
         options_(std::move(options)),
         bdf_(HailoBdfFromDeviceInfoId(device_.id)),
+        models_(device_.id),
         recovery_(BackoffSchedule(std::chrono::milliseconds(options_.backoff_initial_ms),
                                   std::chrono::milliseconds(options_.backoff_max_ms))) {}
 
@@ -198,32 +201,31 @@ class HailoEngine final : public Engine {
     std::unique_lock lock(device_mu_);
     if (shutdown_) return FailedPrecondition(device_.id + " is shut down");
     if (!vdevice_) return Unavailable(device_.id + " is failed (" + HealthReason() + "); cannot load now");
-    models_.erase(model.name);
+    models_.Take(model.name);  // released here, before its replacement is configured on the card
     auto loaded = ConfigureModel(model, plan);
     if (!loaded.ok()) {
       ACCEL_LOG(kWarn, kLog) << device_.id << ": loading " << model.name
                              << " failed: " << loaded.status().message();
       return loaded.status();
     }
-    models_[model.name] = std::move(loaded).value();
+    models_.Put(model.name, std::move(loaded).value());
     ACCEL_LOG(kInfo, kLog) << device_.id << ": loaded " << model.name << " from " << plan.hef_path;
     return Status::Ok();
   }
 
   Status Unload(const std::string& model) override {
     std::unique_lock lock(device_mu_);
-    auto it = models_.find(model);
-    if (it == models_.end()) return NotFound("model '" + model + "' is not loaded on " + device_.id);
-    ShutdownModel(*it->second);
-    models_.erase(it);
+    std::shared_ptr<LoadedModel> m = models_.Take(model);
+    if (!m) return models_.NotLoaded(model);
+    ShutdownModel(*m);
     return Status::Ok();
   }
 
   Status Warmup(const std::string& model, int batch_size) override {
     std::shared_lock lock(device_mu_);
-    auto it = models_.find(model);
-    if (it == models_.end()) return NotFound("model '" + model + "' is not loaded on " + device_.id);
-    return RunProbe(*it->second, std::max(1, batch_size));
+    std::shared_ptr<LoadedModel> m = models_.Find(model);
+    if (!m) return models_.NotLoaded(model);
+    return RunProbe(*m, std::max(1, batch_size));
   }
 
   Status Submit(Batch& batch) override {
@@ -234,9 +236,9 @@ class HailoEngine final : public Engine {
       if (recovery_.failed()) return Unavailable(device_.id + " is failed: " + recovery_.reason());
     }
     std::shared_lock lock(device_mu_);
-    auto it = models_.find(batch.model);
-    if (it == models_.end()) return NotFound("model '" + batch.model + "' is not loaded on " + device_.id);
-    LoadedModel& m = *it->second;
+    std::shared_ptr<LoadedModel> found = models_.Find(batch.model);
+    if (!found) return models_.NotLoaded(batch.model);
+    LoadedModel& m = *found;
     for (const auto& item : batch.items) {
       if (!item.input || item.input->byte_size() != m.input_frame_size ||
           item.input->dtype() != m.config.input.dtype) {
@@ -260,9 +262,7 @@ class HailoEngine final : public Engine {
 
   EngineStats Stats() const override {
     EngineStats s;
-    s.batches_executed = batches_.load();
-    s.items_executed = items_.load();
-    s.failures = failures_.load();
+    counters_.Fill(s);
     std::lock_guard state(state_mu_);
     s.temperature_c = temperature_c_;
     s.power_w = power_w_;
@@ -277,10 +277,17 @@ class HailoEngine final : public Engine {
     }
     wake_.notify_all();
     if (monitor_.joinable()) monitor_.join();
+    // The shutdown rule (engine.h). This engine queues nothing itself: every job it took is with HailoRT,
+    // i.e. running on the card, so jobs in flight may finish, for up to timeout_ms. Those still out then
+    // are treated as hung: aborted with the models below and failed with UNAVAILABLE.
+    {
+      std::unique_lock state(state_mu_);
+      idle_.wait_for(state, std::chrono::milliseconds(options_.timeout_ms),
+                     [this] { return in_flight_.empty(); });
+    }
     std::unique_lock lock(device_mu_);
     // Shutting a configured model down aborts its pending jobs; their callbacks fail the items.
-    for (auto& [name, m] : models_) ShutdownModel(*m);
-    models_.clear();
+    for (const auto& m : models_.TakeAll()) ShutdownModel(*m);
     ++tearing_down_;
     vdevice_.reset();
     --tearing_down_;
@@ -493,7 +500,7 @@ class HailoEngine final : public Engine {
       }
       if (!taken) return status;
       for (size_t i = begin; i < n; ++i) batch.items[i].done(status);
-      failures_ += n - begin;
+      counters_.RecordBatch(0, /*failed=*/true);
       return Status::Ok();
     }
     return Status::Ok();
@@ -507,7 +514,7 @@ class HailoEngine final : public Engine {
     if (!mine) return;
     if (s != HAILO_SUCCESS) {
       Status error = NoteFailure(s, "inference on " + device_.id);
-      failures_ += job->done.size();
+      counters_.RecordBatch(0, /*failed=*/true);
       for (auto& done : job->done) done(error);
       return;
     }
@@ -520,8 +527,7 @@ class HailoEngine final : public Engine {
       outputs.push_back(std::move(out));
       job->done[i](std::move(outputs));
     }
-    batches_ += 1;
-    items_ += job->done.size();
+    counters_.RecordBatch(job->done.size(), /*failed=*/false);
   }
 
   // Maps a HailoRT error to a Status and, for card faults, marks the card failed so the scheduler stops
@@ -548,6 +554,7 @@ class HailoEngine final : public Engine {
   void RemoveInFlight(const std::shared_ptr<Job>& job) {
     std::lock_guard state(state_mu_);
     in_flight_.remove(job);
+    if (in_flight_.empty()) idle_.notify_all();
   }
 
   // Fails every job still pending with `error`. Safe against concurrent callbacks (the CAS decides).
@@ -560,7 +567,7 @@ class HailoEngine final : public Engine {
     for (auto& job : jobs) {
       int expected = Job::kPending;
       if (!job->state.compare_exchange_strong(expected, Job::kAbandoned)) continue;
-      failures_ += job->done.size();
+      counters_.RecordBatch(0, /*failed=*/true);
       for (auto& done : job->done) done(error);
     }
   }
@@ -594,7 +601,7 @@ class HailoEngine final : public Engine {
     for (auto& job : hung) {
       int expected = Job::kPending;
       if (!job->state.compare_exchange_strong(expected, Job::kAbandoned)) continue;
-      failures_ += job->done.size();
+      counters_.RecordBatch(0, /*failed=*/true);
       for (auto& done : job->done) done(Unavailable(device_.id + ": " + reason));
     }
   }
@@ -638,24 +645,26 @@ class HailoEngine final : public Engine {
   Status AttemptRecovery() {
     std::unique_lock lock(device_mu_);
     std::vector<ModelConfig> configs;
-    for (auto& [name, m] : models_) {
+    for (const auto& m : models_.TakeAll()) {
       configs.push_back(m->config);
       ShutdownModel(*m);
     }
-    models_.clear();
     ++tearing_down_;
     vdevice_.reset();
     --tearing_down_;
     AbandonAll(Unavailable(device_.id + " is being reset"));
     ACCEL_RETURN_IF_ERROR(CreateVDevice());
+    std::shared_ptr<LoadedModel> first;  // configs are in name order, as the table was
     for (const auto& config : configs) {
       auto plan = PlanHailoModel(config);
       if (!plan.ok()) return plan.status();
       auto loaded = ConfigureModel(config, *plan);
       if (!loaded.ok()) return loaded.status().WithContext("reloading " + config.name);
-      models_[config.name] = std::move(loaded).value();
+      std::shared_ptr<LoadedModel> model = std::move(loaded).value();
+      if (!first) first = model;
+      models_.Put(config.name, std::move(model));
     }
-    if (!models_.empty()) return RunProbe(*models_.begin()->second, 1);
+    if (first) return RunProbe(*first, 1);
     // No model to run: asking the card who it is proves the driver and firmware answer.
     auto devices = vdevice_->get_physical_devices();
     if (devices && !devices->empty()) {
@@ -728,8 +737,10 @@ class HailoEngine final : public Engine {
   const std::string bdf_;
 
   mutable std::shared_mutex device_mu_;
-  std::unique_ptr<hailort::VDevice> vdevice_;                   // guarded by device_mu_
-  std::map<std::string, std::unique_ptr<LoadedModel>> models_;  // guarded by device_mu_
+  std::unique_ptr<hailort::VDevice> vdevice_;  // guarded by device_mu_
+  // Used under device_mu_ (the models are configured on vdevice_); never referenced outside the table for
+  // longer than a call, so taking them out releases them.
+  ModelTable<LoadedModel> models_;
 
   mutable std::mutex state_mu_;
   std::condition_variable wake_;
@@ -737,14 +748,13 @@ class HailoEngine final : public Engine {
   bool recovering_ = false;                    // guarded by state_mu_: faults while resetting are ours
   HailoRecovery recovery_;                     // guarded by state_mu_
   std::list<std::shared_ptr<Job>> in_flight_;  // guarded by state_mu_
+  std::condition_variable idle_;               // in_flight_ became empty (Shutdown waits for it)
   double temperature_c_ = -1;                  // guarded by state_mu_
   double power_w_ = -1;                        // guarded by state_mu_
   std::thread monitor_;
 
   std::atomic<int> tearing_down_{0};
-  std::atomic<uint64_t> batches_{0};
-  std::atomic<uint64_t> items_{0};
-  std::atomic<uint64_t> failures_{0};
+  EngineCounters counters_;
 };
 
 }  // namespace

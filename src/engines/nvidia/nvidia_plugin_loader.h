@@ -11,7 +11,8 @@
 //     executable (built with ENABLE_EXPORTS), so logging and other process-wide state stay single.
 //   - Engine, EngineFactory and the types they carry cross the boundary as C++ objects: both sides must be
 //     built from the same headers with the same compiler. Bump kNvidiaPluginAbiVersion whenever
-//     src/engines/engine.h or a type it uses (core/status.h, tensor.h, model_config.h) changes layout.
+//     src/engines/engine.h, sync_engine.h (the plugin's engine derives from SyncEngine, which the
+//     executable provides) or a type they use (core/status.h, tensor.h, model_config.h) changes layout.
 //   - The plugin is never unloaded (engines and their threads live in its code).
 #pragma once
 
@@ -23,7 +24,7 @@
 
 namespace accel {
 
-inline constexpr int kNvidiaPluginAbiVersion = 1;
+inline constexpr int kNvidiaPluginAbiVersion = 2;  // 2: the engine is built on SyncEngine
 inline constexpr char kNvidiaPluginAbiFunction[] = "AccelEnginePluginAbiVersion";
 inline constexpr char kNvidiaPluginFactoryFunction[] = "AccelCreateNvidiaEngineFactory";
 

@@ -15,19 +15,16 @@
 #include <torch/version.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
-#include <deque>
 #include <filesystem>
-#include <map>
 #include <mutex>
 #include <optional>
-#include <thread>
 
 #include "core/logging.h"
 #include "engines/nvidia/nvml.h"
 #include "engines/nvidia/torch_errors.h"
+#include "engines/sync_engine.h"
 
 // AOTInductor packages (.pt2) need libtorch 2.6 or newer; older builds refuse the format at load time.
 #if (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 6)) && \
@@ -156,19 +153,11 @@ class AotiRunner final : public ModelRunner {
 };
 #endif
 
-struct LoadedModel {
-  std::string name;
+struct TorchModel final : LoadedModel {
+  explicit TorchModel(const ModelConfig& config) : LoadedModel(config) {}
   std::string format;
-  std::unique_ptr<ModelRunner> runner;
-  std::vector<int64_t> item_shape;  // [1, ...InputItemShape()]
-  DType input_dtype = DType::kFloat32;
+  std::unique_ptr<ModelRunner> runner;  // Run is safe from several workers (see ModelRunner)
   c10::ScalarType input_scalar = c10::ScalarType::Float;
-  std::vector<OutputSpec> outputs;  // per-item shapes without the batch dimension
-};
-
-struct Job {
-  std::shared_ptr<LoadedModel> model;
-  std::vector<BatchItem> items;
 };
 
 struct Settings {
@@ -180,23 +169,28 @@ struct Settings {
   long test_fail_batch = -1;
 };
 
-class TorchEngine final : public Engine {
+// On SyncEngine: one worker per stream (Settings::streams), each running its batches on its own stream.
+class TorchEngine final : public SyncEngine {
  public:
   TorchEngine(DeviceInfo info, c10::Device device, Settings settings)
-      : info_(std::move(info)), device_(device), settings_(settings) {
-    for (int i = 0; i < settings_.streams; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+      : SyncEngine(std::move(info), SyncEngineLimits{.max_batch = settings.max_batch,
+                                                     .max_in_flight = settings.max_in_flight,
+                                                     .workers = settings.streams}),
+        device_(device),
+        settings_(settings),
+        streams_(static_cast<size_t>(settings.streams)) {
+    // Workers are already waiting, but run nothing before the first Submit or Warmup, which cannot come
+    // before this constructor returns; after that each worker reads only its own stream.
+    if (!device_.is_cuda()) return;
+    try {
+      c10::impl::VirtualGuardImpl guard_impl(c10::DeviceType::CUDA);
+      for (auto& stream : streams_)
+        stream = guard_impl.getStreamFromGlobalPool(device_, /*isHighPriority=*/false);
+    } catch (const c10::Error& e) {
+      MarkFailed(std::string("cannot create a CUDA stream: ") + FirstLineOf(e.what_without_backtrace()));
+    }
   }
   ~TorchEngine() override { Shutdown(); }
-
-  const DeviceInfo& device() const override { return info_; }
-
-  EngineCapabilities capabilities() const override {
-    EngineCapabilities caps;
-    caps.max_batch = settings_.max_batch;
-    caps.max_in_flight = settings_.max_in_flight;
-    caps.async = true;
-    return caps;
-  }
 
   bool Supports(const ModelConfig& model) const override {
     const Artifact* artifact = model.ArtifactFor("nvidia");
@@ -204,13 +198,16 @@ class TorchEngine final : public Engine {
     return artifact->format == "torchscript" || (artifact->format == "pt2" && ACCEL_TORCH_HAS_AOTI);
   }
 
-  Status Load(const ModelConfig& model) override {
+  // The profiling graph executor specialises on its first runs, so the warmup batch runs twice.
+  Status Warmup(const std::string& model, int batch_size) override {
+    for (int round = 0; round < 2; ++round) ACCEL_RETURN_IF_ERROR(SyncEngine::Warmup(model, batch_size));
+    return Status::Ok();
+  }
+
+ protected:
+  StatusOr<std::shared_ptr<const LoadedModel>> LoadModel(const ModelConfig& model) override {
     const Artifact* artifact = model.ArtifactFor("nvidia");
     if (artifact == nullptr) return NotFound("model " + model.name + " has no nvidia artifact");
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (failed_) return Unavailable(info_.id + " failed: " + failed_reason_);
-    }
     std::optional<c10::ScalarType> scalar = ToScalarType(model.input.dtype);
     if (!scalar) return InvalidArgument("unsupported input dtype for model " + model.name);
     std::error_code ec;
@@ -218,14 +215,9 @@ class TorchEngine final : public Engine {
       return NotFound("nvidia artifact of model " + model.name + " not found: " + artifact->path.string() +
                       " (make it with scripts/convert_yolox_torchscript.py; see docs/nvidia.md)");
     }
-    auto loaded = std::make_shared<LoadedModel>();
-    loaded->name = model.name;
+    auto loaded = std::make_shared<TorchModel>(model);
     loaded->format = artifact->format;
-    loaded->item_shape = {1};
-    for (int64_t d : model.InputItemShape()) loaded->item_shape.push_back(d);
-    loaded->input_dtype = model.input.dtype;
     loaded->input_scalar = *scalar;
-    loaded->outputs = model.outputs;
     try {
       if (artifact->format == "torchscript") {
         torch::jit::Module module = torch::jit::load(artifact->path.string(), device_);
@@ -251,244 +243,17 @@ class TorchEngine final : public Engine {
     } catch (const std::exception& e) {
       return LoadError(model.name, e.what());
     }
-    ACCEL_LOG(kInfo, kLog) << info_.id << ": loaded " << model.name << " (" << artifact->format << ", "
+    ACCEL_LOG(kInfo, kLog) << device().id << ": loaded " << model.name << " (" << artifact->format << ", "
                            << artifact->path.string() << ")";
-    std::lock_guard<std::mutex> lock(mutex_);
-    models_[model.name] = std::move(loaded);
-    return Status::Ok();
+    return std::shared_ptr<const LoadedModel>(std::move(loaded));
   }
 
-  Status Unload(const std::string& model) override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    // Batches already queued hold their own reference; the module is freed when the last one finishes.
-    if (models_.erase(model) == 0) return NotFound("model " + model + " is not loaded on " + info_.id);
-    return Status::Ok();
-  }
-
-  Status Warmup(const std::string& model, int batch_size) override {
-    if (batch_size < 1 || batch_size > settings_.max_batch) {
-      return InvalidArgument("warmup batch size " + std::to_string(batch_size) + " outside [1, " +
-                             std::to_string(settings_.max_batch) + "]");
-    }
-    std::shared_ptr<LoadedModel> loaded;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      auto it = models_.find(model);
-      if (it == models_.end()) return NotFound("model " + model + " is not loaded on " + info_.id);
-      loaded = it->second;
-    }
-    auto input = std::make_shared<Tensor>(loaded->input_dtype, loaded->item_shape);
-    input->Fill(0);
-    // The profiling graph executor specialises on its first runs, so run twice.
-    for (int round = 0; round < 2; ++round) {
-      struct Waiter {
-        std::mutex mutex;
-        std::condition_variable cv;
-        int remaining = 0;
-        Status first_error;
-      };
-      auto waiter = std::make_shared<Waiter>();
-      waiter->remaining = batch_size;
-      Job job;
-      job.model = loaded;
-      for (int i = 0; i < batch_size; ++i) {
-        job.items.push_back(BatchItem{input, [waiter](StatusOr<TensorList> result) {
-                                        std::lock_guard<std::mutex> lock(waiter->mutex);
-                                        if (!result.ok() && waiter->first_error.ok()) {
-                                          waiter->first_error = result.status();
-                                        }
-                                        if (--waiter->remaining == 0) waiter->cv.notify_all();
-                                      }});
-      }
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (stopping_) return Unavailable(info_.id + " is shut down");
-        if (failed_) return Unavailable(info_.id + " failed: " + failed_reason_);
-        // Warmup bypasses the in-flight limit: it comes from the control thread, not the worker.
-        ++in_flight_;
-        queue_.push_back(std::move(job));
-      }
-      cv_.notify_one();
-      std::unique_lock<std::mutex> lock(waiter->mutex);
-      waiter->cv.wait(lock, [&] { return waiter->remaining == 0; });
-      if (!waiter->first_error.ok()) return waiter->first_error.WithContext("warmup of " + model);
-    }
-    return Status::Ok();
-  }
-
-  Status Submit(Batch& batch) override {
-    if (batch.items.empty()) return InvalidArgument("empty batch");
-    if (static_cast<int>(batch.items.size()) > settings_.max_batch) {
-      return InvalidArgument("batch of " + std::to_string(batch.items.size()) + " exceeds max_batch " +
-                             std::to_string(settings_.max_batch) + " of " + info_.id);
-    }
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (stopping_) return Unavailable(info_.id + " is shut down");
-      if (failed_) return Unavailable(info_.id + " failed: " + failed_reason_);
-      auto it = models_.find(batch.model);
-      if (it == models_.end()) return NotFound("model " + batch.model + " is not loaded on " + info_.id);
-      if (in_flight_ >= settings_.max_in_flight) {
-        return ResourceExhausted(info_.id + " already has " + std::to_string(in_flight_) +
-                                 " batches in flight");
-      }
-      Job job;
-      job.model = it->second;
-      job.items = std::move(batch.items);
-      batch.items.clear();
-      ++in_flight_;
-      queue_.push_back(std::move(job));
-    }
-    cv_.notify_one();
-    return Status::Ok();
-  }
-
-  EngineHealth Health() const override {
-    std::lock_guard<std::mutex> lock(mutex_);
-    EngineHealth health;
-    if (failed_) {
-      health.state = HealthState::kFailed;
-      health.reason = failed_reason_;
-    } else if (stopping_) {
-      health.state = HealthState::kFailed;
-      health.reason = "shut down";
-    }
-    return health;
-  }
-
-  EngineStats Stats() const override {
-    EngineStats stats;
-    stats.batches_executed = batches_.load();
-    stats.items_executed = items_.load();
-    stats.failures = failures_.load();
-    if (device_.is_cuda()) {
-      std::lock_guard<std::mutex> lock(reading_mutex_);
-      auto now = std::chrono::steady_clock::now();
-      // NVML is a driver call, not a GPU round trip; still, read it at most once a second.
-      if (!reading_time_ || now - *reading_time_ > std::chrono::seconds(1)) {
-        reading_ = Nvml::Get().Read(device_.index());
-        reading_time_ = now;
-      }
-      if (reading_) {
-        stats.temperature_c = reading_->temperature_c;
-        stats.power_w = reading_->power_w;
-        stats.utilization_percent = reading_->utilization_percent;
-        stats.memory_used_mb = reading_->memory_used_mb;
-        stats.memory_total_mb = reading_->memory_total_mb;
-      }
-    }
-    return stats;
-  }
-
-  void Shutdown() override {
-    std::deque<Job> dropped;
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (stopping_ && workers_.empty()) return;
-      stopping_ = true;
-      dropped.swap(queue_);
-      in_flight_ -= static_cast<int>(dropped.size());
-    }
-    cv_.notify_all();
-    for (Job& job : dropped) FailJob(job, Unavailable(info_.id + " shut down before running the batch"));
-    for (std::thread& worker : workers_) {
-      if (worker.joinable()) worker.join();
-    }
-    std::lock_guard<std::mutex> lock(mutex_);
-    workers_.clear();
-    models_.clear();
-  }
-
- private:
-  using Results = std::vector<std::optional<StatusOr<TensorList>>>;
-
-  Status LoadError(const std::string& model, const std::string& message) {
-    TorchErrorKind kind = ClassifyTorchError(message);
-    if (kind == TorchErrorKind::kCudaError) MarkFailed(FirstLineOf(message));
-    std::string text = "cannot load " + model + " on " + info_.id + ": " + FirstLineOf(message);
-    if (kind == TorchErrorKind::kOther) return FailedPrecondition(text);
-    return Unavailable(text);
-  }
-
-  // Sticky: a failed device never runs again in this engine's lifetime.
-  void MarkFailed(const std::string& reason) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (failed_) return;
-    failed_ = true;
-    failed_reason_ = reason;
-    ACCEL_LOG(kError, kLog) << info_.id << " failed and is left out until recreated: " << reason;
-  }
-
-  static void FailJob(Job& job, const Status& status) {
-    for (BatchItem& item : job.items) {
-      if (item.done) item.done(status);
-    }
-  }
-
-  // One per stream. Each owns a stream from libtorch's pool for the device and runs jobs in order.
-  void WorkerLoop() {
-    std::optional<c10::Stream> stream;
-    if (device_.is_cuda()) {
-      try {
-        c10::impl::VirtualGuardImpl guard_impl(c10::DeviceType::CUDA);
-        stream = guard_impl.getStreamFromGlobalPool(device_, /*isHighPriority=*/false);
-      } catch (const c10::Error& e) {
-        MarkFailed(std::string("cannot create a CUDA stream: ") + FirstLineOf(e.what_without_backtrace()));
-      }
-    }
-    for (;;) {
-      Job job;
-      bool failed = false;
-      Status failed_status;
-      {
-        std::unique_lock<std::mutex> lock(mutex_);
-        cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-        if (queue_.empty()) return;  // stopping and drained
-        job = std::move(queue_.front());
-        queue_.pop_front();
-        failed = failed_;
-        if (failed) failed_status = Unavailable(info_.id + " failed: " + failed_reason_);
-      }
-      Results results(job.items.size());
-      if (failed) {
-        for (auto& result : results) result.emplace(failed_status);
-      } else {
-        RunJob(job, stream, results);
-      }
-      {
-        // Released before the callbacks so the scheduler may submit the next batch from inside them.
-        std::lock_guard<std::mutex> lock(mutex_);
-        --in_flight_;
-      }
-      for (size_t i = 0; i < job.items.size(); ++i) {
-        if (job.items[i].done) job.items[i].done(std::move(*results[i]));
-      }
-    }
-  }
-
-  Status CheckItem(const LoadedModel& model, const BatchItem& item) const {
-    if (!item.input) return InvalidArgument("batch item without input tensor");
-    if (item.input->dtype() != model.input_dtype || item.input->shape() != model.item_shape) {
-      return InvalidArgument("input " + item.input->Describe() + " does not match model " + model.name +
-                             " (expects " + std::string(DTypeName(model.input_dtype)) +
-                             ShapeToString(model.item_shape) + ")");
-    }
-    return Status::Ok();
-  }
-
-  void RunJob(Job& job, std::optional<c10::Stream>& stream, Results& results) {
-    const LoadedModel& model = *job.model;
-    std::vector<size_t> valid;
-    for (size_t i = 0; i < job.items.size(); ++i) {
-      Status status = CheckItem(model, job.items[i]);
-      if (status.ok()) {
-        valid.push_back(i);
-      } else {
-        results[i].emplace(status);
-      }
-    }
-    if (valid.empty()) return;
-    const int64_t n = static_cast<int64_t>(valid.size());
+  // Stages the inputs into one (pinned) host tensor, runs the model on this worker's stream and splits the
+  // outputs per item. SyncEngine has checked the inputs and checks each item's outputs against model.yaml.
+  StatusOr<std::vector<TensorList>> Run(const LoadedModel& base, const SyncBatch& batch) override {
+    const auto& model = static_cast<const TorchModel&>(base);
+    const std::vector<OutputSpec>& declared = model.config().outputs;
+    const int64_t n = static_cast<int64_t>(batch.inputs.size());
     std::string error;
     try {
       long run_number = ++batches_started_;
@@ -498,46 +263,30 @@ class TorchEngine final : public Engine {
                     "(injected by test_fail_batch on the CPU test device)");
       }
       c10::InferenceMode inference_mode;
+      const std::optional<c10::Stream>& stream = streams_[static_cast<size_t>(batch.worker)];
       std::optional<c10::StreamGuard> stream_guard;
       if (stream) stream_guard.emplace(*stream);
       const bool cuda = device_.is_cuda();
 
-      std::vector<int64_t> shape = model.item_shape;
+      std::vector<int64_t> shape = model.item_input_shape();
       shape[0] = n;
       // Pinned host memory from libtorch's caching host allocator: the asynchronous copy below needs it,
       // and the allocator keeps the block alive until the copy on this stream has finished.
       at::Tensor host = at::empty(shape, at::TensorOptions().dtype(model.input_scalar).pinned_memory(cuda));
-      const size_t item_bytes = job.items[valid[0]].input->byte_size();
+      const size_t item_bytes = batch.inputs[0]->byte_size();
       auto* dst = static_cast<uint8_t*>(host.data_ptr());
-      for (int64_t j = 0; j < n; ++j) {
-        std::memcpy(dst + j * item_bytes, job.items[valid[j]].input->bytes(), item_bytes);
-      }
+      for (int64_t j = 0; j < n; ++j) std::memcpy(dst + j * item_bytes, batch.inputs[j]->bytes(), item_bytes);
       at::Tensor input = cuda ? host.to(device_, /*non_blocking=*/true) : host;
 
       std::vector<at::Tensor> outputs = model.runner->Run(input);
 
-      if (!model.outputs.empty() && outputs.size() != model.outputs.size()) {
-        throw std::runtime_error("model returned " + std::to_string(outputs.size()) +
-                                 " outputs, model.yaml declares " + std::to_string(model.outputs.size()));
-      }
       std::vector<at::Tensor> host_outputs;
       for (size_t k = 0; k < outputs.size(); ++k) {
         const at::Tensor& out = outputs[k];
+        // Splitting per item needs the batch dimension first; the rest is SyncEngine's output check.
         if (out.dim() < 1 || out.size(0) != n) {
           throw std::runtime_error("output " + std::to_string(k) + " has shape " +
                                    ShapeToString(out.sizes().vec()) + " for a batch of " + std::to_string(n));
-        }
-        if (!model.outputs.empty()) {
-          const std::vector<int64_t>& declared = model.outputs[k].shape;
-          bool match = out.dim() == static_cast<int64_t>(declared.size()) + 1;
-          for (size_t d = 0; match && d < declared.size(); ++d) {
-            match = declared[d] < 0 || declared[d] == out.size(static_cast<int64_t>(d) + 1);
-          }
-          if (!match) {
-            throw std::runtime_error("output " + std::to_string(k) + " has shape " +
-                                     ShapeToString(out.sizes().vec()) + ", model.yaml declares [n]+" +
-                                     ShapeToString(declared));
-          }
         }
         if (!FromScalarType(out.scalar_type())) {
           throw std::runtime_error("output " + std::to_string(k) + " has an unsupported dtype");
@@ -552,55 +301,64 @@ class TorchEngine final : public Engine {
       }
       if (stream) stream->synchronize();
 
+      std::vector<TensorList> results(static_cast<size_t>(n));
       for (int64_t j = 0; j < n; ++j) {
-        TensorList list;
         for (size_t k = 0; k < host_outputs.size(); ++k) {
           const at::Tensor& out = host_outputs[k];
           std::vector<int64_t> item_shape = out.sizes().vec();
           item_shape[0] = 1;
-          std::string name = k < model.outputs.size() ? model.outputs[k].name : "output" + std::to_string(k);
+          std::string name = k < declared.size() ? declared[k].name : "output" + std::to_string(k);
           Tensor tensor(*FromScalarType(out.scalar_type()), item_shape, name);
           const auto* src = static_cast<const uint8_t*>(out.data_ptr());
           std::memcpy(tensor.bytes(), src + j * tensor.byte_size(), tensor.byte_size());
-          list.push_back(std::move(tensor));
+          results[static_cast<size_t>(j)].push_back(std::move(tensor));
         }
-        results[valid[j]].emplace(std::move(list));
       }
-      ++batches_;
-      items_ += static_cast<uint64_t>(n);
-      return;
+      return results;
     } catch (const c10::Error& e) {
       error = e.what_without_backtrace();
     } catch (const std::exception& e) {
       error = e.what();
     }
-    ++failures_;
     TorchErrorKind kind = ClassifyTorchError(error);
     if (kind == TorchErrorKind::kCudaError) MarkFailed(FirstLineOf(error));
-    ACCEL_LOG(kWarn, kLog) << info_.id << ": batch of " << n << " failed (" << TorchErrorKindName(kind)
+    ACCEL_LOG(kWarn, kLog) << device().id << ": batch of " << n << " failed (" << TorchErrorKindName(kind)
                            << "): " << FirstLineOf(error);
-    Status status = TorchErrorStatus(kind, info_.id, error);
-    for (size_t i : valid) results[i].emplace(status);
+    return TorchErrorStatus(kind, device().id, error);
   }
 
-  const DeviceInfo info_;
+  void AddTelemetry(EngineStats& stats) const override {
+    if (!device_.is_cuda()) return;
+    std::lock_guard<std::mutex> lock(reading_mutex_);
+    auto now = std::chrono::steady_clock::now();
+    // NVML is a driver call, not a GPU round trip; still, read it at most once a second.
+    if (!reading_time_ || now - *reading_time_ > std::chrono::seconds(1)) {
+      reading_ = Nvml::Get().Read(device_.index());
+      reading_time_ = now;
+    }
+    if (reading_) {
+      stats.temperature_c = reading_->temperature_c;
+      stats.power_w = reading_->power_w;
+      stats.utilization_percent = reading_->utilization_percent;
+      stats.memory_used_mb = reading_->memory_used_mb;
+      stats.memory_total_mb = reading_->memory_total_mb;
+    }
+  }
+
+ private:
+  Status LoadError(const std::string& model, const std::string& message) {
+    TorchErrorKind kind = ClassifyTorchError(message);
+    if (kind == TorchErrorKind::kCudaError) MarkFailed(FirstLineOf(message));
+    std::string text = "cannot load " + model + " on " + device().id + ": " + FirstLineOf(message);
+    if (kind == TorchErrorKind::kOther) return FailedPrecondition(text);
+    return Unavailable(text);
+  }
+
   const c10::Device device_;
   const Settings settings_;
-
-  mutable std::mutex mutex_;  // guards everything below up to the atomics
-  std::condition_variable cv_;
-  std::deque<Job> queue_;
-  int in_flight_ = 0;  // queued + running batches
-  bool stopping_ = false;
-  bool failed_ = false;
-  std::string failed_reason_;
-  std::map<std::string, std::shared_ptr<LoadedModel>> models_;
-  std::vector<std::thread> workers_;
-
-  std::atomic<uint64_t> batches_{0};
-  std::atomic<uint64_t> items_{0};
-  std::atomic<uint64_t> failures_{0};
-  std::atomic<long> batches_started_{0};
+  // One per worker, indexed by SyncBatch::worker; empty on the CPU. Written by the constructor only.
+  std::vector<std::optional<c10::Stream>> streams_;
+  std::atomic<long> batches_started_{0};  // Run calls, warmups included (test_fail_batch counts them)
 
   mutable std::mutex reading_mutex_;
   mutable std::optional<GpuReading> reading_;

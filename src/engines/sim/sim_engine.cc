@@ -1,16 +1,18 @@
 #include "engines/sim/sim_engine.h"
 
+#include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cmath>
-#include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <sstream>
 #include <thread>
 
 #include "core/logging.h"
-#include "engines/sim/sim_timer.h"
+#include "engines/sync_engine.h"
 
 namespace accel {
 namespace {
@@ -51,71 +53,55 @@ TensorList ZeroOutputs(const ModelConfig& model) {
   return outputs;
 }
 
-class SimEngine : public Engine {
+// One simulated device on the SyncEngine skeleton: one worker, one batch at a time (like the accelerators
+// it stands in for). Run sleeps the modelled latency on that worker, which costs wall time but no CPU, so
+// many simulated devices share the 2 cores of the benchmarks.
+class SimEngine final : public SyncEngine {
  public:
   explicit SimEngine(SimDeviceSpec spec)
-      : spec_(std::move(spec)), info_(SimDeviceInfo(spec_)), rng_(std::hash<std::string>{}(spec_.name)) {}
+      : SyncEngine(SimDeviceInfo(spec),
+                   SyncEngineLimits{.max_batch = spec.max_batch, .max_in_flight = 1, .workers = 1}),
+        spec_(std::move(spec)),
+        rng_(std::hash<std::string>{}(spec_.name)) {}
   ~SimEngine() override { Shutdown(); }
-
-  const DeviceInfo& device() const override { return info_; }
-
-  EngineCapabilities capabilities() const override {
-    EngineCapabilities caps;
-    caps.max_batch = spec_.max_batch;
-    caps.max_in_flight = 1;  // one batch at a time, like the accelerators it stands in for
-    caps.async = true;
-    return caps;
-  }
 
   bool Supports(const ModelConfig&) const override { return true; }
 
-  Status Load(const ModelConfig& model) override {
-    std::lock_guard lock(mu_);
-    if (shut_down_) return Unavailable("sim device " + spec_.name + " is shut down");
-    models_[model.name] = std::make_shared<const ModelConfig>(model);
-    return Status::Ok();
-  }
-
-  Status Unload(const std::string& model) override {
-    std::lock_guard lock(mu_);
-    if (models_.erase(model) == 0) return NotFound("model '" + model + "' is not loaded on " + info_.id);
-    return Status::Ok();
-  }
-
   // Honours the fault state (so the scheduler can use it as a probe) but does not count as a call for
-  // fail_after / hang_after. A hung device answers the warmup at once with an error rather than hanging the
+  // fail_after / hang_after. A faulty device answers at once with an error rather than hanging the
   // caller's control thread.
   Status Warmup(const std::string& model, int batch_size) override {
-    double ms = 0;
     {
-      std::lock_guard lock(mu_);
-      if (models_.find(model) == models_.end())
-        return NotFound("model '" + model + "' is not loaded on " + info_.id);
+      std::lock_guard lock(fault_mu_);
       UpdateFaultLocked(std::chrono::steady_clock::now());
       if (fault_ != Fault::kNone) return Unavailable(FaultReasonLocked());
-      ms = spec_.ms + spec_.per_item_ms * batch_size;
     }
-    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(ms));
-    return Status::Ok();
+    return SyncEngine::Warmup(model, batch_size);
   }
 
-  Status Submit(Batch& batch) override {
-    const SteadyTime now = std::chrono::steady_clock::now();
-    std::shared_ptr<const ModelConfig> model;
+  EngineHealth Health() const override {
+    EngineHealth h = SyncEngine::Health();
+    if (h.state != HealthState::kReady) return h;
+    std::lock_guard lock(fault_mu_);
+    UpdateFaultLocked(std::chrono::steady_clock::now());
+    if (fault_ != Fault::kNone) return {HealthState::kFailed, FaultReasonLocked()};
+    return h;
+  }
+
+ protected:
+  StatusOr<std::shared_ptr<const LoadedModel>> LoadModel(const ModelConfig& model) override {
+    return std::make_shared<const LoadedModel>(model);
+  }
+
+  // The one worker thread. A batch of n ends ms + per_item_ms * n after the device took it: after it was
+  // accepted, or after the previous batch ended if that was later.
+  StatusOr<std::vector<TensorList>> Run(const LoadedModel& model, const SyncBatch& batch) override {
     enum class Outcome { kOk, kFail, kHang } outcome = Outcome::kOk;
-    uint64_t id = 0;
-    size_t n_items = 0;
     std::string fail_reason;
-    {
-      std::lock_guard lock(mu_);
-      if (shut_down_) return Unavailable("sim device " + spec_.name + " is shut down");
-      auto it = models_.find(batch.model);
-      if (it == models_.end()) return NotFound("model '" + batch.model + "' is not loaded on " + info_.id);
-      if (batch.items.empty()) return InvalidArgument("empty batch");
-      if (static_cast<int>(batch.items.size()) > spec_.max_batch)
-        return InvalidArgument("batch of " + std::to_string(batch.items.size()) + " over max_batch " +
-                               std::to_string(spec_.max_batch) + " of " + info_.id);
-      model = it->second;
+    std::optional<SteadyTime> hang_until;
+    if (!batch.warmup) {
+      const SteadyTime now = std::chrono::steady_clock::now();
+      std::lock_guard lock(fault_mu_);
       const long n = ++calls_;
       UpdateFaultLocked(now);
       if (fault_ == Fault::kNone && !recovered_) {
@@ -130,91 +116,40 @@ class SimEngine : public Engine {
         fail_reason = FaultReasonLocked();
       } else if (fault_ == Fault::kHang) {
         outcome = Outcome::kHang;
+        if (spec_.recover_after_ms >= 0) hang_until = fault_since_ + MillisToDuration(spec_.recover_after_ms);
       } else if (spec_.fail_rate > 0 &&
                  std::uniform_real_distribution<double>(0, 1)(rng_) < spec_.fail_rate) {
         outcome = Outcome::kFail;
         fail_reason = "simulated random failure (fail_rate=" + FormatNumber(spec_.fail_rate) + ")";
       }
-      id = next_id_++;
-      Pending& pending = pending_[id];
-      pending.model = model;
-      pending.items = std::move(batch.items);
-      n_items = pending.items.size();
-      pending.fail_reason = fail_reason;
-      pending.fail = outcome == Outcome::kFail;
-      ++stats_.batches_executed;
-      if (pending.fail) ++stats_.failures;
     }
-    batch.items.clear();
-    if (outcome == Outcome::kHang) return Status::Ok();  // stays pending until Shutdown
-    const double ms = spec_.ms + spec_.per_item_ms * static_cast<double>(n_items);
-    const auto when =
-        now + std::chrono::duration_cast<SteadyTime::duration>(std::chrono::duration<double, std::milli>(ms));
-    if (!timer_.Schedule(when, [this, id] { Complete(id); })) FailPending(id);  // raced with Shutdown
-    return Status::Ok();
-  }
-
-  EngineHealth Health() const override {
-    std::lock_guard lock(mu_);
-    UpdateFaultLocked(std::chrono::steady_clock::now());
-    EngineHealth h;
-    if (shut_down_) {
-      h.state = HealthState::kFailed;
-      h.reason = "shut down";
-    } else if (fault_ != Fault::kNone) {
-      h.state = HealthState::kFailed;
-      h.reason = FaultReasonLocked();
+    if (outcome == Outcome::kHang) {
+      // A hung device answers nothing until it recovers (the scheduler has timed the batch out by then)
+      // or the engine shuts down.
+      if (WaitForShutdown(hang_until)) return Unavailable("sim device " + spec_.name + " shut down");
+      return Unavailable("sim device " + spec_.name + ": simulated hang ended by recover_after_ms");
     }
-    return h;
-  }
-
-  EngineStats Stats() const override {
-    std::lock_guard lock(mu_);
-    return stats_;
-  }
-
-  void Shutdown() override {
-    {
-      std::lock_guard lock(mu_);
-      if (shut_down_) return;
-      shut_down_ = true;
-    }
-    timer_.Stop();
-    std::map<uint64_t, Pending> pending;
-    {
-      std::lock_guard lock(mu_);
-      pending.swap(pending_);
-    }
-    for (auto& [id, p] : pending) {
-      for (BatchItem& item : p.items) item.done(Unavailable("sim device " + spec_.name + " shut down"));
-    }
+    const double ms = spec_.ms + spec_.per_item_ms * static_cast<double>(batch.inputs.size());
+    busy_until_ = std::max(batch.accepted, busy_until_) + MillisToDuration(ms);
+    std::this_thread::sleep_until(busy_until_);
+    if (outcome == Outcome::kFail) return Internal(fail_reason);
+    std::vector<TensorList> outputs;
+    outputs.reserve(batch.inputs.size());
+    for (size_t i = 0; i < batch.inputs.size(); ++i) outputs.push_back(ZeroOutputs(model.config()));
+    return outputs;
   }
 
  private:
   enum class Fault { kNone, kFail, kHang };
-  struct Pending {
-    std::shared_ptr<const ModelConfig> model;
-    std::vector<BatchItem> items;
-    bool fail = false;
-    std::string fail_reason;
-  };
 
-  void FailPending(uint64_t id) {
-    Pending p;
-    {
-      std::lock_guard lock(mu_);
-      auto it = pending_.find(id);
-      if (it == pending_.end()) return;
-      p = std::move(it->second);
-      pending_.erase(it);
-    }
-    for (BatchItem& item : p.items) item.done(Unavailable("sim device " + spec_.name + " shut down"));
+  static SteadyTime::duration MillisToDuration(double ms) {
+    return std::chrono::duration_cast<SteadyTime::duration>(std::chrono::duration<double, std::milli>(ms));
   }
 
   void StartFaultLocked(Fault fault, SteadyTime now) {
     fault_ = fault;
     fault_since_ = now;
-    ACCEL_LOG(kWarn, "sim") << "simulated device " << info_.id << ": " << FaultReasonLocked();
+    ACCEL_LOG(kWarn, "sim") << "simulated device " << device().id << ": " << FaultReasonLocked();
   }
 
   // A fault clears for good recover_after_ms after it started.
@@ -223,7 +158,7 @@ class SimEngine : public Engine {
     if (MillisBetween(fault_since_, now) >= spec_.recover_after_ms) {
       fault_ = Fault::kNone;
       recovered_ = true;
-      ACCEL_LOG(kInfo, "sim") << "simulated device " << info_.id << " recovered after "
+      ACCEL_LOG(kInfo, "sim") << "simulated device " << device().id << " recovered after "
                               << spec_.recover_after_ms << " ms";
     }
   }
@@ -236,50 +171,15 @@ class SimEngine : public Engine {
     return {};
   }
 
-  // Timer thread.
-  void Complete(uint64_t id) {
-    Pending p;
-    {
-      std::lock_guard lock(mu_);
-      auto it = pending_.find(id);
-      if (it == pending_.end()) return;
-      p = std::move(it->second);
-      pending_.erase(it);
-      if (!p.fail) stats_.items_executed += p.items.size();
-    }
-    const std::vector<int64_t> item_shape = [&] {
-      std::vector<int64_t> s = {1};
-      for (int64_t d : p.model->InputItemShape()) s.push_back(d);
-      return s;
-    }();
-    for (BatchItem& item : p.items) {
-      if (p.fail) {
-        item.done(Internal(p.fail_reason));
-      } else if (!item.input || item.input->shape() != item_shape ||
-                 item.input->dtype() != p.model->input.dtype) {
-        item.done(InvalidArgument("input " + (item.input ? item.input->Describe() : std::string("null")) +
-                                  " does not match model '" + p.model->name + "' input " +
-                                  std::string(DTypeName(p.model->input.dtype)) + ShapeToString(item_shape)));
-      } else {
-        item.done(ZeroOutputs(*p.model));
-      }
-    }
-  }
-
   const SimDeviceSpec spec_;
-  const DeviceInfo info_;
-  mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<const ModelConfig>> models_;
-  std::map<uint64_t, Pending> pending_;
-  uint64_t next_id_ = 1;
+  SteadyTime busy_until_{};  // the worker thread only
+
+  mutable std::mutex fault_mu_;  // guards the fault state below; Health reads it from any thread
   long calls_ = 0;
   mutable Fault fault_ = Fault::kNone;
   mutable SteadyTime fault_since_{};
   mutable bool recovered_ = false;
-  bool shut_down_ = false;
   std::mt19937_64 rng_;
-  EngineStats stats_;
-  SimTimer timer_;  // last: its thread stops before the members above go away
 };
 
 class SimEngineFactory : public EngineFactory {

@@ -1,6 +1,7 @@
 // sim engine: a simulated accelerator for tests, demos and benchmarks. It runs no model: a batch of n takes
-// ms + per_item_ms * n (on a timer, not on the CPU) and returns all-zero outputs of the model's output
-// shape. Faults can be injected. Every device it creates is marked simulated (DeviceInfo::simulated).
+// ms + per_item_ms * n (slept on the engine's worker thread: wall time, not CPU) and returns all-zero
+// outputs of the model's output shape. Faults can be injected. Every device it creates is marked simulated
+// (DeviceInfo::simulated). Built on SyncEngine (engines/sync_engine.h), which owns its queue and threads.
 #pragma once
 
 #include <memory>
