@@ -13,7 +13,7 @@ Checks made before anything is written (each failure exits non-zero):
     Reshape targets use the input's size, not a constant baked in by the tracer);
   * the output shape is [N, 3549, 85] and its last 81 columns lie in [0, 1] (sigmoid-ed).
 Agreement with ONNX itself is checked by the C++ differential test against the cpu engine (OpenCV DNN),
-tests/unit/nvidia/, because no ONNX runtime is available in Python here.
+tests/unit/engines/nvidia/, because no ONNX runtime is available in Python here.
 
 Deterministic: fixed inputs from a seeded generator, no randomness in the saved module.
 

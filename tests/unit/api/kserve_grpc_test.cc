@@ -10,7 +10,7 @@
 #include <iterator>
 #include <thread>
 
-#include "../http/test_client.h"
+#include "test_client.h"
 #include "api/ai_api.h"
 #include "api/http_router.h"
 #include "api/http_server.h"

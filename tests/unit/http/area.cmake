@@ -1,1 +1,0 @@
-set(AREA_LIBS accel_api accel_loadgen)
