@@ -10,7 +10,6 @@
 #include <iterator>
 #include <thread>
 
-#include "test_client.h"
 #include "api/ai_api.h"
 #include "api/http_router.h"
 #include "api/http_server.h"
@@ -25,6 +24,7 @@
 #include "pipeline/detection_pipeline.h"
 #include "protocol_test_core.h"
 #include "scheduler/scheduler.h"
+#include "test_client.h"
 #include "vision/decoder.h"
 #include "vision/image.h"
 #include "vision/preprocess.h"
