@@ -1,5 +1,7 @@
 #include "api/http_server.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <exception>
@@ -48,6 +50,9 @@ struct Shared {
   HttpHandler handler;
   std::vector<std::unique_ptr<asio::io_context>> contexts;  // fixed after Start
   std::atomic<bool> stopping{false};
+  size_t max_connections = 0;               // fixed after Start
+  std::atomic<size_t> open_connections{0};  // Session objects alive, counted from accept to close
+  std::atomic<uint64_t> refused_connections{0};
   mutable std::mutex sessions_mu;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
 };
@@ -61,9 +66,12 @@ bool HasControlChars(std::string_view s) {
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(std::shared_ptr<Shared> shared, tcp::socket socket)
-      : shared_(std::move(shared)), stream_(std::move(socket)) {}
+      : shared_(std::move(shared)), stream_(std::move(socket)) {
+    shared_->open_connections.fetch_add(1);
+  }
 
   ~Session() {
+    shared_->open_connections.fetch_sub(1);
     std::lock_guard<std::mutex> lock(shared_->sessions_mu);
     shared_->sessions.erase(this);
   }
@@ -114,7 +122,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(shared_->options.max_body_bytes);
     parser_->header_limit(
         static_cast<std::uint32_t>(std::min<size_t>(shared_->options.max_header_bytes, UINT32_MAX)));
-    stream_.expires_after(shared_->options.idle_timeout);
+    stream_.expires_after(shared_->options.header_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
   }
@@ -139,9 +147,18 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ReadBody() {
     if (closed_) return;
-    stream_.expires_after(shared_->options.idle_timeout);
+    stream_.expires_after(BodyDeadline());
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+  }
+
+  // A body of known length gets header_timeout plus its length at the minimum rate; a chunked one (length
+  // unknown) the idle timeout.
+  std::chrono::steady_clock::duration BodyDeadline() const {
+    const auto& o = shared_->options;
+    const auto length = parser_->content_length();
+    if (!length || o.min_body_bytes_per_second == 0) return o.idle_timeout;
+    return o.header_timeout + std::chrono::milliseconds(*length * 1000 / o.min_body_bytes_per_second);
   }
 
   void OnBody(ErrorCode ec, size_t) {
@@ -361,6 +378,26 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
+// Answers a connection over the cap without giving it a session: one non-blocking write of a canned 503
+// (the kernel's socket buffer takes it whole), then close. Logged once per 1,000 refusals.
+void RefuseConnectionOn(Shared& shared, tcp::socket socket) {
+  static constexpr std::string_view kBody =
+      R"({"success":false,"error":"too many open connections; retry shortly"})";
+  static const std::string kResponse =
+      "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+      "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+      std::to_string(kBody.size()) + "\r\n\r\n" + std::string(kBody);
+  ErrorCode ec;
+  socket.non_blocking(true, ec);
+  socket.write_some(asio::buffer(kResponse), ec);
+  socket.shutdown(tcp::socket::shutdown_both, ec);
+  socket.close(ec);
+  if (shared.refused_connections.fetch_add(1) % 1000 == 0)
+    ACCEL_LOG(kWarn, kLog) << "connection refused with 503: " << shared.max_connections
+                           << " connections open (the cap; see --max-connections), "
+                           << shared.refused_connections.load() << " refused so far";
+}
+
 struct HttpServer::Impl {
   std::shared_ptr<Shared> shared = std::make_shared<Shared>();
   std::unique_ptr<tcp::acceptor> acceptor;
@@ -371,6 +408,8 @@ struct HttpServer::Impl {
   int port = 0;
   bool started = false;
   bool stopped = false;
+
+  void RefuseConnection(tcp::socket socket) { RefuseConnectionOn(*shared, std::move(socket)); }
 
   void Accept() {
     if (shared->stopping) return;
@@ -384,6 +423,11 @@ struct HttpServer::Impl {
         retry_timer->async_wait([this](ErrorCode wait_ec) {
           if (!wait_ec) Accept();
         });
+        return;
+      }
+      if (shared->open_connections.load() >= shared->max_connections) {
+        RefuseConnection(std::move(socket));
+        Accept();
         return;
       }
       try {
@@ -412,6 +456,14 @@ Status HttpServer::Start() {
   const Options& options = shared.options;
   if (options.port < 0 || options.port > 65535) {
     return InvalidArgument("invalid HTTP port " + std::to_string(options.port));
+  }
+  shared.max_connections = options.max_connections;
+  if (shared.max_connections == 0) {
+    rlimit files{};
+    const size_t soft = getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY
+                            ? static_cast<size_t>(files.rlim_cur)
+                            : 1024;
+    shared.max_connections = soft > 256 + 16 ? soft - 256 : 16;
   }
   int threads = options.io_threads > 0 ? options.io_threads
                                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -476,7 +528,8 @@ Status HttpServer::Start() {
       });
     }
     ACCEL_LOG(kInfo, kLog) << "listening on " << endpoint.address().to_string() << ":" << impl.port << " ("
-                           << threads << " I/O threads, body limit " << options.max_body_bytes << " bytes)";
+                           << threads << " I/O threads, body limit " << options.max_body_bytes
+                           << " bytes, at most " << shared.max_connections << " connections)";
   } catch (const std::exception& e) {
     return Internal(std::string("cannot start HTTP server: ") + e.what());
   }

@@ -26,8 +26,18 @@ class HttpServer {
     int io_threads = 0;  // 0: hardware cores
     size_t max_body_bytes = 32 << 20;
     size_t max_header_bytes = 64 << 10;
-    std::chrono::seconds idle_timeout{60};  // also bounds a stalled read or write
-    std::string server_name = "accel";      // Server header; empty: none
+    std::chrono::seconds idle_timeout{60};  // bounds a stalled write, and a chunked body's read
+    // A request's whole header block must arrive within this (slow-header attacks hold a connection with a
+    // byte now and then); it is also how long a kept-alive connection may wait for its next request.
+    std::chrono::seconds header_timeout{10};
+    // A body of known length must arrive at least this fast, after a grace of header_timeout: a 32 MB body
+    // may take header_timeout + 32 MB / rate.
+    size_t min_body_bytes_per_second = 64 << 10;
+    // Connections beyond this are answered 503 (Retry-After) and closed at once, so that idle or slow
+    // peers cannot use up the file descriptors. 0: the soft RLIMIT_NOFILE less a reserve of 256 for model
+    // files, gRPC, zmq and engines (at least 16).
+    size_t max_connections = 0;
+    std::string server_name = "accel";  // Server header; empty: none
   };
 
   HttpServer(Options options, HttpHandler handler);

@@ -127,6 +127,12 @@ std::vector<CommandOption> ServeOptions(ServeConfig& c) {
          c.max_body_bytes = static_cast<size_t>(n) << 20;
          return Status::Ok();
        }},
+      {"--max-connections", "MAX_CONNECTIONS", "N",
+       "HTTP connections beyond this get 503 and are closed (default: the open-file limit less 256)",
+       ACCEL_INT_OPTION(max_connections, 0, 1000000)},
+      {"--header-timeout-s", "HEADER_TIMEOUT_S", "S",
+       "a request's headers must arrive within this; also the keep-alive idle time (default 10)",
+       ACCEL_INT_OPTION(header_timeout_s, 1, 3600)},
       {"--max-image-pixels", "MAX_IMAGE_PIXELS", "N", "largest decoded image, 413 above (default 40000000)",
        ACCEL_INT_OPTION(max_image_pixels, 1, 1LL << 32)},
       {"--api-key", "API_KEY", "KEY", "require this api_key on /v1/vision/* (default: none)",

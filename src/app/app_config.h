@@ -22,6 +22,8 @@ struct ServeConfig {
   std::string grpc_port_file;   // write the bound gRPC port here once listening (tests, --grpc-port 0)
   std::string zmq_labelmap;     // Frigate label map whose ids the zmq detector reports; "": model ids
   int zmq_timeout_ms = 200;     // zmq work older than this is dropped, not computed (Frigate's own timeout)
+  int max_connections = 0;      // HTTP connections beyond this get 503 and are closed; 0: from the fd limit
+  int header_timeout_s = 10;    // whole request header within this; also the keep-alive idle time
   int zmq_max_message_mb = 32;  // larger zmq frames disconnect their sender (ZMQ_MAXMSGSIZE)
   std::string zmq_pixel_format = "rgb";  // pixel order of zmq tensors: rgb (Frigate's default) or bgr
   std::string models_dir = "models";

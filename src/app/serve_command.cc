@@ -1,4 +1,7 @@
 // `accel serve`: builds the Service (src/app/service.h) and serves until SIGINT/SIGTERM.
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <csignal>
 #include <iostream>
 
@@ -35,6 +38,12 @@ int RunServeCommand(const std::vector<std::string>& args) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // Every connection and model file takes a descriptor; the soft limit (often 1024) is raised to the hard
+  // one, as servers do, so that the HTTP connection cap derived from it is not needlessly low.
+  if (rlimit files{}; getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = std::min<rlim_t>(files.rlim_max, 1 << 20);
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   ACCEL_LOG(kInfo, "serve") << "accel " << ACCEL_VERSION << " starting; models from " << config.models_dir;
   auto service = Service::Create(config);

@@ -231,6 +231,8 @@ Status Service::StartFrontEnds() {
   http_options.port = config_.port;
   http_options.io_threads = config_.io_threads;
   http_options.max_body_bytes = config_.max_body_bytes;
+  http_options.max_connections = static_cast<size_t>(config_.max_connections);
+  http_options.header_timeout = std::chrono::seconds(config_.header_timeout_s);
   f.http = std::make_unique<HttpServer>(http_options, f.router.AsHandler());
   Status started = f.http->Start();
 

@@ -171,6 +171,51 @@ def no_device_attack():
         check(last[0] == 503 and last[1] == "1", "all devices failed -> 503 with Retry-After: %r" % statuses[-3:])
 
 
+def connection_bounds():
+    # Slow headers and idle connections: before, ~1,000 of them (fd limit 1024) blocked every new request
+    # until a fixed 60 s timeout. Now: a cap that answers 503 at once, a short header timeout, and a minimum
+    # body rate.
+    with Server("--engines", "sim", "--sim-device", "name=s,kind=sim,ms=1", "--max-connections", "20",
+                "--header-timeout-s", "1") as server:
+        idle = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(20)]
+        for s in idle:
+            s.sendall(b"GET /ai/health HTTP/1.1\r\nHost: x\r\n")  # never finished
+        time.sleep(0.2)
+        t0 = time.time()
+        st, hdrs, data = server.request("GET", "/ai/health", timeout=5)
+        took = time.time() - t0
+        check(st == 503 and hdrs.get("retry-after") == "1" and b"too many open connections" in data and took < 1,
+              "connection over the cap of 20 -> %d in %.3f s" % (st, took))
+        # The slow-header connections are closed by the header timeout (1 s here), and service resumes.
+        deadline = time.time() + 5
+        closed = 0
+        for s in idle:
+            s.settimeout(max(0.1, deadline - time.time()))
+            try:
+                closed += s.recv(1) == b""
+            except (socket.timeout, ConnectionResetError):
+                closed += isinstance(sys.exc_info()[1], ConnectionResetError)
+            s.close()
+        check(closed == 20, "slow-header connections closed by the header timeout: %d of 20" % closed)
+        st, _, _ = server.request("GET", "/ai/health", timeout=5)
+        check(st == 200, "serving again once the slow connections are gone -> %d" % st)
+        # A body trickled far below the minimum rate (64 KiB/s) is cut off: 100 KB allows 1 s + ~1.5 s.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+            s.sendall(b"POST /ai/infer HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+                      b"Content-Length: 100000\r\n\r\n")
+            t0 = time.time()
+            cut = False
+            while time.time() - t0 < 8:
+                try:
+                    s.sendall(b"\xff" * 100)
+                except (BrokenPipeError, ConnectionResetError):
+                    cut = True
+                    break
+                time.sleep(0.05)
+            check(cut and time.time() - t0 < 6, "body trickled at 2 KB/s cut off after %.1f s" % (time.time() - t0))
+        still_serving(server, "slow bodies")
+
+
 def main():
     endpoint = "ipc:///tmp/accel-hardening-%s" % uuid.uuid4().hex[:12]
     with Server("--engines", "cpu", "--zmq-endpoint", endpoint) as server:
@@ -178,6 +223,7 @@ def main():
         zmq_attacks(server, endpoint)
         still_serving(server, "all attacks")
     no_device_attack()
+    connection_bounds()
     if failures:
         fail("%d hardening checks failed: %s" % (len(failures), failures))
     print("all hardening checks passed")
