@@ -7,10 +7,9 @@
 // - One worker thread per device (Loop) forms batches and is the engine's only submitter (Engine::Submit).
 //   It keeps up to the engine's max_in_flight batches in the engine (dispatch ahead), so that an engine
 //   that queues batches starts the next one without waiting for this thread to wake. It sleeps on a
-//   condition variable until it has something to do: woken by whoever makes work possible (an arrival while
-//   the engine has room, a finished batch while work is queued, a control call), or at the next timed event
-//   (a batch's execution timeout, a queued request's deadline, the end of a batching window). It never
-//   polls.
+//   condition variable: woken by an arrival, by a finished batch while work is queued, by a control call,
+//   or at the next timed event (a batch's execution timeout, a queued request's deadline, the end of a
+//   batching window). It never polls.
 // - Engine callbacks (item done) arrive on engine threads; the last item of a batch books it.
 // - The router calls Enqueue, Eligible, Backlog and ItemMs from request threads; the probe thread calls
 //   CheckHealth; AddModel, RemoveModel and Stop are control calls. All may run concurrently.
@@ -191,8 +190,7 @@ class DeviceWorker {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;  // one sleeper at a time: the worker thread, or Stop once it has joined it
-  bool sleeping_ = false;       // someone waits on cv_ and nobody has notified it yet
-  std::optional<SteadyTime> wake_at_;  // when that sleeper wakes by itself (nullopt: never)
+  bool sleeping_ = false;       // someone waits on cv_ (cleared by a notifier that must not be skipped)
   std::map<std::string, ModelSlot> models_;
   std::deque<RequestPtr> queue_;
   std::vector<std::shared_ptr<InFlight>> in_flight_;  // in the order handed to the engine
