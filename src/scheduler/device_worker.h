@@ -167,8 +167,8 @@ class DeviceWorker {
   std::optional<SteadyTime> NextTimedEventLocked() const;
   // Waits on cv_ until notified or `until` (forever when nullopt). Used by the worker and by Stop.
   void SleepLocked(std::unique_lock<std::mutex>& lock, std::optional<SteadyTime> until);
-  // Whether a sleeper must be woken after a finished batch or a refused one; clears sleeping_ if so, so that
-  // one notification serves. Call with mu_ held; notify after releasing it.
+  // Whether the sleeper must be woken after a finished batch (work is queued, or Stop drains); clears
+  // sleeping_ if so, so that one notification serves. Call with mu_ held; notify after releasing it.
   bool WakeForFreedSlotLocked();
 
   void OnItemDone(const std::shared_ptr<InFlight>& batch, size_t index, StatusOr<TensorList> result);
@@ -190,7 +190,7 @@ class DeviceWorker {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;  // one sleeper at a time: the worker thread, or Stop once it has joined it
-  bool sleeping_ = false;       // someone waits on cv_ (cleared by a notifier that must not be skipped)
+  bool sleeping_ = false;       // someone waits on cv_ and no notification is on its way yet
   std::map<std::string, ModelSlot> models_;
   std::deque<RequestPtr> queue_;
   std::vector<std::shared_ptr<InFlight>> in_flight_;  // in the order handed to the engine
