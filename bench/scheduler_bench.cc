@@ -3,8 +3,17 @@
 // Every device here is a simulation (sim engine: latency slept on its worker thread, zero outputs); the
 // figures measure the scheduler's overhead and policies, not any accelerator.
 //
-//   scheduler_bench --all [--repeat=3] [--duration_s=3]
+// Closed-loop rows also say where each device's time went, from the scheduler's batch observer: the share
+// of the window it had a batch running ("busy"; the rest it sat idle, which the scheduler should prevent
+// while work is queued), and how much longer than its nominal `ms + per_item_ms x n` a simulated batch took
+// ("overrun": the sim's timer thread waking late, plus the submit and completion paths; it is device time
+// the scheduler cannot win back while the engine takes one batch at a time).
+//
+//   scheduler_bench --all [--repeat=3] [--duration_s=3] [--timer_slack_ns=N]
 //   scheduler_bench --scenario=mixed
+//
+// --timer_slack_ns sets the process's timer slack (prctl PR_SET_TIMERSLACK) before any thread starts, so
+// the sim engines' timer threads inherit it; Linux's default is 50000 ns, by which a timer may fire late.
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -16,6 +25,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <sys/prctl.h>
 
 #include "core/logging.h"
 #include "engines/sim/sim_engine.h"
@@ -42,25 +53,6 @@ ModelConfig DummyModel(int max_batch, int delay_us) {
   return m;
 }
 
-std::unique_ptr<Scheduler> MakeScheduler(SchedulerOptions o, const std::vector<std::string>& sims,
-                                         int max_batch = 1, int delay_us = 0) {
-  auto s = std::make_unique<Scheduler>(o);
-  for (const std::string& spec : sims) {
-    StatusOr<SimDeviceSpec> p = ParseSimDeviceSpec(spec);
-    if (!p.ok()) {
-      std::fprintf(stderr, "bad sim spec %s: %s\n", spec.c_str(), p.status().ToString().c_str());
-      std::exit(2);
-    }
-    if (!s->AddDevice(MakeSimEngine(*p)).ok()) std::exit(2);
-  }
-  Status st = s->LoadModel(DummyModel(max_batch, delay_us));
-  if (!st.ok()) {
-    std::fprintf(stderr, "load: %s\n", st.ToString().c_str());
-    std::exit(2);
-  }
-  return s;
-}
-
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -82,6 +74,27 @@ struct Recorder {
   double max_lag_ms = 0;  // open loop: how late the generator sent its latest request
   std::map<std::string, long> per_device;
   std::string first_error;
+  // Batches that ended in the window, per device: their count, summed time and summed nominal time.
+  struct DeviceTime {
+    long batches = 0;
+    double busy_ms = 0;
+    double nominal_ms = 0;
+  };
+  std::map<std::string, DeviceTime> device_time;
+  std::map<std::string, SimDeviceSpec> specs;  // by device id, for the nominal batch time
+
+  // Scheduler observer (engine threads).
+  void RecordBatch(const BatchObservation& b) {
+    const Clk::time_point t = Clk::now();
+    std::lock_guard lock(mu);
+    if (t < window_start || t >= window_end) return;
+    auto spec = specs.find(b.device->id);
+    if (spec == specs.end()) return;
+    DeviceTime& d = device_time[b.device->id];
+    ++d.batches;
+    d.busy_ms += b.compute_ms;
+    d.nominal_ms += spec->second.ms + spec->second.per_item_ms * b.batch_size;
+  }
 
   void Record(Clk::time_point t0, const StatusOr<InferenceResult>& r) {
     const Clk::time_point t1 = Clk::now();
@@ -104,6 +117,31 @@ struct Recorder {
     }
   }
 };
+
+std::unique_ptr<Scheduler> MakeScheduler(SchedulerOptions o, const std::vector<std::string>& sims,
+                                         Recorder& rec, int max_batch = 1, int delay_us = 0) {
+  o.observer.on_batch = [&rec](const BatchObservation& b) { rec.RecordBatch(b); };
+  std::vector<SimDeviceSpec> parsed;
+  for (const std::string& spec : sims) {
+    StatusOr<SimDeviceSpec> p = ParseSimDeviceSpec(spec);
+    if (!p.ok()) {
+      std::fprintf(stderr, "bad sim spec %s: %s\n", spec.c_str(), p.status().ToString().c_str());
+      std::exit(2);
+    }
+    rec.specs[SimDeviceInfo(*p).id] = *p;
+    parsed.push_back(*p);
+  }
+  auto s = std::make_unique<Scheduler>(o);
+  for (const SimDeviceSpec& p : parsed) {
+    if (!s->AddDevice(MakeSimEngine(p)).ok()) std::exit(2);
+  }
+  Status st = s->LoadModel(DummyModel(max_batch, delay_us));
+  if (!st.ok()) {
+    std::fprintf(stderr, "load: %s\n", st.ToString().c_str());
+    std::exit(2);
+  }
+  return s;
+}
 
 std::shared_ptr<const Tensor> Input() {
   static std::shared_ptr<const Tensor> input = [] {
@@ -222,6 +260,20 @@ std::string PerDevice(const Recorder& rec) {
   return s;
 }
 
+// "busy 99.1% overrun 118 us" per device: share of the window with a batch running, and mean time per
+// batch over the nominal one.
+std::string DeviceTimes(const Recorder& rec, double window_s) {
+  std::string s;
+  for (const auto& [id, d] : rec.device_time) {
+    if (d.batches == 0) continue;
+    char buf[128];
+    std::snprintf(buf, sizeof buf, "%s%s busy %.1f%% overrun %.0f us", s.empty() ? "" : ", ", id.c_str(),
+                  100.0 * d.busy_ms / (window_s * 1000), 1000.0 * (d.busy_ms - d.nominal_ms) / d.batches);
+    s += buf;
+  }
+  return s;
+}
+
 SchedulerOptions BaseOptions() {
   SchedulerOptions o;
   o.queue_capacity = 256;
@@ -229,11 +281,12 @@ SchedulerOptions BaseOptions() {
 }
 
 std::vector<Row> Homogeneous() {
-  auto s = MakeScheduler(BaseOptions(), {"name=s0,ms=5", "name=s1,ms=5", "name=s2,ms=5", "name=s3,ms=5"});
   Recorder rec;
+  auto s =
+      MakeScheduler(BaseOptions(), {"name=s0,ms=5", "name=s1,ms=5", "name=s2,ms=5", "name=s3,ms=5"}, rec);
   ClosedLoop(*s, 16, rec);
   Row row = Summarise("homogeneous 4x ms=5 (auto, c=16)", 800, rec, g_duration_s);
-  row.notes += PerDevice(rec);
+  row.notes += PerDevice(rec) + "; " + DeviceTimes(rec, g_duration_s);
   return {row};
 }
 
@@ -242,20 +295,20 @@ std::vector<Row> Mixed() {
   for (bool rr : {false, true}) {
     SchedulerOptions o = BaseOptions();
     o.round_robin = rr;
-    auto s = MakeScheduler(o, {"name=fast,ms=2", "name=slow,ms=10"});
     Recorder rec;
+    auto s = MakeScheduler(o, {"name=fast,ms=2", "name=slow,ms=10"}, rec);
     ClosedLoop(*s, 16, rec);
     Row row = Summarise(rr ? "mixed ms=2+ms=10 (round robin, c=16)" : "mixed ms=2+ms=10 (auto, c=16)", 600,
                         rec, g_duration_s);
-    row.notes += PerDevice(rec);
+    row.notes += PerDevice(rec) + "; " + DeviceTimes(rec, g_duration_s);
     rows.push_back(row);
   }
   return rows;
 }
 
 std::vector<Row> Batching() {
-  auto s = MakeScheduler(BaseOptions(), {"name=b,ms=4,per_item_ms=0.25,max_batch=16"}, 16, 2000);
   Recorder rec;
+  auto s = MakeScheduler(BaseOptions(), {"name=b,ms=4,per_item_ms=0.25,max_batch=16"}, rec, 16, 2000);
   ClosedLoop(*s, 64, rec);
   Row row = Summarise("batching ms=4+0.25/item b=16 (c=64)", 2000, rec, g_duration_s);
   const std::vector<DeviceStatus> d = s->Devices();
@@ -265,6 +318,7 @@ std::vector<Row> Batching() {
                   static_cast<double>(d[0].stats.items_executed) / d[0].stats.batches_executed);
     row.notes += buf;
   }
+  row.notes += "; " + DeviceTimes(rec, g_duration_s);
   return {row};
 }
 
@@ -276,8 +330,8 @@ Row Failover(const std::string& name, const std::string& fault, Micros execution
   o.probe_backoff = Micros(250'000);
   o.probe_backoff_max = Micros(1'000'000);
   o.execution_timeout = execution_timeout;
-  auto s = MakeScheduler(o, {"name=a,ms=2," + fault, "name=b,ms=3"});
   Recorder rec;
+  auto s = MakeScheduler(o, {"name=a,ms=2," + fault, "name=b,ms=3"}, rec);
   double t_fault = -1, t_out = -1, t_back = -1;
   uint64_t completed_at_back = 0, completed_end = 0;
   const double seconds = std::max(6.0, g_duration_s * 2);
@@ -325,8 +379,8 @@ std::vector<Row> Overload() {
   const std::vector<std::string> sims = {"name=a,ms=5", "name=b,ms=5"};
   double normal_p99 = 0;
   for (double factor : {0.5, 2.0}) {
-    auto s = MakeScheduler(o, sims);
     Recorder rec;
+    auto s = MakeScheduler(o, sims, rec);
     OpenLoop(*s, 400 * factor, g_duration_s, rec);
     Row row = Summarise(factor < 1 ? "overload baseline at 0.5x (200 req/s)" : "overload at 2x (800 req/s)",
                         400, rec, g_duration_s);
@@ -360,6 +414,7 @@ int main(int argc, char** argv) {
   using namespace accel;
   std::string scenario;
   int repeat = 1;
+  long timer_slack_ns = -1;  // -1: leave the process's (Linux default 50 us)
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--all") {
@@ -370,15 +425,24 @@ int main(int argc, char** argv) {
       repeat = std::max(1, std::atoi(a.c_str() + 9));
     } else if (a.rfind("--duration_s=", 0) == 0) {
       g_duration_s = std::max(0.5, std::atof(a.c_str() + 13));
+    } else if (a.rfind("--timer_slack_ns=", 0) == 0) {
+      timer_slack_ns = std::max(1L, std::atol(a.c_str() + 17));
     } else {
       std::fprintf(
           stderr,
           "usage: scheduler_bench --all | --scenario=homogeneous|mixed|batching|failover|hang|overload"
-          " [--repeat=N] [--duration_s=S]\n");
+          " [--repeat=N] [--duration_s=S] [--timer_slack_ns=N]\n");
       return 2;
     }
   }
   if (scenario.empty()) scenario = "all";
+  // Before any thread exists, so that every thread (sim timers, device workers) inherits it.
+  if (timer_slack_ns > 0 &&
+      prctl(PR_SET_TIMERSLACK, static_cast<unsigned long>(timer_slack_ns), 0, 0, 0) != 0) {
+    std::perror("prctl(PR_SET_TIMERSLACK)");
+    return 2;
+  }
+  const long slack_now = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
   if (!std::getenv("LOG_LEVEL")) SetLogLevel(LogLevel::kError);  // ejections would interleave the table
   const std::vector<std::pair<std::string, std::vector<Row> (*)()>> all = {
       {"homogeneous", Homogeneous}, {"mixed", Mixed}, {"batching", Batching},
@@ -391,8 +455,8 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "All devices are SIMULATED (sim engine). repeat=%d, window %.1f s (failover: 6 s open loop), "
-      "%u hardware threads, /proc/loadavg at start: %s\n",
-      repeat, g_duration_s, std::thread::hardware_concurrency(), loadavg.c_str());
+      "%u hardware threads, timer slack %ld ns, /proc/loadavg at start: %s\n",
+      repeat, g_duration_s, std::thread::hardware_concurrency(), slack_now, loadavg.c_str());
   std::printf("| %-40s | %8s | %8s | %5s | %6s | %7s | %4s | %s |\n", "scenario", "target/s", "achieved",
               "ratio", "p50 ms", "p99 ms", "errs", "notes");
   std::printf("|%s|----------|----------|-------|--------|---------|------|-------|\n",

@@ -45,7 +45,9 @@ double ExpectedFinishMs(const DeviceLoad& load, SteadyTime now) {
   const int max_batch = std::max(load.max_batch, 1);
   double ms = 0;
   if (load.in_flight_items > 0) {
-    const double expected = load.estimate.BatchMs(load.in_flight_items);
+    const int batches = std::clamp(load.in_flight_batches, 1, load.in_flight_items);
+    const int per_batch = (load.in_flight_items + batches - 1) / batches;
+    const double expected = batches * load.estimate.BatchMs(per_batch);
     const double elapsed = std::max(0.0, MillisBetween(load.in_flight_since, now));
     ms += std::fabs(expected - elapsed);
   }

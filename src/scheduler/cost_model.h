@@ -36,14 +36,16 @@ class ServiceEstimate {
 struct DeviceLoad {
   int queued = 0;                // items waiting in the device's queue (all models)
   int in_flight_items = 0;       // items of batches handed to the engine and not done
-  SteadyTime in_flight_since{};  // start of the oldest in-flight batch (ignored when none)
+  int in_flight_batches = 0;     // those batches (more than one when the worker dispatches ahead)
+  SteadyTime in_flight_since{};  // when the oldest in-flight batch began to run (ignored when none)
   int max_batch = 1;             // batch size the device uses for this model
   ServiceEstimate estimate;      // copy of the device's estimate for this model
 };
 
 // Time at which one more request sent to this device now is expected to be done: what remains of the
-// in-flight batch, then the queued items plus this one in batches of max_batch. An in-flight batch that is
-// overdue counts as needing as long again as it has already taken, so a hung device quickly looks slow.
+// in-flight batches (run one after another), then the queued items plus this one in batches of max_batch.
+// In-flight work that is overdue counts as needing as long again as it is late, so a hung device quickly
+// looks slow.
 SteadyTime ExpectedFinish(const DeviceLoad& load, SteadyTime now);
 double ExpectedFinishMs(const DeviceLoad& load, SteadyTime now);  // the same, as ms from now
 

@@ -14,9 +14,11 @@ void DeviceHealth::RecordSuccess() {
   if (!ejected_) consecutive_failures_ = 0;
 }
 
-bool DeviceHealth::RecordFailure(const std::string& reason, SteadyTime now) {
+bool DeviceHealth::RecordFailure(const std::string& reason, SteadyTime now, bool eject_now) {
   ++consecutive_failures_;
-  if (ejected_ || consecutive_failures_ < policy_.eject_after) return false;
+  if (ejected_) return false;
+  if (eject_now) return Eject(reason, now);
+  if (consecutive_failures_ < policy_.eject_after) return false;
   return Eject(std::to_string(consecutive_failures_) + " consecutive failures, last: " + reason, now);
 }
 
@@ -26,6 +28,7 @@ bool DeviceHealth::Eject(const std::string& reason, SteadyTime now) {
   reason_ = reason;
   eject_reason_ = reason;
   ejected_at_ = now;
+  ++ejections_;
   backoff_ = policy_.backoff;
   next_probe_ = now + backoff_;
   return true;

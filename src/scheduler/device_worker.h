@@ -3,11 +3,26 @@
 // device's health (DeviceHealth). Requests it cannot complete go back to the RequestRouter, which places
 // them on another device or finishes them.
 //
-// Threading: one worker thread per device forms batches and calls Engine::Submit (the engine's single
-// submitter). Engine callbacks (item done) arrive on engine threads. The router calls Enqueue, Eligible and
-// Load from request threads; the probe thread calls ProbeIfDue; AddModel, RemoveModel and Stop are control
-// calls. All of them may run concurrently; state is guarded by one mutex per worker, and the worker never
-// calls the router or the engine while holding it.
+// Threading:
+// - One worker thread per device (Loop) forms batches and is the engine's only submitter (Engine::Submit).
+//   It keeps up to the engine's max_in_flight batches in the engine (dispatch ahead), so that an engine
+//   that queues batches starts the next one without waiting for this thread to wake. It sleeps on a
+//   condition variable: woken by an arrival, by a finished batch while work is queued, by a control call,
+//   or at the next timed event (a batch's execution timeout, a queued request's deadline, the end of a
+//   batching window). It never polls.
+// - Engine callbacks (item done) arrive on engine threads; the last item of a batch books it.
+// - The router calls Enqueue, Eligible, Backlog and ItemMs from request threads; the probe thread calls
+//   CheckHealth; AddModel, RemoveModel and Stop are control calls. All may run concurrently.
+// - State is guarded by mu_. Nothing calls the engine (Health, Submit, Stats, Warmup...) or the router while
+//   holding mu_: engine health that a decision under mu_ needs is read before mu_ is taken, and work for
+//   the router is collected under mu_ and handed over after it is released (Handback).
+//
+// Ejection (after Envoy's ejectHost): every device failure, whatever detected it, goes through one function,
+// RecordFailureLocked, which counts it, ejects the device when the failure calls for it, records why and
+// when (DeviceStatus::ejected_reason, ejected_at, ejections) and hands the queued requests back to the
+// router. The detectors: an engine error (items failed with a device error, or Submit refused the batch),
+// the execution timeout (a batch not done in time: every in-flight batch is given up and its items retried
+// elsewhere), and the health poll (the probe thread finds the engine reporting itself failed).
 #pragma once
 
 #include <condition_variable>
@@ -17,6 +32,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -39,6 +55,14 @@ class RequestRouter {
   // The device gave the request back without trying it (ejected or stopping): place it again.
   virtual void Requeue(RequestPtr request, const std::string& device_id) = 0;
 };
+
+// What detected a device failure. Named in the ejection reason ("execution timeout: ...").
+enum class FailureSource {
+  kEngineError,       // items came back with a device error, or Submit refused the batch
+  kExecutionTimeout,  // a batch was not done within WorkerConfig::execution_timeout
+  kHealthPoll,        // the engine reported itself failed when the probe thread asked
+};
+std::string_view FailureSourceName(FailureSource source);
 
 struct WorkerConfig {
   DeviceOptions device;
@@ -71,15 +95,18 @@ class DeviceWorker {
 
   // Router side. Eligible: model loaded, not ejected, engine not failed, not stopping.
   bool Eligible(const std::string& model) const;
-  DeviceLoad Load(const std::string& model, SteadyTime now) const;
+  // The device's backlog for the model (queued and in-flight work, batch size, learnt service time), for
+  // the cost model. Not a model load.
+  DeviceLoad Backlog(const std::string& model) const;
   // Mean time per item for the model (the prior before samples). For priority ordering.
   double ItemMs(const std::string& model) const;
   // False when the queue is full (ignored when `force`), the device is ejected, or it is stopping.
   bool Enqueue(RequestPtr request, bool force);
 
-  // Probe thread: probes the device when ejected and its back-off has passed. Returns the next time it
-  // wants to be asked (nullopt when not ejected).
-  std::optional<SteadyTime> ProbeIfDue(SteadyTime now);
+  // Probe thread. In rotation: asks the engine for its health and ejects the device (through the one
+  // ejection path) when the engine reports itself failed. Ejected: probes the device once its back-off has
+  // passed. Returns the next time it wants to be asked (nullopt: no sooner than the caller's own poll).
+  std::optional<SteadyTime> CheckHealth(SteadyTime now);
 
   DeviceStatus Snapshot() const;
 
@@ -101,16 +128,54 @@ class DeviceWorker {
     bool closed = false;  // timed out or not taken by the engine: late callbacks are ignored
     bool device_failed = false;
     std::string failure;
+    // When the batch is taken to have begun running: when it was handed to the engine, moved to the end of
+    // the batch before it when it was dispatched ahead. Service times, the execution timeout and the
+    // reported compute time count from here. Written under mu_ and this->mu; read under either.
     SteadyTime start{};
   };
+  // Work for the router and for clients, collected under mu_ and delivered after it is released.
+  struct Handback {
+    std::vector<std::pair<RequestPtr, Status>> finish;  // answered here (deadline, model gone, bad request)
+    std::vector<std::pair<RequestPtr, Status>> retry;   // failed on this device: try another
+    std::vector<RequestPtr> requeue;                    // never tried here: place again
+    bool empty() const { return finish.empty() && retry.empty() && requeue.empty(); }
+  };
+  // A device failure as its detector saw it.
+  struct Failure {
+    FailureSource source;
+    std::string reason;
+    EngineHealth engine;  // read by the detector before taking mu_ (ready when it had no need to ask)
+    SteadyTime at;
+    size_t failed_items = 0;  // items the failure cost (zero for a health poll)
+  };
 
+  // The worker thread's loop and its steps, in order. Each step runs with mu_ held.
   void Loop();
+  // Batches past the execution timeout: gives up every in-flight batch and ejects the device.
+  void ExpireTimedOutLocked(SteadyTime now, Handback& out);
+  // Queued requests whose deadline passed or whose model was unloaded never reach the engine.
+  void DropUnservableLocked(SteadyTime now, Handback& out);
+  // The next batch, when the engine has room (fewer than max_in_flight batches) and the batch policy says
+  // go; else null, with `window_end` set when the policy waits for more items.
+  std::shared_ptr<InFlight> TakeBatchLocked(SteadyTime now, std::optional<SteadyTime>& window_end);
+  // Hands the batch to the engine (without mu_); a refusal is an engine error.
   void Dispatch(const std::shared_ptr<InFlight>& batch);
+  // Earliest execution timeout or queued deadline.
+  std::optional<SteadyTime> NextTimedEventLocked() const;
+  // Waits on cv_ until notified or `until` (forever when nullopt). Used by the worker and by Stop.
+  void SleepLocked(std::unique_lock<std::mutex>& lock, std::optional<SteadyTime> until);
+  // Whether the sleeper must be woken after a finished batch (work is queued, or Stop drains); clears
+  // sleeping_ if so, so that one notification serves. Call with mu_ held; notify after releasing it.
+  bool WakeForFreedSlotLocked();
+
   void OnItemDone(const std::shared_ptr<InFlight>& batch, size_t index, StatusOr<TensorList> result);
   void OnBatchDone(const std::shared_ptr<InFlight>& batch, SteadyTime now);
-  // Ejects (if not already) and returns the queued requests for the router. Call with mu_ held.
-  std::vector<RequestPtr> EjectLocked(const std::string& reason, SteadyTime now);
-  void RemoveInFlightLocked(const std::shared_ptr<InFlight>& batch);
+  // The one ejection path; see the top of this file. Returns the queued requests for the router when this
+  // failure ejected the device.
+  std::vector<RequestPtr> RecordFailureLocked(const Failure& failure);
+  // Returns false when the batch was no longer in flight (the execution timeout took it).
+  bool RemoveInFlightLocked(const std::shared_ptr<InFlight>& batch);
+  void Deliver(Handback& work);
 
   std::unique_ptr<Engine> engine_;
   const WorkerConfig config_;
@@ -121,10 +186,11 @@ class DeviceWorker {
   std::mutex control_mu_;  // serialises Load/Unload/Warmup on the engine (its contract)
 
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;  // one sleeper at a time: the worker thread, or Stop once it has joined it
+  bool sleeping_ = false;       // someone waits on cv_ and no notification is on its way yet
   std::map<std::string, ModelSlot> models_;
   std::deque<RequestPtr> queue_;
-  std::vector<std::shared_ptr<InFlight>> in_flight_;
+  std::vector<std::shared_ptr<InFlight>> in_flight_;  // in the order handed to the engine
   int in_flight_items_ = 0;
   DeviceHealth health_;
   uint64_t completed_ = 0;

@@ -15,6 +15,11 @@
 #include "scheduler/pending_request.h"
 
 namespace accel {
+namespace {
+
+constexpr auto kHealthPollInterval = std::chrono::milliseconds(50);
+
+}  // namespace
 
 class Scheduler::Impl : public RequestRouter {
  public:
@@ -290,7 +295,7 @@ class Scheduler::Impl : public RequestRouter {
       std::vector<std::pair<std::pair<double, size_t>, DeviceWorker*>> ranked;
       for (DeviceWorker* w : candidates) {
         // Expected finish rounded to 10 us so that near-equal estimates fall to the priority order.
-        const double ms = ExpectedFinishMs(w->Load(model, now), now);
+        const double ms = ExpectedFinishMs(w->Backlog(model), now);
         ranked.push_back({{std::round(ms * 100) / 100, Rank(w->info())}, w});
       }
       std::stable_sort(ranked.begin(), ranked.end(),
@@ -305,18 +310,22 @@ class Scheduler::Impl : public RequestRouter {
                              std::to_string(options_.queue_capacity) + " each); retry shortly");
   }
 
+  // The probe thread: polls every device's engine health (engines do not push it; a device whose engine
+  // reports itself failed is ejected) and probes ejected devices when their back-off has passed. Not on
+  // the request path: request threads and device workers never wait for it.
   void ProbeLoop() {
     std::unique_lock lock(probe_mu_);
     while (!stop_probe_) {
       lock.unlock();
       std::optional<SteadyTime> next;
       for (DeviceWorker* w : Workers()) {
-        std::optional<SteadyTime> t = w->ProbeIfDue(clock_->Now());
+        std::optional<SteadyTime> t = w->CheckHealth(clock_->Now());
         if (t) next = next ? std::min(*next, *t) : *t;
       }
       lock.lock();
-      // Slices of at most 50 ms: devices get ejected at any time, and a FakeClock does not wake us.
-      auto d = std::chrono::steady_clock::duration(std::chrono::milliseconds(50));
+      // At most kHealthPollInterval between polls, sooner when a probe is due (a FakeClock does not wake
+      // us either, so tests see their probes within one interval).
+      auto d = std::chrono::steady_clock::duration(kHealthPollInterval);
       if (next) d = std::min<std::chrono::steady_clock::duration>(d, *next - clock_->Now());
       if (d > std::chrono::steady_clock::duration::zero()) probe_cv_.wait_for(lock, d);
     }

@@ -94,6 +94,8 @@ struct DeviceStatus {
   EngineHealth health;   // engine's own view
   bool ejected = false;  // scheduler's view: out of rotation until a probe passes
   std::string ejected_reason;
+  SteadyTime ejected_at{};  // the latest ejection (meaningful when ejections > 0)
+  uint64_t ejections = 0;   // times the device left rotation since it was added
   int queue_depth = 0;
   int in_flight = 0;
   std::vector<std::string> models;
