@@ -1,1 +1,1 @@
-set(AREA_LIBS accel_app_lib)
+set(AREA_LIBS accel_app_lib accel_engine_cpu accel_hailo_support)
