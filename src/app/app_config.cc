@@ -4,6 +4,7 @@
 #include "core/numbers.h"
 #include "core/strings.h"
 
+#include <cctype>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -29,9 +30,55 @@ StatusOr<long long> ParseInt(const std::string& name, const std::string& text, l
 #define ACCEL_BOOL_OPTION(field) BoolValue(#field, &c.field)
 #define ACCEL_STRING_OPTION(field) StringValue(&c.field)
 
+std::string Upper(std::string text) {
+  for (char& ch : text) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return text;
+}
+
+std::string DashesFor(std::string text) {
+  for (char& ch : text)
+    if (ch == '_') ch = '-';
+  return text;
+}
+
+// --support-<kind> and one option per spec of each kind, applying to `c`. Values are checked against the
+// spec here, so a bad one is reported with its flag before anything starts; the factory checks again.
+void AddEngineOptions(ServeConfig& c, const std::vector<EngineKindOptions>& kinds,
+                      std::vector<CommandOption>& out) {
+  for (const EngineKindOptions& k : kinds) {
+    const std::string kind = k.kind;
+    out.push_back({"--support-" + DashesFor(kind), "SUPPORT_" + Upper(kind), "BOOL",
+                   "enable the " + kind + " engine (default true)",
+                   [&c, kind](const std::string& v) -> Status {
+                     auto on = ParseBool(v);
+                     if (!on.ok()) return on.status().WithContext("support_" + kind);
+                     c.engine_enabled[kind] = *on;
+                     return Status::Ok();
+                   }});
+    for (const EngineOptionSpec& spec : k.specs) {
+      std::string help = spec.help;
+      if (spec.type == EngineOptionType::kInt) {
+        help += " (" + std::to_string(spec.min) + ".." + std::to_string(spec.max) +
+                (spec.default_value.empty() ? "" : ", default " + spec.default_value) + ")";
+      } else if (!spec.default_value.empty()) {
+        help += " (default " + spec.default_value + ")";
+      }
+      out.push_back({"--" + DashesFor(kind + "-" + spec.key), Upper(kind + "_" + spec.key),
+                     std::string(EngineOptionValueName(spec)), help,
+                     [&c, kind, spec](const std::string& v) -> Status {
+                       ACCEL_RETURN_IF_ERROR(CheckEngineOptionValue(kind, spec, v));
+                       c.engine_options[kind].values[spec.key] = v;
+                       return Status::Ok();
+                     }});
+    }
+  }
+}
+
 // The options of `accel serve`, applying to `c`.
-std::vector<CommandOption> ServeOptions(ServeConfig& c) {
-  return {
+std::vector<CommandOption> ServeOptions(ServeConfig& c, const std::vector<EngineKindOptions>& kinds) {
+  std::string kind_names = "auto";
+  for (const EngineKindOptions& k : kinds) kind_names += "|" + k.kind;
+  std::vector<CommandOption> options = {
       {"--host", "HOST", "ADDR", "address to listen on (default 0.0.0.0)", ACCEL_STRING_OPTION(host)},
       {"--port", "PORT", "N", "HTTP port (default 8000; 0 picks a free port)",
        ACCEL_INT_OPTION(port, 0, 65535)},
@@ -73,8 +120,7 @@ std::vector<CommandOption> ServeOptions(ServeConfig& c) {
        ACCEL_STRING_OPTION(models_dir)},
       {"--default-model", "DEFAULT_MODEL", "NAME",
        "model used when a request names none (default yolox-nano)", ACCEL_STRING_OPTION(default_model)},
-      {"--default-engine", "DEFAULT_ENGINE", "KIND",
-       "engine used when a request names none: auto|cpu|nvidia|hailo|sim",
+      {"--default-engine", "DEFAULT_ENGINE", "KIND", "engine used when a request names none: " + kind_names,
        ACCEL_STRING_OPTION(default_engine)},
       {"--fallback-engine", "FALLBACK_ENGINE", "KIND",
        "engine used when the requested kind has no ready device (default: none, answer 503)",
@@ -85,10 +131,6 @@ std::vector<CommandOption> ServeOptions(ServeConfig& c) {
          c.engines = SplitList(v);
          return Status::Ok();
        }},
-      {"--support-nvidia", "SUPPORT_NVIDIA", "BOOL", "enable the nvidia engine (default true)",
-       ACCEL_BOOL_OPTION(support_nvidia)},
-      {"--support-hailo", "SUPPORT_HAILO", "BOOL", "enable the hailo engine (default true)",
-       ACCEL_BOOL_OPTION(support_hailo)},
       {"--torch-cpu-device", "TORCH_CPU_DEVICE", "BOOL",
        "expose the nvidia engine's CPU test mode as a device (tests only; it is not a GPU)",
        ACCEL_BOOL_OPTION(torch_cpu_device)},
@@ -115,12 +157,6 @@ std::vector<CommandOption> ServeOptions(ServeConfig& c) {
       {"--execution-timeout-ms", "EXECUTION_TIMEOUT_MS", "MS",
        "a batch not finished by then counts as failed and is retried elsewhere (default 5000)",
        ACCEL_INT_OPTION(execution_timeout_ms, 1, 3600000)},
-      {"--hailo-batch-size", "HAILO_BATCH_SIZE", "N", "batch size on Hailo devices (default: the model's)",
-       ACCEL_INT_OPTION(hailo_batch_size, 0, 256)},
-      {"--hailo-threads", "HAILO_THREADS", "N", "HailoRT worker threads (default: HailoRT's)",
-       ACCEL_INT_OPTION(hailo_threads, 0, 64)},
-      {"--cpu-threads", "CPU_THREADS", "N", "threads for the cpu engine (default: all cores)",
-       ACCEL_INT_OPTION(cpu_threads, 0, 1024)},
       {"--max-body-mb", "MAX_BODY_MB", "MB", "largest request body accepted, 413 above (default 32)",
        [&c](const std::string& v) -> Status {
          ACCEL_ASSIGN_OR_RETURN(auto n, ParseInt("max_body_mb", v, 1, 4096));
@@ -148,26 +184,37 @@ std::vector<CommandOption> ServeOptions(ServeConfig& c) {
          return Status::Ok();
        }},
   };
+  AddEngineOptions(c, kinds, options);
+  return options;
 }
 
 }  // namespace
 
-StatusOr<ServeConfig> ParseServeConfig(const std::vector<std::string>& args) {
+StatusOr<ServeConfig> ParseServeConfig(const std::vector<std::string>& args,
+                                       const std::vector<EngineKindOptions>& engine_kinds) {
   ServeConfig config;
-  ACCEL_ASSIGN_OR_RETURN(auto positional, ParseCommandLine("serve", ServeOptions(config), args, true));
+  ACCEL_ASSIGN_OR_RETURN(auto positional,
+                         ParseCommandLine("serve", ServeOptions(config, engine_kinds), args, true));
   if (!positional.empty()) return InvalidArgument("unexpected argument '" + positional[0] + "'");
   return config;
 }
 
-std::string ServeUsage() {
+StatusOr<ServeConfig> ParseServeConfig(const std::vector<std::string>& args) {
+  return ParseServeConfig(args, BuiltinEngineOptions());
+}
+
+std::string ServeUsage() { return ServeUsage(BuiltinEngineOptions()); }
+
+std::string ServeUsage(const std::vector<EngineKindOptions>& engine_kinds) {
   ServeConfig unused;
   return CommandUsage(
       "serve [options]",
       "Serves the models in --models over HTTP (seed API /ai/*, DeepStack /v1/vision/detection, "
       "KServe v2\n/v2/*, Prometheus /metrics, dashboard /), KServe v2 gRPC and Frigate's zmq "
       "detector protocol.\nEvery option can also be set by the environment variable shown; flags "
-      "win.\n",
-      ServeOptions(unused));
+      "win. The options --support-<kind> and\n--<kind>-<option> come from the engines built in: each "
+      "engine declares its own.\n",
+      ServeOptions(unused, engine_kinds));
 }
 
 }  // namespace accel

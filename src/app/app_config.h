@@ -1,11 +1,15 @@
 // ServeConfig: everything `accel serve` can be told, from environment variables (the seed's names) and
-// command-line flags (which win). `accel serve --help` prints ServeUsage().
+// command-line flags (which win). `accel serve --help` prints ServeUsage(). The engines' own options are
+// not fields here: each engine declares them (EngineFactory::OptionSpecs) and the command line is
+// generated from the declarations.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "core/status.h"
+#include "engines/engine_registry.h"
 
 namespace accel {
 
@@ -31,8 +35,12 @@ struct ServeConfig {
   std::string default_engine = "auto";
   std::string fallback_engine;       // empty: none
   std::vector<std::string> engines;  // enabled engine kinds; empty: all that are built and find a device
-  bool support_nvidia = true;
-  bool support_hailo = true;
+  // Per engine kind, from --support-<kind> / SUPPORT_<KIND>: false switches the kind off. A kind not
+  // listed is enabled.
+  std::map<std::string, bool> engine_enabled;
+  // Per engine kind, the options its factory declares (EngineFactory::OptionSpecs), from --<kind>-<key> /
+  // <KIND>_<KEY>; handed to the factory's Create as given. Only options that were set are present.
+  std::map<std::string, EngineOptions> engine_options;
   bool torch_cpu_device = false;  // test mode of the nvidia engine on the CPU
   std::vector<std::string> sim_devices;
   bool load_balancing = true;
@@ -40,9 +48,6 @@ struct ServeConfig {
   std::vector<std::string> device_priority;
   int queue_capacity = 64;
   int execution_timeout_ms = 5000;
-  int hailo_batch_size = 0;  // 0: model's
-  int hailo_threads = 0;
-  int cpu_threads = 0;  // 0: OpenCV's default (all cores)
   size_t max_body_bytes = 32u << 20;
   int max_image_width = 8192;
   int max_image_height = 8192;
@@ -53,7 +58,13 @@ struct ServeConfig {
 };
 
 // Reads the environment first, then `args` (argv after "serve"). Unknown flags and bad values are errors.
+// Besides the fixed options, each kind in `engine_kinds` gets --support-<kind> / SUPPORT_<KIND> and, for
+// each of its option specs, --<kind>-<key with '-' for '_'> / <KIND>_<KEY>, checked against the spec.
+StatusOr<ServeConfig> ParseServeConfig(const std::vector<std::string>& args,
+                                       const std::vector<EngineKindOptions>& engine_kinds);
+// The same with the kinds built into this binary (BuiltinEngineOptions()).
 StatusOr<ServeConfig> ParseServeConfig(const std::vector<std::string>& args);
+std::string ServeUsage(const std::vector<EngineKindOptions>& engine_kinds);
 std::string ServeUsage();
 
 }  // namespace accel

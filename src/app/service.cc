@@ -21,31 +21,18 @@
 namespace accel {
 namespace {
 
+// Whether `config` lets engines of `kind` be created; when not, *why_not says which setting said no.
 bool KindEnabled(const ServeConfig& config, const std::string& kind, std::string* why_not) {
   if (!config.engines.empty() &&
       std::find(config.engines.begin(), config.engines.end(), kind) == config.engines.end()) {
     *why_not = "not in --engines / ENGINES";
     return false;
   }
-  if (kind == "nvidia" && !config.support_nvidia) {
-    *why_not = "disabled by SUPPORT_NVIDIA=false";
-    return false;
-  }
-  if (kind == "hailo" && !config.support_hailo) {
-    *why_not = "disabled by SUPPORT_HAILO=false";
+  if (auto it = config.engine_enabled.find(kind); it != config.engine_enabled.end() && !it->second) {
+    *why_not = "disabled by --support-" + kind + "=false";
     return false;
   }
   return true;
-}
-
-EngineOptions OptionsFor(const ServeConfig& config, const std::string& kind) {
-  EngineOptions options;
-  if (kind == "cpu" && config.cpu_threads > 0) options.values["threads"] = std::to_string(config.cpu_threads);
-  if (kind == "hailo") {
-    if (config.hailo_batch_size > 0) options.values["batch_size"] = std::to_string(config.hailo_batch_size);
-    if (config.hailo_threads > 0) options.values["threads"] = std::to_string(config.hailo_threads);
-  }
-  return options;
 }
 
 }  // namespace
@@ -82,16 +69,17 @@ std::vector<EngineKindReport> ProbeAndCreateDevices(const ServeConfig& config, E
     }
     if (report.enabled && scheduler) {
       for (const DeviceInfo& device : probe.devices) {
-        auto engine = factory->Create(device, OptionsFor(config, report.kind));
+        auto options = config.engine_options.find(report.kind);
+        auto engine = factory->Create(
+            device, options == config.engine_options.end() ? EngineOptions{} : options->second);
         if (!engine.ok()) {
           report.create_errors.push_back(device.id + ": " + engine.status().message());
           ACCEL_LOG(kWarn, "engines") << "cannot start " << device.id << ": " << engine.status().ToString();
           continue;
         }
-        DeviceOptions device_options;
-        if (device.kind == "hailo" && config.hailo_batch_size > 0)
-          device_options.max_batch = config.hailo_batch_size;
-        Status added = scheduler->AddDevice(std::move(engine).value(), device_options);
+        // What an engine's options mean for batching (e.g. the hailo batch size) it reports itself in
+        // capabilities().max_batch, which the scheduler applies.
+        Status added = scheduler->AddDevice(std::move(engine).value());
         if (!added.ok()) {
           report.create_errors.push_back(device.id + ": " + added.message());
           ACCEL_LOG(kWarn, "engines") << "cannot add " << device.id << ": " << added.ToString();

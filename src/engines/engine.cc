@@ -14,9 +14,4 @@ std::string_view HealthStateName(HealthState state) {
   return "unknown";
 }
 
-std::string EngineOptions::Get(const std::string& key, const std::string& fallback) const {
-  auto it = values.find(key);
-  return it == values.end() ? fallback : it->second;
-}
-
 }  // namespace accel

@@ -25,6 +25,7 @@
 #include "core/model_config.h"
 #include "core/status.h"
 #include "core/tensor.h"
+#include "engines/engine_options.h"
 
 namespace accel {
 
@@ -88,12 +89,6 @@ struct Batch {
   std::vector<BatchItem> items;
 };
 
-struct EngineOptions {
-  // Engine-specific key=value options from configuration (threads, batch size, sim latency model...).
-  std::map<std::string, std::string> values;
-  std::string Get(const std::string& key, const std::string& fallback = {}) const;
-};
-
 class Engine {
  public:
   virtual ~Engine() = default;
@@ -148,7 +143,12 @@ class EngineFactory {
   // Finds devices of this kind. May take time (PCIe scan, driver init); called at start and by
   // `accel devices`. Thread-safe.
   virtual ProbeResult Probe() = 0;
-  // Creates the engine for one probed device.
+  // The options Create accepts, with type, range, default and help (engine_options.h). `accel serve`
+  // generates its flags --<kind>-<key> and variables <KIND>_<KEY> from them. Constant for the factory's
+  // life and available without probing (no SDK or device is touched). Thread-safe.
+  virtual std::vector<EngineOptionSpec> OptionSpecs() const { return {}; }
+  // Creates the engine for one probed device. `options` are checked against OptionSpecs() first
+  // (ValidateEngineOptions): a bad value is InvalidArgument naming "<kind>.<key>".
   virtual StatusOr<std::unique_ptr<Engine>> Create(const DeviceInfo& device,
                                                    const EngineOptions& options) = 0;
 };

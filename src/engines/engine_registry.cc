@@ -1,6 +1,8 @@
 #include "engines/engine_registry.h"
 
 #include "engines/cpu/cpu_engine.h"
+#include "engines/hailo/hailo_options.h"
+#include "engines/nvidia/nvidia_options.h"
 #include "engines/sim/sim_engine.h"
 
 // The one place that knows which optional engines were compiled in (src/engines/CMakeLists.txt defines
@@ -19,8 +21,16 @@ void EngineRegistry::Register(std::unique_ptr<EngineFactory> factory) {
   factories_.push_back(std::move(factory));
 }
 
-void EngineRegistry::RegisterUnavailable(std::string kind, std::string reason) {
-  unavailable_.push_back(Unavailable{std::move(kind), std::move(reason)});
+void EngineRegistry::RegisterUnavailable(std::string kind, std::string reason,
+                                         std::vector<EngineOptionSpec> options) {
+  unavailable_.push_back(Unavailable{std::move(kind), std::move(reason), std::move(options)});
+}
+
+std::vector<EngineKindOptions> EngineRegistry::OptionsByKind() const {
+  std::vector<EngineKindOptions> out;
+  for (const auto& f : factories_) out.push_back(EngineKindOptions{f->kind(), f->OptionSpecs()});
+  for (const auto& u : unavailable_) out.push_back(EngineKindOptions{u.kind, u.options});
+  return out;
 }
 
 EngineFactory* EngineRegistry::Find(const std::string& kind) const {
@@ -43,14 +53,14 @@ Status RegisterBuiltinEngines(EngineRegistry& registry, const BuiltinEngineConfi
   nvidia.expose_cpu_device = config.torch_cpu_device;
   registry.Register(MakeNvidiaPluginFactory(std::move(nvidia)));
 #else
-  registry.RegisterUnavailable("nvidia",
-                               "not built: libtorch was not found at configure time (docs/nvidia.md)");
+  registry.RegisterUnavailable(
+      "nvidia", "not built: libtorch was not found at configure time (docs/nvidia.md)", NvidiaOptionSpecs());
 #endif
 #ifdef ACCEL_HAVE_HAILO_ENGINE
   registry.Register(MakeHailoEngineFactory());
 #else
-  registry.RegisterUnavailable("hailo",
-                               "not built: HailoRT SDK was not found at configure time (docs/hailo.md)");
+  registry.RegisterUnavailable(
+      "hailo", "not built: HailoRT SDK was not found at configure time (docs/hailo.md)", HailoOptionSpecs());
 #endif
   if (!config.sim_devices.empty()) {
     auto sim = MakeSimEngineFactory(config.sim_devices);
@@ -58,6 +68,17 @@ Status RegisterBuiltinEngines(EngineRegistry& registry, const BuiltinEngineConfi
     registry.Register(std::move(sim).value());
   }
   return Status::Ok();
+}
+
+std::vector<EngineKindOptions> BuiltinEngineOptions() {
+  EngineRegistry registry;
+  // With no --sim-device nothing can fail here.
+  (void)RegisterBuiltinEngines(registry, BuiltinEngineConfig{});
+  if (registry.Find("sim") == nullptr) {
+    auto sim = MakeSimEngineFactory({});
+    if (sim.ok()) registry.Register(std::move(sim).value());
+  }
+  return registry.OptionsByKind();
 }
 
 }  // namespace accel

@@ -191,17 +191,20 @@ class CpuEngineFactory final : public EngineFactory {
     return result;
   }
 
+  std::vector<EngineOptionSpec> OptionSpecs() const override {
+    return {{.key = "threads",
+             .type = EngineOptionType::kInt,
+             .default_value = "0",
+             .help = "threads for the cpu engine (OpenCV's thread count, process-wide; 0: all cores)",
+             .min = 0,
+             .max = 1024}};
+  }
+
   StatusOr<std::unique_ptr<Engine>> Create(const DeviceInfo& device, const EngineOptions& options) override {
-    const std::string threads = options.Get("threads");
-    if (!threads.empty()) {
-      try {
-        const int n = std::stoi(threads);
-        if (n < 1) return InvalidArgument("cpu engine: threads must be >= 1");
-        cv::setNumThreads(n);
-      } catch (const std::exception&) {
-        return InvalidArgument("cpu engine: threads must be a number, got '" + threads + "'");
-      }
-    }
+    ACCEL_ASSIGN_OR_RETURN(ValidatedEngineOptions validated,
+                           ValidateEngineOptions(kind(), OptionSpecs(), options));
+    if (const int64_t threads = validated.Int("threads"); threads > 0)
+      cv::setNumThreads(static_cast<int>(threads));
     ACCEL_LOG(kDebug, "cpu") << "OpenCV threads: " << cv::getNumThreads();
     return std::unique_ptr<Engine>(std::make_unique<CpuEngine>(device));
   }

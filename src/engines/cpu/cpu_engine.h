@@ -7,7 +7,7 @@
 
 namespace accel {
 
-// Options (EngineOptions): threads=N (OpenCV's thread count; default: all cores).
+// Options: see OptionSpecs() in cpu_engine.cc (threads).
 std::unique_ptr<EngineFactory> MakeCpuEngineFactory();
 
 }  // namespace accel

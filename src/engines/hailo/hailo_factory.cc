@@ -62,6 +62,8 @@ class HailoEngineFactory final : public EngineFactory {
     return result;
   }
 
+  std::vector<EngineOptionSpec> OptionSpecs() const override { return HailoOptionSpecs(); }
+
   StatusOr<std::unique_ptr<Engine>> Create(const DeviceInfo& device, const EngineOptions& options) override {
     if (device.kind != "hailo") return InvalidArgument("device '" + device.id + "' is not a hailo device");
     if (auto it = device.properties.find("error"); it != device.properties.end())
@@ -71,7 +73,7 @@ class HailoEngineFactory final : public EngineFactory {
       return FailedPrecondition(device.id + " is a " + it->second +
                                 "; HailoRT 4.x runs Hailo-8 and Hailo-8L only");
     }
-    ACCEL_ASSIGN_OR_RETURN(HailoOptions parsed, ParseHailoOptions(options, ProcessEnv()));
+    ACCEL_ASSIGN_OR_RETURN(HailoOptions parsed, ParseHailoOptions(options));
     return CreateHailoEngine(device, parsed);
   }
 

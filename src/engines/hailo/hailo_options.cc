@@ -1,130 +1,121 @@
 #include "engines/hailo/hailo_options.h"
 
-#include <cctype>
-#include <charconv>
-#include <cstdlib>
-#include <set>
 #include <sstream>
 
+#include "core/strings.h"
+
 namespace accel {
-namespace {
 
-struct Source {
-  const EngineOptions& options;
-  const EnvLookup& env;
-
-  // The option's text and where it came from ("threads" or "HAILO_THREADS"), or nullopt-like empty origin.
-  bool Find(const std::string& key, const char* env_name, std::string* text, std::string* origin) const {
-    if (auto it = options.values.find(key); it != options.values.end()) {
-      *text = it->second;
-      *origin = key;
-      return true;
-    }
-    if (env_name != nullptr && env) {
-      if (const char* v = env(env_name); v != nullptr && *v != '\0') {
-        *text = v;
-        *origin = env_name;
-        return true;
-      }
-    }
-    return false;
-  }
-};
-
-Status ReadInt(const Source& src, const std::string& key, const char* env_name, int min, int max, int* out) {
-  std::string text, origin;
-  if (!src.Find(key, env_name, &text, &origin)) return Status::Ok();
-  int value = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || ptr != end)
-    return InvalidArgument("hailo: " + origin + "='" + text + "' is not an integer");
-  if (value < min || value > max) {
-    return InvalidArgument("hailo: " + origin + "=" + text + " is out of range " + std::to_string(min) +
-                           ".." + std::to_string(max));
-  }
-  *out = value;
-  return Status::Ok();
-}
-
-std::string Lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-Status ReadBool(const Source& src, const std::string& key, const char* env_name, bool* out) {
-  std::string text, origin;
-  if (!src.Find(key, env_name, &text, &origin)) return Status::Ok();
-  const std::string v = Lower(text);
-  if (v == "1" || v == "true" || v == "yes" || v == "on")
-    *out = true;
-  else if (v == "0" || v == "false" || v == "no" || v == "off")
-    *out = false;
-  else
-    return InvalidArgument("hailo: " + origin + "='" + text + "' is not a boolean (true/false)");
-  return Status::Ok();
-}
-
-const std::set<std::string>& KnownKeys() {
-  static const std::set<std::string> kKeys = {"batch_size",          "threads",
-                                              "scheduler",           "scheduler_timeout_ms",
-                                              "scheduler_threshold", "scheduler_priority",
-                                              "multi_process",       "group_id",
-                                              "timeout_ms",          "backoff_initial_ms",
-                                              "backoff_max_ms",      "monitor_interval_ms"};
-  return kKeys;
-}
-
-}  // namespace
-
-EnvLookup ProcessEnv() {
-  return [](const char* name) -> const char* { return std::getenv(name); };
-}
-
-StatusOr<HailoOptions> ParseHailoOptions(const EngineOptions& options, const EnvLookup& env) {
-  for (const auto& [key, value] : options.values) {
-    if (!KnownKeys().count(key)) return InvalidArgument("hailo: unknown engine option '" + key + "'");
-  }
-  const Source src{options, env};
-  HailoOptions o;
+std::vector<EngineOptionSpec> HailoOptionSpecs() {
+  using T = EngineOptionType;
   // batch_size travels as uint16_t (InferModel::set_batch_size); HailoRT itself allows far less in practice.
-  ACCEL_RETURN_IF_ERROR(ReadInt(src, "batch_size", "HAILO_BATCH_SIZE", 0, 1024, &o.batch_size));
-  ACCEL_RETURN_IF_ERROR(ReadInt(src, "threads", "HAILO_THREADS", 1, 64, &o.threads));
-  std::string text, origin;
-  if (src.Find("scheduler", "HAILO_SCHEDULER", &text, &origin)) {
-    const std::string v = Lower(text);
-    if (v == "round_robin" || v == "roundrobin" || v == "rr")
-      o.scheduler = HailoScheduler::kRoundRobin;
-    else if (v == "none" || v == "off")
-      o.scheduler = HailoScheduler::kNone;
-    else
-      return InvalidArgument("hailo: " + origin + "='" + text + "' must be round_robin or none");
-  }
-  ACCEL_RETURN_IF_ERROR(
-      ReadInt(src, "scheduler_timeout_ms", "HAILO_SCHEDULER_TIMEOUT_MS", 0, 600000, &o.scheduler_timeout_ms));
-  ACCEL_RETURN_IF_ERROR(
-      ReadInt(src, "scheduler_threshold", "HAILO_SCHEDULER_THRESHOLD", 1, 1024, &o.scheduler_threshold));
-  ACCEL_RETURN_IF_ERROR(
-      ReadInt(src, "scheduler_priority", "HAILO_SCHEDULER_PRIORITY", 0, 31, &o.scheduler_priority));
-  ACCEL_RETURN_IF_ERROR(ReadBool(src, "multi_process", "HAILO_MULTI_PROCESS", &o.multi_process));
-  if (src.Find("group_id", "HAILO_GROUP_ID", &text, &origin)) o.group_id = text;
-  ACCEL_RETURN_IF_ERROR(ReadInt(src, "timeout_ms", "HAILO_TIMEOUT_MS", 10, 600000, &o.timeout_ms));
-  ACCEL_RETURN_IF_ERROR(ReadInt(src, "backoff_initial_ms", nullptr, 1, 3600000, &o.backoff_initial_ms));
-  ACCEL_RETURN_IF_ERROR(ReadInt(src, "backoff_max_ms", nullptr, 1, 3600000, &o.backoff_max_ms));
-  ACCEL_RETURN_IF_ERROR(ReadInt(src, "monitor_interval_ms", nullptr, 0, 3600000, &o.monitor_interval_ms));
+  return {
+      {.key = "batch_size",
+       .type = T::kInt,
+       .default_value = "0",
+       .help = "batch size on Hailo devices, also the largest batch the scheduler forms for them (0: the "
+               "model's, HailoRT decides)",
+       .min = 0,
+       .max = 1024},
+      {.key = "threads",
+       .type = T::kInt,
+       .default_value = "2",
+       .help = "batches each Hailo device keeps in flight (HailoRT's async API has no thread count)",
+       .min = 1,
+       .max = 64},
+      {.key = "scheduler",
+       .type = T::kString,
+       .default_value = "round_robin",
+       .help = "HailoRT scheduling algorithm: round_robin (needed to share a card) or none"},
+      {.key = "scheduler_timeout_ms",
+       .type = T::kInt,
+       .default_value = "",
+       .help = "HailoRT scheduler timeout (default: HailoRT's)",
+       .min = 0,
+       .max = 600000},
+      {.key = "scheduler_threshold",
+       .type = T::kInt,
+       .default_value = "",
+       .help = "HailoRT scheduler threshold (default: HailoRT's)",
+       .min = 1,
+       .max = 1024},
+      {.key = "scheduler_priority",
+       .type = T::kInt,
+       .default_value = "",
+       .help = "HailoRT scheduler priority (default: HailoRT's, 16)",
+       .min = 0,
+       .max = 31},
+      {.key = "multi_process",
+       .type = T::kBool,
+       .default_value = "false",
+       .help = "share the card with other programs through hailort.service (needs scheduler round_robin)"},
+      {.key = "group_id",
+       .type = T::kString,
+       .default_value = "",
+       .help = "VDevice group id; programs sharing a card must use the same (default: HailoRT's)"},
+      {.key = "timeout_ms",
+       .type = T::kInt,
+       .default_value = "2000",
+       .help = "a batch running longer marks the card failed",
+       .min = 10,
+       .max = 600000},
+      {.key = "backoff_initial_ms",
+       .type = T::kInt,
+       .default_value = "500",
+       .help = "first delay before recreating a failed card's VDevice, doubling",
+       .min = 1,
+       .max = 3600000},
+      {.key = "backoff_max_ms",
+       .type = T::kInt,
+       .default_value = "30000",
+       .help = "longest delay between VDevice recreations",
+       .min = 1,
+       .max = 3600000},
+      {.key = "monitor_interval_ms",
+       .type = T::kInt,
+       .default_value = "5000",
+       .help = "how often temperature and power are re-read (0: never)",
+       .min = 0,
+       .max = 3600000},
+  };
+}
+
+StatusOr<HailoOptions> ParseHailoOptions(const EngineOptions& options) {
+  ACCEL_ASSIGN_OR_RETURN(ValidatedEngineOptions v,
+                         ValidateEngineOptions("hailo", HailoOptionSpecs(), options));
+  HailoOptions o;
+  o.batch_size = static_cast<int>(v.Int("batch_size"));
+  o.threads = static_cast<int>(v.Int("threads"));
+  const std::string scheduler = ToLower(v.String("scheduler"));
+  if (scheduler == "round_robin" || scheduler == "roundrobin" || scheduler == "rr")
+    o.scheduler = HailoScheduler::kRoundRobin;
+  else if (scheduler == "none" || scheduler == "off")
+    o.scheduler = HailoScheduler::kNone;
+  else
+    return InvalidArgument("hailo.scheduler must be round_robin or none, got '" + scheduler + "'");
+  // -1 (the struct's default) leaves HailoRT's own value.
+  if (v.Has("scheduler_timeout_ms")) o.scheduler_timeout_ms = static_cast<int>(v.Int("scheduler_timeout_ms"));
+  if (v.Has("scheduler_threshold")) o.scheduler_threshold = static_cast<int>(v.Int("scheduler_threshold"));
+  if (v.Has("scheduler_priority")) o.scheduler_priority = static_cast<int>(v.Int("scheduler_priority"));
+  o.multi_process = v.Bool("multi_process");
+  o.group_id = v.String("group_id");
+  o.timeout_ms = static_cast<int>(v.Int("timeout_ms"));
+  o.backoff_initial_ms = static_cast<int>(v.Int("backoff_initial_ms"));
+  o.backoff_max_ms = static_cast<int>(v.Int("backoff_max_ms"));
+  o.monitor_interval_ms = static_cast<int>(v.Int("monitor_interval_ms"));
 
   if (o.backoff_max_ms < o.backoff_initial_ms)
-    return InvalidArgument("hailo: backoff_max_ms must be >= backoff_initial_ms");
+    return InvalidArgument("hailo.backoff_max_ms must be >= hailo.backoff_initial_ms");
   const bool scheduler_tuned =
       o.scheduler_timeout_ms >= 0 || o.scheduler_threshold >= 0 || o.scheduler_priority >= 0;
   if (o.scheduler == HailoScheduler::kNone) {
     // HailoRT refuses both combinations at run time; saying so at start-up names the option to change.
     if (o.multi_process)
-      return InvalidArgument("hailo: multi_process needs the HailoRT scheduler (scheduler=round_robin)");
+      return InvalidArgument("hailo.multi_process needs the HailoRT scheduler (hailo.scheduler=round_robin)");
     if (scheduler_tuned) {
       return InvalidArgument(
-          "hailo: scheduler_timeout_ms/threshold/priority need the HailoRT scheduler "
-          "(scheduler=round_robin)");
+          "hailo.scheduler_timeout_ms/threshold/priority need the HailoRT scheduler "
+          "(hailo.scheduler=round_robin)");
     }
   }
   return o;

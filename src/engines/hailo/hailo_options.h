@@ -3,8 +3,8 @@
 // to it.
 #pragma once
 
-#include <functional>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 #include "engines/engine.h"
@@ -45,21 +45,14 @@ struct HailoOptions {
   int monitor_interval_ms = 5000;
 };
 
-// Reads an environment variable; nullptr when unset. Injected so tests need not touch the environment.
-using EnvLookup = std::function<const char*(const char*)>;
-EnvLookup ProcessEnv();
+// The options of the hailo engine (keys of EngineOptions), declared here without the SDK so that
+// `accel serve` accepts them (--hailo-<key>, HAILO_<KEY>) on every build, with or without HailoRT.
+std::vector<EngineOptionSpec> HailoOptionSpecs();
 
-// Keys in EngineOptions (precedence) and environment variables (fallback):
-//   batch_size / HAILO_BATCH_SIZE              threads / HAILO_THREADS
-//   scheduler / HAILO_SCHEDULER (round_robin|none)
-//   scheduler_timeout_ms / HAILO_SCHEDULER_TIMEOUT_MS
-//   scheduler_threshold / HAILO_SCHEDULER_THRESHOLD
-//   scheduler_priority / HAILO_SCHEDULER_PRIORITY
-//   multi_process / HAILO_MULTI_PROCESS (true|false|1|0|yes|no)
-//   group_id / HAILO_GROUP_ID                  timeout_ms / HAILO_TIMEOUT_MS
-//   backoff_initial_ms, backoff_max_ms, monitor_interval_ms (EngineOptions only)
-// Unknown EngineOptions keys are rejected so typos do not go unnoticed.
-StatusOr<HailoOptions> ParseHailoOptions(const EngineOptions& options, const EnvLookup& env);
+// Checks `options` against HailoOptionSpecs() (a bad or unknown key is InvalidArgument naming
+// "hailo.<key>") and the combinations HailoRT refuses, and fills the struct; keys not given keep the
+// defaults above.
+StatusOr<HailoOptions> ParseHailoOptions(const EngineOptions& options);
 
 // "batch_size=0 threads=2 scheduler=round_robin ..." for logs and /ai/hardware.
 std::string DescribeHailoOptions(const HailoOptions& options);

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "core/logging.h"
+#include "engines/nvidia/nvidia_options.h"
 
 namespace accel {
 
@@ -67,7 +68,11 @@ class NvidiaPluginFactory final : public EngineFactory {
     return (*real)->Probe();
   }
 
+  std::vector<EngineOptionSpec> OptionSpecs() const override { return NvidiaOptionSpecs(); }
+
   StatusOr<std::unique_ptr<Engine>> Create(const DeviceInfo& device, const EngineOptions& options) override {
+    // Checked here too, so that a bad value is reported the same whether or not the plugin loads.
+    ACCEL_RETURN_IF_ERROR(ValidateEngineOptions(kind(), OptionSpecs(), options).status());
     ACCEL_ASSIGN_OR_RETURN(EngineFactory * real, Load());
     return real->Create(device, options);
   }

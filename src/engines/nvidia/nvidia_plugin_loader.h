@@ -24,7 +24,8 @@
 
 namespace accel {
 
-inline constexpr int kNvidiaPluginAbiVersion = 2;  // 2: the engine is built on SyncEngine
+// 2: the engine is built on SyncEngine; 3: EngineFactory::OptionSpecs (engines own their options).
+inline constexpr int kNvidiaPluginAbiVersion = 3;
 inline constexpr char kNvidiaPluginAbiFunction[] = "AccelEnginePluginAbiVersion";
 inline constexpr char kNvidiaPluginFactoryFunction[] = "AccelCreateNvidiaEngineFactory";
 

@@ -4,6 +4,8 @@
 // Debian's and runs on GPUs when linked against a CUDA build (e.g. the PyTorch wheel's libtorch).
 #include "engines/nvidia/torch_engine.h"
 
+#include "engines/nvidia/nvidia_options.h"
+
 #include <ATen/Parallel.h>
 #include <c10/core/DeviceGuard.h>
 #include <c10/core/InferenceMode.h>
@@ -84,19 +86,6 @@ std::optional<DType> FromScalarType(c10::ScalarType type) {
 
 // Whether the linked libtorch has its CUDA backend (libc10_cuda registers a device guard when loaded).
 bool LibtorchHasCuda() { return c10::impl::hasDeviceGuardImpl(c10::DeviceType::CUDA); }
-
-StatusOr<int> IntOption(const EngineOptions& options, const std::string& key, int fallback, int min,
-                        int max) {
-  std::string text = options.Get(key);
-  if (text.empty()) return fallback;
-  char* end = nullptr;
-  long value = std::strtol(text.c_str(), &end, 10);
-  if (end == text.c_str() || *end != '\0' || value < min || value > max) {
-    return InvalidArgument("nvidia engine option " + key + "=" + text + ": expected an integer in [" +
-                           std::to_string(min) + ", " + std::to_string(max) + "]");
-  }
-  return static_cast<int>(value);
-}
 
 // Runs one model on the engine's device. Run may be called from several worker threads at once, each with
 // its own current stream; it may throw c10::Error (caught by the worker).
@@ -437,6 +426,8 @@ class TorchEngineFactory final : public EngineFactory {
     return result;
   }
 
+  std::vector<EngineOptionSpec> OptionSpecs() const override { return NvidiaOptionSpecs(); }
+
   StatusOr<std::unique_ptr<Engine>> Create(const DeviceInfo& device, const EngineOptions& options) override {
     const bool cpu = device.id == kCpuDeviceId;
     if (cpu && !expose_cpu_device_) {
@@ -458,18 +449,17 @@ class TorchEngineFactory final : public EngineFactory {
         return Unavailable("CUDA initialisation failed: " + FirstLineOf(e.what_without_backtrace()));
       }
     }
+    ACCEL_ASSIGN_OR_RETURN(ValidatedEngineOptions o, ValidateEngineOptions(kind(), OptionSpecs(), options));
     Settings settings;
-    ACCEL_ASSIGN_OR_RETURN(settings.streams, IntOption(options, "streams", cpu ? 1 : 2, 1, 8));
-    ACCEL_ASSIGN_OR_RETURN(settings.max_batch, IntOption(options, "max_batch", 32, 1, 1024));
-    ACCEL_ASSIGN_OR_RETURN(settings.max_in_flight, IntOption(options, "max_in_flight", 2, 1, 16));
-    ACCEL_ASSIGN_OR_RETURN(int freeze, IntOption(options, "freeze", 1, 0, 1));
-    ACCEL_ASSIGN_OR_RETURN(int optimize, IntOption(options, "optimize", 0, 0, 1));
-    ACCEL_ASSIGN_OR_RETURN(int threads, IntOption(options, "threads", 0, 0, 1024));
-    ACCEL_ASSIGN_OR_RETURN(int fail_batch, IntOption(options, "test_fail_batch", -1, -1, 1 << 30));
-    settings.freeze = freeze != 0;
-    settings.optimize = optimize != 0;
+    settings.streams = o.Has("streams") ? static_cast<int>(o.Int("streams")) : (cpu ? 1 : 2);
+    settings.max_batch = static_cast<int>(o.Int("max_batch"));
+    settings.max_in_flight = static_cast<int>(o.Int("max_in_flight"));
+    settings.freeze = o.Bool("freeze");
+    settings.optimize = o.Bool("optimize");
+    const int threads = static_cast<int>(o.Int("threads"));
+    const int fail_batch = static_cast<int>(o.Int("test_fail_batch"));
     if (fail_batch > 0 && !cpu) {
-      return InvalidArgument("test_fail_batch is only accepted on the CPU test device");
+      return InvalidArgument("nvidia.test_fail_batch is only accepted on the CPU test device");
     }
     settings.test_fail_batch = fail_batch;
     if (threads > 0) at::set_num_threads(threads);

@@ -6,14 +6,7 @@
 // and CI without a GPU exercise the whole path. That device is marked test_only and named as what it is;
 // it is not NVIDIA support.
 //
-// Options (EngineOptions):
-//   streams=N        worker threads, each with its own CUDA stream (default 2 on a GPU, 1 on the CPU device)
-//   max_batch=N      largest batch Submit accepts (default 32)
-//   freeze=0|1       torch::jit::freeze the module after loading (default 1)
-//   optimize=0|1     torch::jit::optimize_for_inference after freezing (default 0)
-//   threads=N        libtorch intra-op threads (process-wide setting; default: libtorch's)
-//   test_fail_batch=N  CPU test device only: the Nth batch run raises a (fake) CUDA error, to test the
-//                      sticky-failure path without a GPU. Refused on real GPUs.
+// Options: NvidiaOptionSpecs() (nvidia_options.h).
 #pragma once
 
 #include <memory>

@@ -192,7 +192,9 @@ class SimEngineFactory : public EngineFactory {
     if (specs_.empty()) result.unavailable_reason = "no --sim-device given";
     return result;
   }
-  StatusOr<std::unique_ptr<Engine>> Create(const DeviceInfo& device, const EngineOptions&) override {
+  // The simulated devices are described by their --sim-device specs; the kind has no options of its own.
+  StatusOr<std::unique_ptr<Engine>> Create(const DeviceInfo& device, const EngineOptions& options) override {
+    ACCEL_RETURN_IF_ERROR(ValidateEngineOptions(kind(), OptionSpecs(), options).status());
     for (const SimDeviceSpec& spec : specs_) {
       if (SimDeviceInfo(spec).id == device.id) return MakeSimEngine(spec);
     }
