@@ -9,7 +9,7 @@
 // ("overrun": the sim's timer thread waking late, plus the submit and completion paths; it is device time
 // the scheduler cannot win back while the engine takes one batch at a time).
 //
-//   scheduler_bench --all [--repeat=3] [--duration_s=3] [--timer_slack_ns=N]
+//   scheduler_bench --all [--repeat=3] [--duration_s=3] [--timer_slack_ns=N] [--in_flight=N]
 //   scheduler_bench --scenario=mixed
 //
 // --timer_slack_ns sets the process's timer slack (prctl PR_SET_TIMERSLACK) before any thread starts, so
@@ -39,6 +39,8 @@ using Clk = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
 double g_duration_s = 3.0;
+// --in_flight=N: batches each simulated device accepts at once (0 keeps each spec's own).
+int g_in_flight = 0;
 constexpr double kWarmupS = 0.5;
 
 ModelConfig DummyModel(int max_batch, int delay_us) {
@@ -128,6 +130,7 @@ std::unique_ptr<Scheduler> MakeScheduler(SchedulerOptions o, const std::vector<s
       std::fprintf(stderr, "bad sim spec %s: %s\n", spec.c_str(), p.status().ToString().c_str());
       std::exit(2);
     }
+    if (g_in_flight > 0) p->in_flight = g_in_flight;
     rec.specs[SimDeviceInfo(*p).id] = *p;
     parsed.push_back(*p);
   }
@@ -427,11 +430,13 @@ int main(int argc, char** argv) {
       g_duration_s = std::max(0.5, std::atof(a.c_str() + 13));
     } else if (a.rfind("--timer_slack_ns=", 0) == 0) {
       timer_slack_ns = std::max(1L, std::atol(a.c_str() + 17));
+    } else if (a.rfind("--in_flight=", 0) == 0) {
+      g_in_flight = std::clamp(std::atoi(a.c_str() + 12), 1, 64);
     } else {
       std::fprintf(
           stderr,
           "usage: scheduler_bench --all | --scenario=homogeneous|mixed|batching|failover|hang|overload"
-          " [--repeat=N] [--duration_s=S] [--timer_slack_ns=N]\n");
+          " [--repeat=N] [--duration_s=S] [--timer_slack_ns=N] [--in_flight=N]\n");
       return 2;
     }
   }

@@ -135,7 +135,7 @@ std::vector<CommandOption> ServeOptions(ServeConfig& c, const std::vector<Engine
        "expose the nvidia engine's CPU test mode as a device (tests only; it is not a GPU)",
        ACCEL_BOOL_OPTION(torch_cpu_device)},
       {"--sim-device", "", "SPEC",
-       "add a SIMULATED device, repeatable: name=a,kind=hailo,ms=4,per_item_ms=0.5,max_batch=8"
+       "add a SIMULATED device, repeatable: name=a,kind=hailo,ms=4,per_item_ms=0.5,max_batch=8,in_flight=1"
        "[,fail_after=N,fail_rate=P,hang_after=N,recover_after_ms=T]",
        [&c](const std::string& v) -> Status {
          c.sim_devices.push_back(v);

@@ -59,8 +59,9 @@ TensorList ZeroOutputs(const ModelConfig& model) {
 class SimEngine final : public SyncEngine {
  public:
   explicit SimEngine(SimDeviceSpec spec)
-      : SyncEngine(SimDeviceInfo(spec),
-                   SyncEngineLimits{.max_batch = spec.max_batch, .max_in_flight = 1, .workers = 1}),
+      : SyncEngine(
+            SimDeviceInfo(spec),
+            SyncEngineLimits{.max_batch = spec.max_batch, .max_in_flight = spec.in_flight, .workers = 1}),
         spec_(std::move(spec)),
         rng_(std::hash<std::string>{}(spec_.name)) {}
   ~SimEngine() override { Shutdown(); }
@@ -239,6 +240,9 @@ StatusOr<SimDeviceSpec> ParseSimDeviceSpec(std::string_view text) {
     } else if (key == "max_batch") {
       if (!integral || v < 1 || v > 4096) return InvalidArgument("sim device: max_batch must be 1..4096");
       spec.max_batch = static_cast<int>(v);
+    } else if (key == "in_flight") {
+      if (!integral || v < 1 || v > 64) return InvalidArgument("sim device: in_flight must be 1..64");
+      spec.in_flight = static_cast<int>(v);
     } else if (key == "fail_after") {
       if (!integral || v < 0) return InvalidArgument("sim device: fail_after must be a whole number >= 0");
       spec.fail_after = static_cast<long>(v);
@@ -276,6 +280,7 @@ DeviceInfo SimDeviceInfo(const SimDeviceSpec& spec) {
   info.properties["ms"] = FormatNumber(spec.ms);
   info.properties["per_item_ms"] = FormatNumber(spec.per_item_ms);
   info.properties["max_batch"] = std::to_string(spec.max_batch);
+  info.properties["in_flight"] = std::to_string(spec.in_flight);
   if (spec.fail_after >= 0) info.properties["fail_after"] = std::to_string(spec.fail_after);
   if (spec.fail_rate > 0) info.properties["fail_rate"] = FormatNumber(spec.fail_rate);
   if (spec.hang_after >= 0) info.properties["hang_after"] = std::to_string(spec.hang_after);
