@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/logging.h"
+#include "core/numbers.h"
 #include "engines/sync_engine.h"
 
 namespace accel {
@@ -24,12 +25,9 @@ std::string Trim(std::string_view s) {
 }
 
 StatusOr<double> ParseNumber(const std::string& key, const std::string& value) {
-  // strtod rather than from_chars<double>: the latter needs a newer libstdc++ than some arm64 boards have.
-  char* end = nullptr;
-  const double v = std::strtod(value.c_str(), &end);
-  if (value.empty() || end != value.c_str() + value.size() || !std::isfinite(v))
-    return InvalidArgument("sim device: '" + key + "' needs a number, got '" + value + "'");
-  return v;
+  const auto v = ParseDouble(value);
+  if (!v) return InvalidArgument("sim device: '" + key + "' needs a number, got '" + value + "'");
+  return *v;
 }
 
 std::string FormatNumber(double v) {
