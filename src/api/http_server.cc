@@ -376,11 +376,9 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<char[]> drain_buffer_;
 };
 
-}  // namespace
-
 // Answers a connection over the cap without giving it a session: one non-blocking write of a canned 503
 // (the kernel's socket buffer takes it whole), then close. Logged once per 1,000 refusals.
-void RefuseConnectionOn(Shared& shared, tcp::socket socket) {
+void RefuseConnection(Shared& shared, tcp::socket socket) {
   static constexpr std::string_view kBody =
       R"({"success":false,"error":"too many open connections; retry shortly"})";
   static const std::string kResponse =
@@ -398,6 +396,8 @@ void RefuseConnectionOn(Shared& shared, tcp::socket socket) {
                            << shared.refused_connections.load() << " refused so far";
 }
 
+}  // namespace
+
 struct HttpServer::Impl {
   std::shared_ptr<Shared> shared = std::make_shared<Shared>();
   std::unique_ptr<tcp::acceptor> acceptor;
@@ -408,8 +408,6 @@ struct HttpServer::Impl {
   int port = 0;
   bool started = false;
   bool stopped = false;
-
-  void RefuseConnection(tcp::socket socket) { RefuseConnectionOn(*shared, std::move(socket)); }
 
   void Accept() {
     if (shared->stopping) return;
@@ -426,7 +424,7 @@ struct HttpServer::Impl {
         return;
       }
       if (shared->open_connections.load() >= shared->max_connections) {
-        RefuseConnection(std::move(socket));
+        RefuseConnection(*shared, std::move(socket));
         Accept();
         return;
       }
