@@ -98,6 +98,15 @@ class BenchProtocolsTest : public ::testing::Test {
     config.progress = false;
     return config;
   }
+
+  // A model-native request moves 2 MB in and 1.2 MB out: on a loaded 2-core machine (or under ASan) one can
+  // take longer than the default 0.3 s window, which would then end with nothing completed.
+  static BenchConfig NativeConfig(const std::string& api) {
+    BenchConfig config = Config(api);
+    config.protocol_options.model_native = true;
+    config.duration_s = 2;
+    return config;
+  }
 };
 
 void ExpectAllOk(const BenchStepResult& r) {
@@ -110,25 +119,11 @@ void ExpectAllOk(const BenchStepResult& r) {
 
 TEST_F(BenchProtocolsTest, KServeHttpDetect) { ExpectAllOk(RunBenchStep(Config("kserve-http"))); }
 
-TEST_F(BenchProtocolsTest, KServeHttpModelNative) {
-  BenchConfig config = Config("kserve-http");
-  config.protocol_options.model_native = true;
-  // A model-native request moves 2 MB in and 1.2 MB out: on a loaded 2-core machine one can take longer
-  // than the default 0.3 s window, which then ends with nothing completed.
-  config.duration_s = 2;
-  ExpectAllOk(RunBenchStep(config));
-}
+TEST_F(BenchProtocolsTest, KServeHttpModelNative) { ExpectAllOk(RunBenchStep(NativeConfig("kserve-http"))); }
 
 TEST_F(BenchProtocolsTest, GrpcDetect) { ExpectAllOk(RunBenchStep(Config("grpc"))); }
 
-TEST_F(BenchProtocolsTest, GrpcModelNative) {
-  BenchConfig config = Config("grpc");
-  config.protocol_options.model_native = true;
-  // A model-native request moves 2 MB in and 1.2 MB out: on a loaded 2-core machine one can take longer
-  // than the default 0.3 s window, which then ends with nothing completed.
-  config.duration_s = 2;
-  ExpectAllOk(RunBenchStep(config));
-}
+TEST_F(BenchProtocolsTest, GrpcModelNative) { ExpectAllOk(RunBenchStep(NativeConfig("grpc"))); }
 
 TEST_F(BenchProtocolsTest, Zmq) { ExpectAllOk(RunBenchStep(Config("zmq"))); }
 
