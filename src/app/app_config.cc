@@ -13,19 +13,13 @@
 namespace accel {
 namespace {
 
-StatusOr<long long> ParseInt(const std::string& name, const std::string& text, long long lo, long long hi) {
-  const auto v = ParseInt64(text);
-  if (!v) return InvalidArgument(name + " must be an integer, got '" + text + "'");
-  if (*v < lo || *v > hi)
-    return InvalidArgument(name + " must be in " + std::to_string(lo) + ".." + std::to_string(hi));
-  return *v;
-}
-
-#define ACCEL_INT_OPTION(field, lo, hi)                          \
-  [&c](const std::string& v) -> Status {                         \
-    ACCEL_ASSIGN_OR_RETURN(auto n, ParseInt(#field, v, lo, hi)); \
-    c.field = static_cast<decltype(c.field)>(n);                 \
-    return Status::Ok();                                         \
+// Int64Value (app/command_line.h) into a field of any integer type.
+#define ACCEL_INT_OPTION(field, lo, hi)                       \
+  [&c](const std::string& v) -> Status {                      \
+    int64_t n = 0;                                            \
+    ACCEL_RETURN_IF_ERROR(Int64Value(#field, &n, lo, hi)(v)); \
+    c.field = static_cast<decltype(c.field)>(n);              \
+    return Status::Ok();                                      \
   }
 #define ACCEL_BOOL_OPTION(field) BoolValue(#field, &c.field)
 #define ACCEL_STRING_OPTION(field) StringValue(&c.field)
@@ -159,7 +153,8 @@ std::vector<CommandOption> ServeOptions(ServeConfig& c, const std::vector<Engine
        ACCEL_INT_OPTION(execution_timeout_ms, 1, 3600000)},
       {"--max-body-mb", "MAX_BODY_MB", "MB", "largest request body accepted, 413 above (default 32)",
        [&c](const std::string& v) -> Status {
-         ACCEL_ASSIGN_OR_RETURN(auto n, ParseInt("max_body_mb", v, 1, 4096));
+         int64_t n = 0;
+         ACCEL_RETURN_IF_ERROR(Int64Value("max_body_mb", &n, 1, 4096)(v));
          c.max_body_bytes = static_cast<size_t>(n) << 20;
          return Status::Ok();
        }},
