@@ -82,12 +82,29 @@
     return [];
   }
 
+  // When the server asks for a key (--api-key, --open-observability false), open the dashboard as
+  // /#key=<key>: the key stays in this tab's session storage, leaves the address bar, and goes out as
+  // X-API-Key (never in a URL, so it is not logged).
+  const apiKey = (() => {
+    const match = /(?:^#|&)key=([^&]*)/.exec(location.hash);
+    if (match) {
+      try {
+        sessionStorage.setItem("accel-key", decodeURIComponent(match[1]));
+      } catch (_) {
+        sessionStorage.setItem("accel-key", match[1]);
+      }
+      window.history.replaceState(null, "", location.pathname + location.search);
+    }
+    return sessionStorage.getItem("accel-key") || "";
+  })();
+  const keyHeaders = apiKey ? { "X-API-Key": apiKey } : {};
+
   // Resolves to parsed JSON or null; never rejects. Failures are recorded for the banner.
   async function getJson(path) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), FETCH_TIMEOUT_MS);
     try {
-      const response = await fetch(path, { signal: controller.signal, cache: "no-store" });
+      const response = await fetch(path, { signal: controller.signal, cache: "no-store", headers: keyHeaders });
       let body = null;
       try {
         body = await response.json();
@@ -547,7 +564,7 @@
       let body = null;
       let status = 0;
       try {
-        const response = await fetch("/ai/infer", { method: "POST", body: form });
+        const response = await fetch("/ai/infer", { method: "POST", body: form, headers: keyHeaders });
         status = response.status;
         body = await response.json().catch(() => null);
       } catch (err) {

@@ -277,31 +277,37 @@ InferParseOptions MakeInferParseOptions(const ServiceContext& ctx) {
 }
 
 void RegisterAiRoutes(HttpRouter& router, ServiceContext& ctx) {
-  router.Add("GET", "/ai/health",
+  router.Add("GET", "/ai/health", kObservabilityRoute,
              [&ctx](HttpRequest&&, HttpResponder respond) { respond(JsonResponse(HealthJson(ctx))); });
-  router.Add("GET", "/ai/engines",
+  router.Add("GET", "/ai/engines", kInferenceRoute,
              [&ctx](HttpRequest&&, HttpResponder respond) { respond(JsonResponse(EnginesJson(ctx))); });
-  router.Add("GET", "/ai/hardware",
+  router.Add("GET", "/ai/hardware", kInferenceRoute,
              [&ctx](HttpRequest&&, HttpResponder respond) { respond(JsonResponse(HardwareJson(ctx))); });
-  router.Add("GET", "/ai/models",
+  router.Add("GET", "/ai/models", kInferenceRoute,
              [&ctx](HttpRequest&&, HttpResponder respond) { respond(JsonResponse(ModelsJson(ctx))); });
-  router.Add("POST", "/ai/validate", [&ctx](HttpRequest&& request, HttpResponder respond) {
+  router.Add("POST", "/ai/validate", kAdminRoute, [&ctx](HttpRequest&& request, HttpResponder respond) {
     HandleValidate(ctx, std::move(request), std::move(respond));
   });
-  router.Add("POST", "/ai/infer", [&ctx](HttpRequest&& request, HttpResponder respond) {
-    const SteadyTime started = Clock::Real()->Now();
-    auto parsed = ParseInferRequest(request, ctx.infer_options);
-    if (!parsed.ok()) {
-      RecordApiRequest(ctx, "ai", "", "", HttpStatusFor(parsed.status().code()), started);
-      return respond(JsonErrorResponse(parsed.status()));
-    }
-    ctx.pipeline->Detect(std::move(parsed->detection),
-                         [&ctx, respond = std::move(respond), started](StatusOr<DetectionResult> result) {
-                           RecordDetection(ctx, "ai", result, started);
-                           if (!result.ok()) return respond(JsonErrorResponse(result.status()));
-                           respond(JsonResponse(DetectionResponseJson(*result)));
-                         });
-  });
+  router.Add(
+      "POST", "/ai/infer", kInferenceBodyKeyRoute, [&ctx](HttpRequest&& request, HttpResponder respond) {
+        const SteadyTime started = Clock::Real()->Now();
+        auto parsed = ParseInferRequest(request, ctx.infer_options);
+        if (!parsed.ok()) {
+          RecordApiRequest(ctx, "ai", "", "", HttpStatusFor(parsed.status().code()), started);
+          return respond(JsonErrorResponse(parsed.status()));
+        }
+        if (Status key = CheckBodyKey(ctx.access, request, parsed->api_key); !key.ok()) {
+          RecordApiRequest(ctx, "ai", "", "", HttpStatusFor(key.code()), started);
+          if (ctx.metrics) ctx.metrics->RecordAccessDenied("http", HttpStatusFor(key.code()));
+          return respond(AccessDeniedResponse(key));
+        }
+        ctx.pipeline->Detect(std::move(parsed->detection),
+                             [&ctx, respond = std::move(respond), started](StatusOr<DetectionResult> result) {
+                               RecordDetection(ctx, "ai", result, started);
+                               if (!result.ok()) return respond(JsonErrorResponse(result.status()));
+                               respond(JsonResponse(DetectionResponseJson(*result)));
+                             });
+      });
 }
 
 }  // namespace accel

@@ -7,6 +7,7 @@
 #include "api/ai_api.h"
 #include "api/infer_request_parser.h"
 #include "api/json_views.h"
+#include "metrics/accel_metrics.h"
 
 namespace accel {
 namespace {
@@ -41,38 +42,40 @@ json PredictionsJson(const DetectionResult& result) {
 }  // namespace
 
 void RegisterDeepStackRoutes(HttpRouter& router, ServiceContext& ctx) {
-  router.Add("POST", "/v1/vision/detection", [&ctx](HttpRequest&& request, HttpResponder respond) {
-    const SteadyTime started = Clock::Real()->Now();
-    auto parsed = ParseInferRequest(request, ctx.infer_options);
-    if (!parsed.ok()) {
-      RecordApiRequest(ctx, "deepstack", "", "", HttpStatusFor(parsed.status().code()), started);
-      return respond(DeepStackError(parsed.status()));
-    }
-    if (!ctx.api_key.empty() && parsed->api_key != ctx.api_key) {
-      RecordApiRequest(ctx, "deepstack", "", "", 401, started);
-      HttpResponse r = JsonErrorResponse(401, "invalid or missing api_key");
-      return respond(std::move(r));
-    }
-    ctx.pipeline->Detect(std::move(parsed->detection),
-                         [&ctx, respond = std::move(respond), started](StatusOr<DetectionResult> result) {
-                           RecordDetection(ctx, "deepstack", result, started);
-                           if (!result.ok()) return respond(DeepStackError(result.status()));
-                           const double process_ms = MillisBetween(started, Clock::Real()->Now());
-                           json body = {{"success", true},
-                                        {"code", 200},
-                                        {"predictions", PredictionsJson(*result)},
-                                        {"count", result->detections.size()},
-                                        {"inferenceMs", static_cast<int>(std::lround(result->inference_ms))},
-                                        {"processMs", static_cast<int>(std::lround(process_ms))},
-                                        {"moduleId", "accel"},
-                                        {"processedBy", result->device_id},
-                                        {"inferenceDevice", result->engine_kind},
-                                        {"simulated", result->simulated}};
-                           HttpResponse r;
-                           r.body = body.dump();
-                           respond(std::move(r));
-                         });
-  });
+  router.Add("POST", "/v1/vision/detection", kInferenceBodyKeyRoute,
+             [&ctx](HttpRequest&& request, HttpResponder respond) {
+               const SteadyTime started = Clock::Real()->Now();
+               auto parsed = ParseInferRequest(request, ctx.infer_options);
+               if (!parsed.ok()) {
+                 RecordApiRequest(ctx, "deepstack", "", "", HttpStatusFor(parsed.status().code()), started);
+                 return respond(DeepStackError(parsed.status()));
+               }
+               if (Status key = CheckBodyKey(ctx.access, request, parsed->api_key); !key.ok()) {
+                 RecordApiRequest(ctx, "deepstack", "", "", HttpStatusFor(key.code()), started);
+                 if (ctx.metrics) ctx.metrics->RecordAccessDenied("http", HttpStatusFor(key.code()));
+                 return respond(AccessDeniedResponse(key));
+               }
+               ctx.pipeline->Detect(
+                   std::move(parsed->detection),
+                   [&ctx, respond = std::move(respond), started](StatusOr<DetectionResult> result) {
+                     RecordDetection(ctx, "deepstack", result, started);
+                     if (!result.ok()) return respond(DeepStackError(result.status()));
+                     const double process_ms = MillisBetween(started, Clock::Real()->Now());
+                     json body = {{"success", true},
+                                  {"code", 200},
+                                  {"predictions", PredictionsJson(*result)},
+                                  {"count", result->detections.size()},
+                                  {"inferenceMs", static_cast<int>(std::lround(result->inference_ms))},
+                                  {"processMs", static_cast<int>(std::lround(process_ms))},
+                                  {"moduleId", "accel"},
+                                  {"processedBy", result->device_id},
+                                  {"inferenceDevice", result->engine_kind},
+                                  {"simulated", result->simulated}};
+                     HttpResponse r;
+                     r.body = body.dump();
+                     respond(std::move(r));
+                   });
+             });
 }
 
 }  // namespace accel

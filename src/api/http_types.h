@@ -23,6 +23,8 @@ struct HttpRequest {
   int remote_port = 0;
   int version = 11;        // 10 for HTTP/1.0, 11 for HTTP/1.1
   bool keep_alive = true;  // what the client asked for; the server decides the connection's fate
+  // Set by HttpRouter: the key in the headers satisfied the route's access level (or none is needed).
+  bool authorized = false;
 
   // First header with this name, compared case-insensitively; "" if absent. The view points into headers.
   std::string_view Header(std::string_view name) const;

@@ -109,6 +109,10 @@ int GrpcCodeFor(StatusCode code) {
       return 13;
     case StatusCode::kUnavailable:
       return 14;
+    case StatusCode::kPermissionDenied:
+      return 7;
+    case StatusCode::kUnauthenticated:
+      return 16;
   }
   return 2;  // UNKNOWN
 }
@@ -518,6 +522,7 @@ std::vector<KServeRepositoryEntry> KServeBackend::RepositoryIndex(bool ready_onl
 }
 
 Status KServeBackend::LoadModel(const std::string& name) {
+  ACCEL_RETURN_IF_ERROR(CheckRepositoryControl("load"));
   std::lock_guard<std::mutex> lock(control_mutex_);
   if (context_.scheduler->FindModel(name)) return Status::Ok();  // already loaded: nothing to do
   if (options_.models_dir.empty())
@@ -534,7 +539,15 @@ Status KServeBackend::LoadModel(const std::string& name) {
   return NotFound("failed to load '" + name + "', no version is available");
 }
 
+Status KServeBackend::CheckRepositoryControl(std::string_view action) const {
+  if (options_.repository_control) return Status::Ok();
+  return PermissionDenied("model " + std::string(action) +
+                          " is disabled: start accel with --repository-control true (REPOSITORY_CONTROL) to "
+                          "let clients load and unload models");
+}
+
 Status KServeBackend::UnloadModel(const std::string& name) {
+  ACCEL_RETURN_IF_ERROR(CheckRepositoryControl("unload"));
   std::lock_guard<std::mutex> lock(control_mutex_);
   if (!context_.scheduler->FindModel(name))
     return NotFound("failed to unload '" + name + "': it is not loaded");

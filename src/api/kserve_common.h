@@ -143,6 +143,9 @@ class KServeBackend {
     // and load answers FAILED_PRECONDITION.
     std::filesystem::path models_dir;
     float default_threshold = kDefaultThreshold;
+    // Whether clients may load and unload models (Triton's --model-control-mode explicit). Off (Triton's
+    // "none"): load and unload answer PERMISSION_DENIED, so that no client can take a model away.
+    bool repository_control = false;
   };
 
   // `context` (and what it points to) must outlive the backend.
@@ -167,6 +170,8 @@ class KServeBackend {
 
  private:
   struct Resolved;
+  // Ok when Options::repository_control allows `action` ("load", "unload").
+  Status CheckRepositoryControl(std::string_view action) const;
   StatusOr<Resolved> Resolve(const std::string& name, const std::string& version) const;
   void InferRaw(const KServeRequest& request, std::shared_ptr<const ModelConfig> model, KServeDone done);
   void InferDetect(const KServeRequest& request, std::shared_ptr<const ModelConfig> model, KServeDone done);

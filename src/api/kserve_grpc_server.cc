@@ -15,6 +15,7 @@
 #include "api/shared_memory_registry.h"
 #include "core/logging.h"
 #include "grpc_service.grpc.pb.h"
+#include "metrics/accel_metrics.h"
 
 namespace accel {
 namespace {
@@ -421,16 +422,19 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
 
   grpc::ServerUnaryReactor* ServerLive(grpc::CallbackServerContext* c, const inference::ServerLiveRequest*,
                                        inference::ServerLiveResponse* r) override {
+    if (auto* refused = Refused(c, AccessLevel::kObservability)) return refused;
     r->set_live(backend_.Live());
     return Done(c, grpc::Status::OK);
   }
   grpc::ServerUnaryReactor* ServerReady(grpc::CallbackServerContext* c, const inference::ServerReadyRequest*,
                                         inference::ServerReadyResponse* r) override {
+    if (auto* refused = Refused(c, AccessLevel::kObservability)) return refused;
     r->set_ready(backend_.Ready());
     return Done(c, grpc::Status::OK);
   }
   grpc::ServerUnaryReactor* ModelReady(grpc::CallbackServerContext* c, const inference::ModelReadyRequest* q,
                                        inference::ModelReadyResponse* r) override {
+    if (auto* refused = Refused(c, AccessLevel::kObservability)) return refused;
     auto ready = backend_.ModelReady(q->name(), q->version());
     if (!ready.ok()) return Done(c, ToGrpc(ready.status()));
     r->set_ready(*ready);
@@ -439,6 +443,7 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
   grpc::ServerUnaryReactor* ServerMetadata(grpc::CallbackServerContext* c,
                                            const inference::ServerMetadataRequest*,
                                            inference::ServerMetadataResponse* r) override {
+    if (auto* refused = Refused(c, AccessLevel::kInference)) return refused;
     const auto meta = backend_.ServerMetadata();
     r->set_name(meta.name);
     r->set_version(meta.version);
@@ -452,6 +457,7 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
   grpc::ServerUnaryReactor* SystemSharedMemoryStatus(
       grpc::CallbackServerContext* c, const inference::SystemSharedMemoryStatusRequest* q,
       inference::SystemSharedMemoryStatusResponse* r) override {
+    if (auto* refused = Refused(c, AccessLevel::kAdmin)) return refused;
     auto regions = shm_.List(q->name());
     if (!regions.ok()) return Done(c, ToGrpc(regions.status()));
     for (const auto& info : *regions) {
@@ -466,6 +472,7 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
   grpc::ServerUnaryReactor* SystemSharedMemoryRegister(
       grpc::CallbackServerContext* c, const inference::SystemSharedMemoryRegisterRequest* q,
       inference::SystemSharedMemoryRegisterResponse*) override {
+    if (auto* refused = Refused(c, AccessLevel::kAdmin)) return refused;
     if (!shared_memory_)
       return Done(c, grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                                   "system shared memory is disabled; start accel with --grpc-shared-memory "
@@ -478,11 +485,13 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
   grpc::ServerUnaryReactor* SystemSharedMemoryUnregister(
       grpc::CallbackServerContext* c, const inference::SystemSharedMemoryUnregisterRequest* q,
       inference::SystemSharedMemoryUnregisterResponse*) override {
+    if (auto* refused = Refused(c, AccessLevel::kAdmin)) return refused;
     return Done(c, ToGrpc(shm_.Unregister(q->name())));
   }
   grpc::ServerUnaryReactor* ModelMetadata(grpc::CallbackServerContext* c,
                                           const inference::ModelMetadataRequest* q,
                                           inference::ModelMetadataResponse* r) override {
+    if (auto* refused = Refused(c, AccessLevel::kInference)) return refused;
     auto meta = backend_.ModelMetadata(q->name(), q->version());
     if (!meta.ok()) return Done(c, ToGrpc(meta.status()));
     r->set_name(meta->name);
@@ -500,6 +509,7 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
 
   grpc::ServerUnaryReactor* ModelInfer(grpc::CallbackServerContext* c, const grpc::ByteBuffer* q,
                                        grpc::ByteBuffer* r) override {
+    if (auto* refused = Refused(c, AccessLevel::kInference)) return refused;
     auto* reactor = c->DefaultReactor();
     const SteadyTime started = Clock::Real()->Now();
     ModelInferRequest header;
@@ -549,7 +559,11 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
   }
 
   grpc::ServerBidiReactor<ModelInferRequest, ModelStreamInferResponse>* ModelStreamInfer(
-      grpc::CallbackServerContext*) override {
+      grpc::CallbackServerContext* c) override {
+    if (Status s = ctx_.access.Check(AccessLevel::kInference, MetadataKey(*c)); !s.ok()) {
+      if (ctx_.metrics) ctx_.metrics->RecordAccessDenied("grpc", HttpStatusFor(s.code()));
+      return new RefusedStream(ToGrpc(s));
+    }
     return new StreamReactor(backend_, shm_);
   }
 
@@ -655,10 +669,37 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
     bool finished_ = false;
   };
 
+  // A stream refused before its first read: finishes at once with `status`.
+  class RefusedStream final : public grpc::ServerBidiReactor<ModelInferRequest, ModelStreamInferResponse> {
+   public:
+    explicit RefusedStream(const grpc::Status& status) { Finish(status); }
+    void OnDone() override { delete this; }
+  };
+
   static grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* c, const grpc::Status& s) {
     auto* reactor = c->DefaultReactor();
     reactor->Finish(s);
     return reactor;
+  }
+
+  // The key in the call's metadata: `x-api-key: <key>` or `authorization: Bearer <key>`; "" when none.
+  static std::string_view MetadataKey(const grpc::CallbackServerContext& c) {
+    const auto& metadata = c.client_metadata();
+    if (auto it = metadata.find("x-api-key"); it != metadata.end())
+      return std::string_view(it->second.data(), it->second.size());
+    if (auto it = metadata.find("authorization"); it != metadata.end())
+      return BearerToken(std::string_view(it->second.data(), it->second.size()));
+    return {};
+  }
+
+  // nullptr when the caller may use a method at `level`; otherwise the reactor, already finished with
+  // UNAUTHENTICATED or PERMISSION_DENIED, for the method to return.
+  grpc::ServerUnaryReactor* Refused(grpc::CallbackServerContext* c, AccessLevel level) {
+    if (!ctx_.access.KeyRequired(level)) return nullptr;
+    const Status s = ctx_.access.Check(level, MetadataKey(*c));
+    if (s.ok()) return nullptr;
+    if (ctx_.metrics) ctx_.metrics->RecordAccessDenied("grpc", HttpStatusFor(s.code()));
+    return Done(c, ToGrpc(s));
   }
 
   ServiceContext& ctx_;

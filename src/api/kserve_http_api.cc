@@ -422,56 +422,62 @@ std::string RenderKServeHttpResponse(const KServeResponse& response, const KServ
 }
 
 void RegisterKServeRoutes(HttpRouter& router, ServiceContext& ctx, KServeBackend& backend) {
-  router.Add("GET", "/v2", [&backend](HttpRequest&&, HttpResponder respond) {
+  router.Add("GET", "/v2", kInferenceRoute, [&backend](HttpRequest&&, HttpResponder respond) {
     const auto meta = backend.ServerMetadata();
     respond(JsonOk({{"name", meta.name}, {"version", meta.version}, {"extensions", meta.extensions}}));
   });
-  router.Add("GET", "/v2/health/live",
+  router.Add("GET", "/v2/health/live", kObservabilityRoute,
              [&backend](HttpRequest&&, HttpResponder respond) { respond(EmptyStatus(backend.Live())); });
-  router.Add("GET", "/v2/health/ready",
+  router.Add("GET", "/v2/health/ready", kObservabilityRoute,
              [&backend](HttpRequest&&, HttpResponder respond) { respond(EmptyStatus(backend.Ready())); });
-  router.AddPrefix("GET", "/v2/models/", [&backend](HttpRequest&& request, HttpResponder respond) {
-    std::string model, version, action;
-    Status s = ParseModelPath(request.path, "/v2/models/", model, version, action);
-    if (!s.ok()) return respond(KServeError(s));
-    if (action.empty()) {
-      auto meta = backend.ModelMetadata(model, version);
-      if (!meta.ok()) return respond(KServeError(meta.status()));
-      return respond(JsonOk(MetadataJson(*meta)));
-    }
-    if (action == "ready") {
-      auto ready = backend.ModelReady(model, version);
-      return respond(EmptyStatus(ready.ok() && *ready));
-    }
-    respond(KServeError(NotFound("no such endpoint: GET " + request.path)));
-  });
-  router.AddPrefix("POST", "/v2/models/", [&ctx, &backend](HttpRequest&& request, HttpResponder respond) {
-    std::string model, version, action;
-    Status s = ParseModelPath(request.path, "/v2/models/", model, version, action);
-    if (!s.ok()) return respond(KServeError(s));
-    if (action != "infer") return respond(KServeError(NotFound("no such endpoint: POST " + request.path)));
-    HandleInfer(ctx, backend, std::move(request), model, version, std::move(respond));
-  });
-  router.Add("POST", "/v2/repository/index", [&backend](HttpRequest&& request, HttpResponder respond) {
-    bool ready_only = false;
-    if (!request.body.empty()) {
-      auto j = ParseClientJson(request.body, "body");
-      if (!j.ok()) return respond(KServeError(j.status()));
-      if (!j->is_object()) return respond(KServeError(InvalidArgument("body must be a JSON object")));
-      auto ready = OptionalBool(*j, "ready");
-      if (!ready.ok()) return respond(KServeError(ready.status()));
-      ready_only = ready->value_or(false);
-    }
-    json arr = json::array();
-    for (const auto& e : backend.RepositoryIndex(ready_only)) {
-      json o = {{"name", e.name}, {"version", e.version}, {"state", e.state}};
-      if (!e.reason.empty()) o["reason"] = e.reason;
-      arr.push_back(std::move(o));
-    }
-    respond(JsonOk(arr));
-  });
+  router.AddPrefix("GET", "/v2/models/", kInferenceRoute,
+                   [&backend](HttpRequest&& request, HttpResponder respond) {
+                     std::string model, version, action;
+                     Status s = ParseModelPath(request.path, "/v2/models/", model, version, action);
+                     if (!s.ok()) return respond(KServeError(s));
+                     if (action.empty()) {
+                       auto meta = backend.ModelMetadata(model, version);
+                       if (!meta.ok()) return respond(KServeError(meta.status()));
+                       return respond(JsonOk(MetadataJson(*meta)));
+                     }
+                     if (action == "ready") {
+                       auto ready = backend.ModelReady(model, version);
+                       return respond(EmptyStatus(ready.ok() && *ready));
+                     }
+                     respond(KServeError(NotFound("no such endpoint: GET " + request.path)));
+                   });
+  router.AddPrefix("POST", "/v2/models/", kInferenceRoute,
+                   [&ctx, &backend](HttpRequest&& request, HttpResponder respond) {
+                     std::string model, version, action;
+                     Status s = ParseModelPath(request.path, "/v2/models/", model, version, action);
+                     if (!s.ok()) return respond(KServeError(s));
+                     if (action != "infer")
+                       return respond(KServeError(NotFound("no such endpoint: POST " + request.path)));
+                     HandleInfer(ctx, backend, std::move(request), model, version, std::move(respond));
+                   });
+  router.Add("POST", "/v2/repository/index", kInferenceRoute,
+             [&backend](HttpRequest&& request, HttpResponder respond) {
+               bool ready_only = false;
+               if (!request.body.empty()) {
+                 auto j = ParseClientJson(request.body, "body");
+                 if (!j.ok()) return respond(KServeError(j.status()));
+                 if (!j->is_object())
+                   return respond(KServeError(InvalidArgument("body must be a JSON object")));
+                 auto ready = OptionalBool(*j, "ready");
+                 if (!ready.ok()) return respond(KServeError(ready.status()));
+                 ready_only = ready->value_or(false);
+               }
+               json arr = json::array();
+               for (const auto& e : backend.RepositoryIndex(ready_only)) {
+                 json o = {{"name", e.name}, {"version", e.version}, {"state", e.state}};
+                 if (!e.reason.empty()) o["reason"] = e.reason;
+                 arr.push_back(std::move(o));
+               }
+               respond(JsonOk(arr));
+             });
   router.AddPrefix(
-      "POST", "/v2/repository/models/", [&backend](HttpRequest&& request, HttpResponder respond) {
+      "POST", "/v2/repository/models/", kStateChangingAdminRoute,
+      [&backend](HttpRequest&& request, HttpResponder respond) {
         std::string model, version, action;
         Status s = ParseModelPath(request.path, "/v2/repository/models/", model, version, action);
         if (!s.ok()) return respond(KServeError(s));

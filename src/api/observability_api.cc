@@ -53,13 +53,13 @@ void RegisterObservabilityRoutes(HttpRouter& router, ServiceContext& ctx) {
     for (const auto& d : scheduler->Devices()) out.push_back(ToSnapshot(d));
     return out;
   });
-  router.Add("GET", "/metrics", [&ctx](HttpRequest&&, HttpResponder respond) {
+  router.Add("GET", "/metrics", kObservabilityRoute, [&ctx](HttpRequest&&, HttpResponder respond) {
     HttpResponse r;
     r.content_type = std::string(kExpositionContentType);
     r.body = ctx.metrics->Render();
     respond(std::move(r));
   });
-  router.Add("GET", "/ai/stats", [&ctx](HttpRequest&&, HttpResponder respond) {
+  router.Add("GET", "/ai/stats", kObservabilityRoute, [&ctx](HttpRequest&&, HttpResponder respond) {
     const auto summary = ctx.metrics->Summarize();
     nlohmann::json errors = nlohmann::json::array();
     for (const auto& rec : RecentProblems())
@@ -81,11 +81,11 @@ void RegisterObservabilityRoutes(HttpRouter& router, ServiceContext& ctx) {
     respond(std::move(r));
   });
   for (const auto& file : EmbeddedFiles()) {
-    router.Add("GET", std::string(file.path), [](HttpRequest&& request, HttpResponder respond) {
-      ServeEmbedded(request, std::move(respond));
-    });
+    router.Add(
+        "GET", std::string(file.path), kObservabilityRoute,
+        [](HttpRequest&& request, HttpResponder respond) { ServeEmbedded(request, std::move(respond)); });
   }
-  router.Add("GET", "/", [](HttpRequest&& request, HttpResponder respond) {
+  router.Add("GET", "/", kObservabilityRoute, [](HttpRequest&& request, HttpResponder respond) {
     ServeEmbedded(request, std::move(respond));
   });
 }

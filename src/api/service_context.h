@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "api/access_control.h"
 #include "api/infer_request_parser.h"
 #include "core/clock.h"
 #include "engines/engine.h"
@@ -31,7 +32,7 @@ struct ServiceContext {
   AccelMetrics* metrics = nullptr;  // may be null (tests)
   std::vector<EngineKindReport> engine_reports;
   std::string default_engine = "auto";
-  std::string api_key;
+  AccessPolicy access;  // keys for every front end (access_control.h)
   std::string validation_image;
   std::string version;
   SteadyTime started;

@@ -52,7 +52,12 @@ struct ServeConfig {
   int max_image_width = 8192;
   int max_image_height = 8192;
   long long max_image_pixels = 40'000'000;
-  std::string api_key;           // when set, /v1/vision/* requires a matching api_key
+  // Access control for every front end (api/access_control.h): inference key, admin key, whether health,
+  // /metrics and the dashboard stay open, and whether clients may load and unload models.
+  std::string api_key;
+  std::string admin_key;
+  bool open_observability = true;
+  bool repository_control = false;
   std::string validation_image;  // image used by POST /ai/validate when none is uploaded
   std::string log_level = "info";
 };

@@ -128,8 +128,14 @@ StatusOr<int> LoadModelRepository(const ServeConfig& config, Scheduler& schedule
   return loaded;
 }
 
+// Request bodies at least this large are parsed on FrontEnds::parse_pool instead of an I/O thread: a
+// multi-MiB JSON body takes tens of milliseconds to parse, which an I/O thread's other connections (health
+// checks among them) would otherwise wait out. Image uploads of this size are usual and cheap to hand over.
+constexpr size_t kOffloadBodyBytes = 64 << 10;
+
 struct Service::FrontEnds {
   HttpRouter router;
+  std::unique_ptr<ThreadPool> parse_pool;
   std::unique_ptr<HttpServer> http;
   std::unique_ptr<KServeGrpcServer> grpc;
   std::unique_ptr<ZmqDetectorServer> zmq;
@@ -138,6 +144,7 @@ struct Service::FrontEnds {
     if (zmq) zmq->Stop();
     if (grpc) grpc->Stop();
     if (http) http->Stop();
+    parse_pool.reset();  // runs what is queued; their responders are no-ops once the server stopped
   }
 };
 
@@ -195,13 +202,17 @@ StatusOr<std::unique_ptr<Service>> Service::Create(const ServeConfig& config,
   ctx.pipeline = s.pipeline_.get();
   ctx.metrics = s.metrics_.get();
   ctx.default_engine = config.default_engine;
-  ctx.api_key = config.api_key;
+  ctx.access = AccessPolicy{.api_key = config.api_key,
+                            .admin_key = config.admin_key,
+                            .open_observability = config.open_observability};
   ctx.validation_image = config.validation_image;
   ctx.version = ACCEL_VERSION;
   ctx.started = Clock::Real()->Now();
   ctx.infer_options = MakeInferParseOptions(ctx);
   s.kserve_ = std::make_unique<KServeBackend>(
-      ctx, KServeBackend::Options{.models_dir = config.models_dir, .default_threshold = kDefaultThreshold});
+      ctx, KServeBackend::Options{.models_dir = config.models_dir,
+                                  .default_threshold = kDefaultThreshold,
+                                  .repository_control = config.repository_control});
   return service;
 }
 
@@ -209,6 +220,12 @@ Status Service::StartFrontEnds() {
   if (front_ends_) return FailedPrecondition("front ends already started");
   front_ends_ = std::make_unique<FrontEnds>();
   FrontEnds& f = *front_ends_;
+  f.parse_pool = std::make_unique<ThreadPool>(2);
+  f.router.SetAccessPolicy(&context_.access);
+  f.router.SetDeniedObserver([metrics = metrics_.get()](const Status& refusal) {
+    metrics->RecordAccessDenied("http", HttpStatusFor(refusal.code()));
+  });
+  f.router.SetOffload(f.parse_pool.get(), kOffloadBodyBytes);
   RegisterObservabilityRoutes(f.router, context_);
   RegisterAiRoutes(f.router, context_);
   RegisterDeepStackRoutes(f.router, context_);

@@ -24,6 +24,8 @@ enum class StatusCode {
   kUnimplemented,         // 501
   kCancelled,             // 499-ish; mapped to 503 for HTTP
   kInternal,              // 500: our own fault
+  kUnauthenticated,       // 401: no credential, or a wrong one
+  kPermissionDenied,      // 403: a valid credential that does not allow this operation
 };
 
 std::string_view StatusCodeName(StatusCode code);
@@ -61,6 +63,8 @@ inline Status DeadlineExceeded(std::string m) { return {StatusCode::kDeadlineExc
 inline Status FailedPrecondition(std::string m) { return {StatusCode::kFailedPrecondition, std::move(m)}; }
 inline Status Unimplemented(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
 inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+inline Status Unauthenticated(std::string m) { return {StatusCode::kUnauthenticated, std::move(m)}; }
+inline Status PermissionDenied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
 
 // Holds either a value or a non-OK Status. Accessing value() of an error is a programming error (asserts).
 template <typename T>

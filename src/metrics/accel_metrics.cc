@@ -142,6 +142,11 @@ AccelMetrics::AccelMetrics(Options options)
   request_duration_ = r.AddHistogram("accel_request_duration_seconds",
                                      "End-to-end duration of inference requests, arrival to response.",
                                      {"api", "model"}, kRequestBuckets);
+  access_denied_ =
+      r.AddCounter("accel_access_denied_total",
+                   "Requests refused for want of a valid key, by front end and reason "
+                   "(unauthenticated: no key or a wrong one; forbidden: a key without the right).",
+                   {"front_end", "reason"});
   inferences_ = r.AddCounter("accel_inferences_total",
                              "Items (images) computed by a device. Simulated devices carry "
                              "simulated=\"true\".",
@@ -159,6 +164,10 @@ AccelMetrics::AccelMetrics(Options options)
                                      {"model", "device", "engine", "simulated"}, kComputeBuckets);
   r.AddCollector([this](ExpositionWriter& out) { CollectDevices(out); });
   r.AddCollector([this](ExpositionWriter& out) { CollectProcess(out); });
+}
+
+void AccelMetrics::RecordAccessDenied(std::string_view front_end, int status) {
+  access_denied_->WithLabels({front_end, status == 403 ? "forbidden" : "unauthenticated"})->Increment();
 }
 
 void AccelMetrics::RecordRequest(std::string_view api, std::string_view model, std::string_view device,

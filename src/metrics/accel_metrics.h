@@ -73,6 +73,10 @@ class AccelMetrics {
   void RecordBatch(std::string_view model, std::string_view device, std::string_view engine, bool simulated,
                    int batch_size);
 
+  // A request refused for want of a valid key. front_end: "http", "grpc", "zmq"; status: the refusal's
+  // HTTP status (401 no or wrong key, 403 a key without the right).
+  void RecordAccessDenied(std::string_view front_end, int status);
+
   // Response cache. The cache counters appear in the exposition only once EnableCacheMetrics or RecordCache
   // has been called, so a build or configuration without a cache does not advertise one.
   void EnableCacheMetrics();
@@ -136,6 +140,7 @@ class AccelMetrics {
   MetricRegistry registry_;
 
   CounterFamily* requests_;
+  CounterFamily* access_denied_;
   HistogramFamily* request_duration_;
   CounterFamily* inferences_;
   HistogramFamily* queue_duration_;

@@ -67,7 +67,7 @@ def expect_error(srv, what, status, expected_status):
 
 
 def main():
-    with Server("--engines", "cpu") as srv:
+    with Server("--engines", "cpu", "--repository-control", "true") as srv:
         # Health and server metadata.
         for path in ("/v2/health/live", "/v2/health/ready", "/v2/models/%s/ready" % MODEL,
                      "/v2/models/%s/versions/1/ready" % DETECT):
@@ -175,16 +175,17 @@ def main():
         # Repository extension.
         s, idx = srv.json("POST", "/v2/repository/index", {})
         check(s == 200 and any(e["name"] == MODEL and e["state"] == "READY" for e in idx), str(idx))
-        s, _, data = srv.request("POST", "/v2/repository/models/%s/unload" % MODEL, b"{}")
+        json_ct = {"Content-Type": "application/json"}
+        s, _, data = srv.request("POST", "/v2/repository/models/%s/unload" % MODEL, b"{}", json_ct)
         check(s == 200, "unload %d %r" % (s, data))
         s, _, _ = srv.request("GET", "/v2/models/%s/ready" % MODEL)
         check(s == 400, "model still ready after unload")
         expect_error(srv, "infer on unloaded model", infer(srv, MODEL, {"inputs": [good_inp]}, tensor.tobytes()), 404)
-        s, _, data = srv.request("POST", "/v2/repository/models/%s/load" % MODEL, b"{}")
+        s, _, data = srv.request("POST", "/v2/repository/models/%s/load" % MODEL, b"{}", json_ct)
         check(s == 200, "load %d %r" % (s, data))
         s, _, _ = srv.request("GET", "/v2/models/%s/ready" % MODEL)
         check(s == 200, "model not ready after load")
-        expect_error(srv, "load unknown model", srv.request("POST", "/v2/repository/models/nope/load", b""), 404)
+        expect_error(srv, "load unknown model", srv.request("POST", "/v2/repository/models/nope/load", b"", json_ct), 404)
         print("ok  repository index / unload / load")
     print("PASS")
 
