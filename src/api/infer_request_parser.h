@@ -19,6 +19,8 @@ namespace accel {
 
 struct InferParseOptions {
   float default_threshold = kDefaultThreshold;
+  // Detections kept when the request sets no max_results; negative: no limit.
+  int default_max_results = DetectionFilter{}.max_results;
   std::string default_engine = "auto";
   std::vector<std::string> known_engines;  // kinds a client may name besides "auto"
   ImageLimits limits;

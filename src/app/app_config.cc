@@ -110,6 +110,14 @@ std::vector<CommandOption> ServeOptions(ServeConfig& c, const std::vector<Engine
          c.zmq_pixel_format = v;
          return Status::Ok();
        }},
+      {"--zmq-accept-models", "ZMQ_ACCEPT_MODELS", "DIR",
+       "accept Frigate's zmq model uploads (ONNX only, at most --zmq-max-message-mb each) into DIR and load "
+       "them; any zmq client can then make the server run a model it sends (default: uploads refused)",
+       ACCEL_STRING_OPTION(zmq_accept_models)},
+      {"--deepstack-max-predictions", "DEEPSTACK_MAX_PREDICTIONS", "N",
+       "predictions per /v1/vision/* response, highest confidence first, unless the request sets "
+       "max_results (default 20: Frigate's deepstack detector fails on more; 0: no limit)",
+       ACCEL_INT_OPTION(deepstack_max_predictions, 0, 1000)},
       {"--models", "MODELS_DIR", "DIR", "model repository (default ./models)",
        ACCEL_STRING_OPTION(models_dir)},
       {"--default-model", "DEFAULT_MODEL", "NAME",
