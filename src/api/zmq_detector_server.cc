@@ -104,10 +104,10 @@ struct ZmqDetectorServer::Impl {
   std::string bound;
   bool started = false;
 
-  // The model each client chose in its handshake, by ROUTER identity; clients that never shook hands (Frigate
-  // before 0.17) get the server's model. Written by the socket thread and the upload thread, hence the lock.
-  // Bounded, oldest first out: Frigate reconnects after every timeout under a new identity and shakes hands
-  // again, so old identities are dead weight.
+  // The model each client chose in its handshake, by ROUTER identity; clients that never shook hands (older
+  // Frigate versions) get the server's model. Written by the socket thread and the upload thread, hence the
+  // lock. Bounded, oldest first out: Frigate reconnects after every timeout under a new identity and shakes
+  // hands again, so old identities are dead weight.
   std::mutex peers_mu;
   std::map<std::string, std::string> peer_models;
   std::deque<std::string> peer_order;
@@ -316,16 +316,21 @@ struct ZmqDetectorServer::Impl {
       return reply({r.dump()});
     }
     if (upload_thread.joinable()) upload_thread.join();  // the last one, already finished
-    upload_thread = std::thread([this, peer, name, bytes = std::move(body[1]), reply]() mutable {
-      json answer;
-      try {
-        answer = SaveAndLoad(peer, name, bytes);
-      } catch (const std::exception& e) {
-        answer = {{"model_saved", false}, {"model_loaded", false}, {"error", e.what()}};
-      }
-      reply({answer.dump()});
-      uploading = false;
-    });
+    try {
+      upload_thread = std::thread([this, peer, name, bytes = std::move(body[1]), reply]() mutable {
+        json answer;
+        try {
+          answer = SaveAndLoad(peer, name, bytes);
+        } catch (const std::exception& e) {
+          answer = {{"model_saved", false}, {"model_loaded", false}, {"error", e.what()}};
+        }
+        reply({answer.dump()});
+        uploading = false;
+      });
+    } catch (...) {
+      uploading = false;  // no thread: the next upload may try again (the caller answers this one)
+      throw;
+    }
   }
 
   // Upload thread: the model file checked, saved and loaded (replacing an earlier upload of the same name).

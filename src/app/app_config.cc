@@ -224,7 +224,7 @@ std::string ServeUsage(const std::vector<EngineKindOptions>& engine_kinds) {
   ServeConfig unused;
   return CommandUsage(
       "serve [options]",
-      "Serves the models in --models over HTTP (seed API /ai/*, DeepStack /v1/vision/detection, "
+      "Serves the models in --models over HTTP (seed API /ai/*, DeepStack / CodeProject.AI /v1/vision/*, "
       "KServe v2\n/v2/*, Prometheus /metrics, dashboard /), KServe v2 gRPC and Frigate's zmq "
       "detector protocol.\nEvery option can also be set by the environment variable shown; flags "
       "win. The options --support-<kind> and\n--<kind>-<option> come from the engines built in: each "
