@@ -61,6 +61,21 @@ StatusOr<ModelConfig> YoloxConfig() {
   return config;
 }
 
+StatusOr<ModelConfig> CudaFaultConfig() {
+  const char* env = std::getenv("ACCEL_CUDA_FAULT_MODEL");
+  if (env == nullptr || *env == '\0' || !fs::is_regular_file(env)) {
+    return NotFound(std::string("no fault model (ACCEL_CUDA_FAULT_MODEL=") + (env != nullptr ? env : "") +
+                    "): make one with python3 scripts/make_cuda_fault_model.py --output FILE and set "
+                    "ACCEL_CUDA_FAULT_MODEL=FILE (scripts/gpu-check does both)");
+  }
+  ACCEL_ASSIGN_OR_RETURN(ModelConfig config, YoloxConfig());
+  config.name = "cuda-fault";
+  for (Artifact& artifact : config.artifacts) {
+    if (artifact.engine_kind == "nvidia") artifact.path = env;
+  }
+  return config;
+}
+
 StatusOr<std::unique_ptr<Engine>> CreateEngine(EngineFactory& factory, const std::string& device_id,
                                                const EngineOptions& options) {
   ProbeResult probe = factory.Probe();

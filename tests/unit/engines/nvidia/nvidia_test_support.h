@@ -26,6 +26,12 @@ std::string MissingModelMessage();
 // nvidia artifact at TorchScriptPath(), so the tests do not depend on what scripts/setup linked.
 StatusOr<ModelConfig> YoloxConfig();
 
+// The model of scripts/make_cuda_fault_model.py, from ACCEL_CUDA_FAULT_MODEL (scripts/gpu-check makes it and
+// sets that): YoloxConfig() named "cuda-fault", its nvidia artifact pointed at that file. It raises a
+// device-side assert (a sticky CUDA error) on a GPU and an ordinary index error on the CPU. NotFound, with
+// how to make it, when the variable is unset or names no file.
+StatusOr<ModelConfig> CudaFaultConfig();
+
 StatusOr<std::unique_ptr<Engine>> CreateEngine(EngineFactory& factory, const std::string& device_id,
                                                const EngineOptions& options = {});
 
