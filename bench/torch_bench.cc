@@ -255,7 +255,8 @@ SchedulerFigure ThroughScheduler(const Args& args, const DeviceInfo& info, Engin
     std::condition_variable cv;
     std::atomic<bool> stop{false};
     std::atomic<bool> counting{false};
-    std::atomic<long> completed{0};
+    std::atomic<long> finished{0};   // every success, warm-up included
+    std::atomic<long> completed{0};  // successes inside the measured window
     std::atomic<long> failed{0};
     std::atomic<long> small_batch_items{0};
     int outstanding = 0;
@@ -277,10 +278,13 @@ SchedulerFigure ThroughScheduler(const Args& args, const DeviceInfo& info, Engin
                          ++loop->failed;
                          std::lock_guard<std::mutex> lock(loop->mutex);
                          if (loop->first_error.empty()) loop->first_error = result.status().ToString();
-                       } else if (loop->counting) {
-                         ++loop->completed;
-                         if (result->batch_size != batch)
-                           ++loop->small_batch_items;  // items that ran in a smaller batch
+                       } else {
+                         ++loop->finished;
+                         if (loop->counting) {
+                           ++loop->completed;
+                           if (result->batch_size != batch)
+                             ++loop->small_batch_items;  // items that ran in a smaller batch
+                         }
                        }
                        if (!loop->stop) submit(slot);
                        std::lock_guard<std::mutex> lock(loop->mutex);
@@ -290,12 +294,23 @@ SchedulerFigure ThroughScheduler(const Args& args, const DeviceInfo& info, Engin
   };
   const int outstanding = 3 * batch;
   for (int i = 0; i < outstanding; ++i) submit(i);
-  // Warm-up: the profiling executor specialises on its first runs of each shape.
-  std::this_thread::sleep_for(std::chrono::duration<double>(std::max(1.0, seconds / 4)));
+  // Waits until `done` or `limit` seconds have passed; returns the seconds waited.
+  auto wait = [&loop](const std::function<bool(double)>& done, double limit) {
+    auto from = Clk::now();
+    double waited = 0;
+    while (!done(waited) && waited < limit && loop->failed == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      waited = std::chrono::duration<double>(Clk::now() - from).count();
+    }
+    return waited;
+  };
+  // Warm-up: the profiling executor specialises on its first runs of each shape; at least one full batch
+  // must have come back. The window then lasts `seconds` and at least two batches' worth of items, so a
+  // slow device (the CPU test device: seconds per batch) still gives a figure; neither waits forever.
+  const double limit = 20 * seconds + 120;
+  wait([&](double t) { return t >= std::max(1.0, seconds / 4) && loop->finished >= batch; }, limit);
   loop->counting = true;
-  auto start = Clk::now();
-  std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
-  double elapsed = std::chrono::duration<double>(Clk::now() - start).count();
+  double elapsed = wait([&](double t) { return t >= seconds && loop->completed >= 2 * batch; }, limit);
   loop->counting = false;
   long completed = loop->completed;
   Figure figure;

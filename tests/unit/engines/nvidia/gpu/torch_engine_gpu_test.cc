@@ -70,6 +70,16 @@ TEST(TorchEngineGpu, CudaMatchesCpuEngine) {
   EXPECT_GE(nvidia_test::CheckAgainstCpuEngine(*factory, gpu), 0);
 }
 
+// The AOTInductor package (.pt2) compiled on this machine for this GPU, against the cpu engine: the same
+// differential test as the TorchScript module's.
+TEST(TorchEngineGpu, Pt2MatchesCpuEngine) {
+  REQUIRE_GPU();
+  auto config = nvidia_test::YoloxPt2Config();
+  if (!config.ok()) GTEST_SKIP() << config.status().ToString();
+  auto factory = MakeTorchEngineFactory(false);
+  EXPECT_GE(nvidia_test::CheckAgainstCpuEngine(*factory, gpu, {}, &*config), 0);
+}
+
 // CUDA against libtorch on the CPU (the CPU test device): same library, same TorchScript, other device.
 // Independent of OpenCV, so it still says something where the cpu engine differs for its own reasons.
 TEST(TorchEngineGpu, CudaMatchesLibtorchCpu) {
