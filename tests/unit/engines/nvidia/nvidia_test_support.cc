@@ -322,9 +322,8 @@ double CheckAgainstEngine(EngineFactory& torch_factory, const std::string& devic
     for (const std::string& problem : CheckAgainstReference(image.file, *produced)) ADD_FAILURE() << problem;
   }
   std::cout << "[ diff     ] " << device_id << " (" << config->ArtifactFor("nvidia")->format << ") vs "
-            << reference_id << " over " << inputs.size()
-            << " inputs: max |diff| = " << worst << "; " << detections << " detections on " << images->size()
-            << " images" << std::endl;
+            << reference_id << " over " << inputs.size() << " inputs: max |diff| = " << worst << "; "
+            << detections << " detections on " << images->size() << " images" << std::endl;
   ::testing::Test::RecordProperty("max_abs_diff", std::to_string(worst));
   return worst;
 }
