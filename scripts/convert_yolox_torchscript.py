@@ -282,13 +282,14 @@ def export_pt2(module, path):
     version = tuple(int(v) for v in torch.__version__.split("+")[0].split(".")[:2])
     if version < (2, 6):
         fail("--pt2 needs torch >= 2.6 (this is %s)" % torch.__version__)
+    started = time.time()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     module = module.to(device)
     example = (fixed_input(2, seed=3).to(device),)
     batch = torch.export.Dim("batch", min=1, max=64)
     exported = torch.export.export(module, example, dynamic_shapes={"images": {0: batch}})
     written = torch._inductor.aoti_compile_and_package(exported, package_path=path)
-    print("wrote AOTInductor package %s for %s" % (written, device))
+    print("wrote AOTInductor package %s for %s in %.1f s" % (written, device, time.time() - started))
 
 
 if __name__ == "__main__":

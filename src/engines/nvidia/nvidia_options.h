@@ -45,6 +45,11 @@ inline std::vector<EngineOptionSpec> NvidiaOptionSpecs() {
        .help = "libtorch intra-op threads, process-wide (0: libtorch's default)",
        .min = 0,
        .max = 1024},
+      {.key = "tf32",
+       .type = T::kBool,
+       .default_value = "false",
+       .help = "TF32 for float32 convolutions and matrix products on GPUs that have it: faster, about 1e-3 "
+               "relative error; process-wide (false: full float32, as the differential test needs)"},
       {.key = "test_fail_batch",
        .type = T::kInt,
        .default_value = "-1",

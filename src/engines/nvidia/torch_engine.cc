@@ -6,6 +6,7 @@
 
 #include "engines/nvidia/nvidia_options.h"
 
+#include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <c10/core/DeviceGuard.h>
 #include <c10/core/InferenceMode.h>
@@ -25,17 +26,9 @@
 
 #include "core/logging.h"
 #include "engines/nvidia/nvml.h"
+#include "engines/nvidia/torch_aoti.h"
 #include "engines/nvidia/torch_errors.h"
 #include "engines/sync_engine.h"
-
-// AOTInductor packages (.pt2) need libtorch 2.6 or newer; older builds refuse the format at load time.
-#if (TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 6)) && \
-    __has_include(<torch/csrc/inductor/aoti_package/model_package_loader.h>)
-#include <torch/csrc/inductor/aoti_package/model_package_loader.h>
-#define ACCEL_TORCH_HAS_AOTI 1
-#else
-#define ACCEL_TORCH_HAS_AOTI 0
-#endif
 
 namespace accel {
 
@@ -176,7 +169,7 @@ class TorchEngine final : public SyncEngine {
       for (auto& stream : streams_)
         stream = guard_impl.getStreamFromGlobalPool(device_, /*isHighPriority=*/false);
     } catch (const c10::Error& e) {
-      MarkFailed(std::string("cannot create a CUDA stream: ") + FirstLineOf(e.what_without_backtrace()));
+      MarkFailed(std::string("cannot create a CUDA stream: ") + ErrorLineOf(e.what_without_backtrace()));
     }
   }
   ~TorchEngine() override { Shutdown(); }
@@ -244,6 +237,12 @@ class TorchEngine final : public SyncEngine {
     const std::vector<OutputSpec>& declared = model.config().outputs;
     const int64_t n = static_cast<int64_t>(batch.inputs.size());
     std::string error;
+    // The batch's libtorch tensors live outside the try block so that, after a sticky CUDA error, they can
+    // be kept from being freed (see KeepForever).
+    at::Tensor host;
+    at::Tensor input;
+    std::vector<at::Tensor> outputs;
+    std::vector<at::Tensor> host_outputs;
     try {
       long run_number = ++batches_started_;
       if (settings_.test_fail_batch > 0 && run_number == settings_.test_fail_batch) {
@@ -261,15 +260,14 @@ class TorchEngine final : public SyncEngine {
       shape[0] = n;
       // Pinned host memory from libtorch's caching host allocator: the asynchronous copy below needs it,
       // and the allocator keeps the block alive until the copy on this stream has finished.
-      at::Tensor host = at::empty(shape, at::TensorOptions().dtype(model.input_scalar).pinned_memory(cuda));
+      host = at::empty(shape, at::TensorOptions().dtype(model.input_scalar).pinned_memory(cuda));
       const size_t item_bytes = batch.inputs[0]->byte_size();
       auto* dst = static_cast<uint8_t*>(host.data_ptr());
       for (int64_t j = 0; j < n; ++j) std::memcpy(dst + j * item_bytes, batch.inputs[j]->bytes(), item_bytes);
-      at::Tensor input = cuda ? host.to(device_, /*non_blocking=*/true) : host;
+      input = cuda ? host.to(device_, /*non_blocking=*/true) : host;
 
-      std::vector<at::Tensor> outputs = model.runner->Run(input);
+      outputs = model.runner->Run(input);
 
-      std::vector<at::Tensor> host_outputs;
       for (size_t k = 0; k < outputs.size(); ++k) {
         const at::Tensor& out = outputs[k];
         // Splitting per item needs the batch dimension first; the rest is SyncEngine's output check.
@@ -310,9 +308,18 @@ class TorchEngine final : public SyncEngine {
       error = e.what();
     }
     TorchErrorKind kind = ClassifyTorchError(error);
-    if (kind == TorchErrorKind::kCudaError) MarkFailed(FirstLineOf(error));
+    if (kind == TorchErrorKind::kCudaError) {
+      MarkFailed(ErrorLineOf(error));
+      if (device_.is_cuda()) {
+        std::vector<at::Tensor> tensors{std::move(host), std::move(input)};
+        for (auto* list : {&outputs, &host_outputs}) {
+          for (at::Tensor& t : *list) tensors.push_back(std::move(t));
+        }
+        KeepForever(std::move(tensors));
+      }
+    }
     ACCEL_LOG(kWarn, kLog) << device().id << ": batch of " << n << " failed (" << TorchErrorKindName(kind)
-                           << "): " << FirstLineOf(error);
+                           << "): " << ErrorLineOf(error);
     return TorchErrorStatus(kind, device().id, error);
   }
 
@@ -335,10 +342,22 @@ class TorchEngine final : public SyncEngine {
   }
 
  private:
+  // After a sticky CUDA error the device's context rejects every further CUDA call, and libtorch's caching
+  // allocators record a CUDA event when they free a block that a stream used (the pinned staging buffers
+  // of the asynchronous copies); that failure throws from the tensor's destructor, which ends the whole
+  // process (std::terminate). So a failed batch's tensors are never freed: the device runs nothing more in
+  // this process (it stays failed), and the leak is bounded by the batches in flight when it failed.
+  static void KeepForever(std::vector<at::Tensor> tensors) {
+    static std::mutex mutex;
+    static auto* kept = new std::vector<at::Tensor>();  // never destroyed, on purpose
+    std::lock_guard<std::mutex> lock(mutex);
+    for (at::Tensor& t : tensors) kept->push_back(std::move(t));
+  }
+
   Status LoadError(const std::string& model, const std::string& message) {
     TorchErrorKind kind = ClassifyTorchError(message);
-    if (kind == TorchErrorKind::kCudaError) MarkFailed(FirstLineOf(message));
-    std::string text = "cannot load " + model + " on " + device().id + ": " + FirstLineOf(message);
+    if (kind == TorchErrorKind::kCudaError) MarkFailed(ErrorLineOf(message));
+    std::string text = "cannot load " + model + " on " + device().id + ": " + ErrorLineOf(message);
     if (kind == TorchErrorKind::kOther) return FailedPrecondition(text);
     return Unavailable(text);
   }
@@ -383,7 +402,7 @@ class TorchEngineFactory final : public EngineFactory {
         }
       }
     } catch (const c10::Error& e) {
-      reason = "CUDA initialisation failed: " + FirstLineOf(e.what_without_backtrace());
+      reason = "CUDA initialisation failed: " + ErrorLineOf(e.what_without_backtrace());
       count = 0;
     }
     for (int i = 0; i < count; ++i) {
@@ -446,7 +465,7 @@ class TorchEngineFactory final : public EngineFactory {
           return NotFound("no CUDA device " + std::to_string(index) + " in this process");
         }
       } catch (const c10::Error& e) {
-        return Unavailable("CUDA initialisation failed: " + FirstLineOf(e.what_without_backtrace()));
+        return Unavailable("CUDA initialisation failed: " + ErrorLineOf(e.what_without_backtrace()));
       }
     }
     ACCEL_ASSIGN_OR_RETURN(ValidatedEngineOptions o, ValidateEngineOptions(kind(), OptionSpecs(), options));
@@ -463,6 +482,12 @@ class TorchEngineFactory final : public EngineFactory {
     }
     settings.test_fail_batch = fail_batch;
     if (threads > 0) at::set_num_threads(threads);
+    // libtorch lets cuDNN use TF32 unless told otherwise; that alone moves YOLOX's box outputs by more than
+    // the 1e-3 the differential test allows, so full float32 is the default and TF32 a choice.
+    if (!cpu) {
+      at::globalContext().setAllowTF32CuDNN(o.Bool("tf32"));
+      at::globalContext().setAllowTF32CuBLAS(o.Bool("tf32"));
+    }
     c10::Device torch_device =
         cpu ? c10::Device(c10::kCPU) : c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
     ACCEL_LOG(kInfo, kLog) << "creating " << device.id << " (" << device.name << "), libtorch "

@@ -42,15 +42,21 @@ std::string_view TorchErrorKindName(TorchErrorKind kind) {
   return "other";
 }
 
-std::string FirstLineOf(std::string_view message) {
-  size_t end = message.find('\n');
-  std::string line(message.substr(0, end));
-  if (line.size() > 300) line = line.substr(0, 297) + "...";
-  return line;
+std::string ErrorLineOf(std::string_view message) {
+  std::string_view line = message.substr(0, message.find('\n'));
+  if (line.starts_with("The following operation failed in the TorchScript interpreter")) {
+    std::string_view rest = message;
+    while (!rest.empty() && (rest.back() == '\n' || rest.back() == ' ')) rest.remove_suffix(1);
+    size_t start = rest.rfind('\n');
+    if (start != std::string_view::npos) line = rest.substr(start + 1);
+  }
+  std::string text(line);
+  if (text.size() > 300) text = text.substr(0, 297) + "...";
+  return text;
 }
 
 Status TorchErrorStatus(TorchErrorKind kind, std::string_view context, std::string_view message) {
-  std::string text = std::string(context) + ": " + FirstLineOf(message);
+  std::string text = std::string(context) + ": " + ErrorLineOf(message);
   switch (kind) {
     case TorchErrorKind::kCudaError:
       return Unavailable(text);

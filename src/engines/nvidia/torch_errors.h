@@ -26,10 +26,13 @@ std::string_view TorchErrorKindName(TorchErrorKind kind);  // "cuda_error", "out
 
 // The Status an item gets for an error raised while running a batch. CUDA errors and out-of-memory are
 // UNAVAILABLE (the scheduler retries the work on another device); anything else is INTERNAL.
-// `message` is shortened to its first line (libtorch appends C++ backtraces).
+// `message` is shortened to ErrorLineOf(message).
 Status TorchErrorStatus(TorchErrorKind kind, std::string_view context, std::string_view message);
 
-// First line of a libtorch error message, at most 300 characters.
-std::string FirstLineOf(std::string_view message);
+// The one line of a libtorch error message that says what went wrong, at most 300 characters: its first
+// line (libtorch appends C++ backtraces), except for an error raised inside a TorchScript module, which
+// libtorch wraps as "The following operation failed in the TorchScript interpreter.", a TorchScript
+// traceback and, last, the error itself ("RuntimeError: CUDA error: ..."): then that last line.
+std::string ErrorLineOf(std::string_view message);
 
 }  // namespace accel

@@ -10,6 +10,7 @@ set(AREA_LIBS accel_engine_nvidia accel_engine_cpu accel_vision accel_core nlohm
 add_executable(nvidia_gpu_tests ${CMAKE_CURRENT_LIST_DIR}/gpu/torch_engine_gpu_test.cc
                                 ${CMAKE_CURRENT_LIST_DIR}/nvidia_test_support.cc)
 target_include_directories(nvidia_gpu_tests PRIVATE ${CMAKE_CURRENT_LIST_DIR})
-target_link_libraries(nvidia_gpu_tests PRIVATE accel_test_support ${AREA_LIBS})
+# accel_scheduler: the sticky-error test runs the failing GPU and the CPU test device behind one scheduler.
+target_link_libraries(nvidia_gpu_tests PRIVATE accel_test_support ${AREA_LIBS} accel_scheduler)
 gtest_discover_tests(nvidia_gpu_tests TEST_PREFIX "nvidia_gpu." DISCOVERY_TIMEOUT 60
-                     PROPERTIES LABELS gpu ENVIRONMENT "ACCEL_SHARED_DIR=${CMAKE_SOURCE_DIR}/../shared")
+                     PROPERTIES LABELS gpu ENVIRONMENT "ACCEL_SHARED_DIR=${ACCEL_TEST_SHARED_DIR}")

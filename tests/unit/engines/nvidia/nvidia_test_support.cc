@@ -61,6 +61,38 @@ StatusOr<ModelConfig> YoloxConfig() {
   return config;
 }
 
+StatusOr<ModelConfig> CudaFaultConfig() {
+  const char* env = std::getenv("ACCEL_CUDA_FAULT_MODEL");
+  if (env == nullptr || *env == '\0' || !fs::is_regular_file(env)) {
+    return NotFound(std::string("no fault model (ACCEL_CUDA_FAULT_MODEL=") + (env != nullptr ? env : "") +
+                    "): make one with python3 scripts/make_cuda_fault_model.py --output FILE and set "
+                    "ACCEL_CUDA_FAULT_MODEL=FILE (scripts/gpu-check does both)");
+  }
+  ACCEL_ASSIGN_OR_RETURN(ModelConfig config, YoloxConfig());
+  config.name = "cuda-fault";
+  for (Artifact& artifact : config.artifacts) {
+    if (artifact.engine_kind == "nvidia") artifact.path = env;
+  }
+  return config;
+}
+
+StatusOr<ModelConfig> YoloxPt2Config() {
+  const char* env = std::getenv("ACCEL_PT2_MODEL");
+  if (env == nullptr || *env == '\0' || !fs::is_regular_file(env)) {
+    return NotFound(std::string("no AOTInductor package (ACCEL_PT2_MODEL=") + (env != nullptr ? env : "") +
+                    "): make one with python3 scripts/convert_yolox_torchscript.py --pt2 FILE (torch >= 2.6) "
+                    "and set ACCEL_PT2_MODEL=FILE (scripts/gpu-check does both)");
+  }
+  ACCEL_ASSIGN_OR_RETURN(ModelConfig config, YoloxConfig());
+  for (Artifact& artifact : config.artifacts) {
+    if (artifact.engine_kind == "nvidia") {
+      artifact.format = "pt2";
+      artifact.path = env;
+    }
+  }
+  return config;
+}
+
 StatusOr<std::unique_ptr<Engine>> CreateEngine(EngineFactory& factory, const std::string& device_id,
                                                const EngineOptions& options) {
   ProbeResult probe = factory.Probe();
@@ -228,15 +260,15 @@ std::vector<std::string> CheckAgainstReference(const std::string& image_file,
 }
 
 double CheckAgainstCpuEngine(EngineFactory& torch_factory, const std::string& device_id,
-                             const EngineOptions& options) {
+                             const EngineOptions& options, const ModelConfig* model) {
   std::unique_ptr<EngineFactory> cpu_factory = MakeCpuEngineFactory();
-  return CheckAgainstEngine(torch_factory, device_id, *cpu_factory, "cpu:0", options);
+  return CheckAgainstEngine(torch_factory, device_id, *cpu_factory, "cpu:0", options, model);
 }
 
 double CheckAgainstEngine(EngineFactory& torch_factory, const std::string& device_id,
                           EngineFactory& reference_factory, const std::string& reference_id,
-                          const EngineOptions& options) {
-  StatusOr<ModelConfig> config = YoloxConfig();
+                          const EngineOptions& options, const ModelConfig* model) {
+  StatusOr<ModelConfig> config = model != nullptr ? StatusOr<ModelConfig>(*model) : YoloxConfig();
   EXPECT_TRUE(config.ok()) << config.status().ToString();
   if (!config.ok()) return -1;
   auto cpu = CreateEngine(reference_factory, reference_id);
@@ -289,9 +321,9 @@ double CheckAgainstEngine(EngineFactory& torch_factory, const std::string& devic
     detections += produced->size();
     for (const std::string& problem : CheckAgainstReference(image.file, *produced)) ADD_FAILURE() << problem;
   }
-  std::cout << "[ diff     ] " << device_id << " vs " << reference_id << " over " << inputs.size()
-            << " inputs: max |diff| = " << worst << "; " << detections << " detections on " << images->size()
-            << " images" << std::endl;
+  std::cout << "[ diff     ] " << device_id << " (" << config->ArtifactFor("nvidia")->format << ") vs "
+            << reference_id << " over " << inputs.size() << " inputs: max |diff| = " << worst << "; "
+            << detections << " detections on " << images->size() << " images" << std::endl;
   ::testing::Test::RecordProperty("max_abs_diff", std::to_string(worst));
   return worst;
 }

@@ -26,6 +26,17 @@ std::string MissingModelMessage();
 // nvidia artifact at TorchScriptPath(), so the tests do not depend on what scripts/setup linked.
 StatusOr<ModelConfig> YoloxConfig();
 
+// The model of scripts/make_cuda_fault_model.py, from ACCEL_CUDA_FAULT_MODEL (scripts/gpu-check makes it and
+// sets that): YoloxConfig() named "cuda-fault", its nvidia artifact pointed at that file. It raises a
+// device-side assert (a sticky CUDA error) on a GPU and an ordinary index error on the CPU. NotFound, with
+// how to make it, when the variable is unset or names no file.
+StatusOr<ModelConfig> CudaFaultConfig();
+
+// YoloxConfig() with the nvidia artifact replaced by the AOTInductor package in ACCEL_PT2_MODEL (format
+// pt2; scripts/convert_yolox_torchscript.py --pt2 makes it, scripts/gpu-check sets the variable). NotFound
+// when the variable is unset or names no file.
+StatusOr<ModelConfig> YoloxPt2Config();
+
 StatusOr<std::unique_ptr<Engine>> CreateEngine(EngineFactory& factory, const std::string& device_id,
                                                const EngineOptions& options = {});
 
@@ -53,13 +64,13 @@ double MaxAbsDiff(const Tensor& a, const Tensor& b);
 // (`reference_id` of `reference_factory`, one item at a time) and through `device_id` of the torch factory
 // as one batch. Checks (gtest EXPECTs) that raw outputs differ by at most 1e-3 and that the torch
 // detections satisfy the reference matching rule. Returns the max |diff| seen (or -1 when the test could
-// not run; the failure is already recorded).
+// not run; the failure is already recorded). `model`: the configuration both load (nullptr: YoloxConfig()).
 double CheckAgainstEngine(EngineFactory& torch_factory, const std::string& device_id,
                           EngineFactory& reference_factory, const std::string& reference_id,
-                          const EngineOptions& options = {});
+                          const EngineOptions& options = {}, const ModelConfig* model = nullptr);
 // The same against the cpu engine (OpenCV DNN running the ONNX file): "cpu:0".
 double CheckAgainstCpuEngine(EngineFactory& torch_factory, const std::string& device_id,
-                             const EngineOptions& options = {});
+                             const EngineOptions& options = {}, const ModelConfig* model = nullptr);
 
 // The matching rule of ../shared/testdata/README.md for one image, against expected/yolox_nano.jsonl.
 // Returns the list of violations (empty: the image passes).

@@ -243,6 +243,29 @@ TEST_F(TorchEngineCpu, CudaErrorMarksDeviceFailedUntilRecreated) {
   EXPECT_TRUE((*ok)[0].ok());
 }
 
+// The fault model (scripts/make_cuda_fault_model.py) on the CPU test device: the out-of-range gather is an
+// ordinary error there, so only that batch fails (INTERNAL) and the device stays ready. On a GPU the same
+// model raises a sticky CUDA error (nvidia_gpu.TorchEngineGpu.StickyCudaErrorFailsOnlyThatDevice); this is
+// the check, without a GPU, that the file loads, runs and fails where it should.
+TEST_F(TorchEngineCpu, OutOfRangeGatherFailsTheBatchOnly) {
+  auto fault = nvidia_test::CudaFaultConfig();
+  if (!fault.ok()) GTEST_SKIP() << fault.status().ToString();
+  auto engine = LoadedEngine();
+  ASSERT_NE(engine, nullptr);
+  ASSERT_TRUE(engine->Load(*fault).ok());
+  auto failed = RunBatch(*engine, fault->name, {PatternInput(1), PatternInput(2)});
+  ASSERT_TRUE(failed.ok()) << failed.status().ToString();
+  for (const auto& item : *failed) {
+    EXPECT_EQ(item.status().code(), StatusCode::kInternal) << item.status().ToString();
+    EXPECT_NE(item.status().message().find("out of bounds"), std::string::npos) << item.status().ToString();
+  }
+  EXPECT_EQ(engine->Health().state, HealthState::kReady) << engine->Health().reason;
+  auto after = RunBatch(*engine, config_.name, {PatternInput(3)});
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE((*after)[0].ok()) << (*after)[0].status().ToString();
+  EXPECT_EQ(engine->Stats().failures, 1u);
+}
+
 TEST(TorchEngineOptions, FaultInjectionIsRefusedOnGpus) {
   auto factory = MakeTorchEngineFactory(false);
   ProbeResult probe = factory->Probe();
