@@ -15,6 +15,9 @@
 //       (float_denorm). Pixel order RGB unless Options::bgr.
 //   Anything malformed -> [{"shape": [20, 6], "dtype": "float32", "error": "..."}, 480 zero bytes]: Frigate
 //       decodes that as "no detections" (it returns zeros on any error itself) and other clients see why.
+// Access control: an address allow-list and/or CURVE authentication, enforced by a ZAP handler
+// (zmq_access.h); refused connections are logged (at most one line per 10 s) and counted in
+// accel_zmq_refused_connections_total{reason}.
 // Class ids are the model's (COCO-80, 0-based: Frigate's /labelmap/coco-80.txt), or, when a label map file
 // is given, the id that file gives the detection's label (detections whose label it lacks are skipped).
 #pragma once
@@ -41,6 +44,15 @@ class ZmqDetectorServer {
     // Larger messages are refused by libzmq itself (ZMQ_MAXMSGSIZE: the peer is disconnected before the
     // frame is buffered). 32 MiB holds a 1920x1080 float32 RGB tensor; Frigate sends 320x320 uint8 (300 KB).
     int64_t max_message_bytes = 32 << 20;
+    // Access control (zmq_access.h), applied to every connection before its first message. All empty: no
+    // restriction, every peer that can reach the endpoint is served.
+    // Comma-separated IPv4/IPv6 addresses and CIDR blocks (--zmq-allow); tcp:// endpoints only, since an
+    // ipc:// peer has no address (the socket file's permissions govern who can connect there).
+    std::string allow;
+    // CURVE (both or neither): the server's Z85 secret key file and the client public keys it accepts. A
+    // client must then speak CURVE with the server's public key (logged at start); plaintext is refused.
+    std::string curve_secret_key_file;
+    std::string curve_authorized_keys_file;
   };
 
   // `context` must outlive the server.
@@ -50,7 +62,8 @@ class ZmqDetectorServer {
   ZmqDetectorServer& operator=(const ZmqDetectorServer&) = delete;
 
   // Binds the endpoint and starts the socket thread. Unavailable when it cannot bind, InvalidArgument for a
-  // malformed endpoint or unreadable label map.
+  // malformed endpoint, an unreadable label map, or an access option that is malformed, unreadable or does
+  // not fit the endpoint; FailedPrecondition for CURVE options when libzmq lacks CURVE.
   Status Start();
   // The endpoint actually bound (tcp://...:0 resolves to the chosen port).
   std::string bound_endpoint() const;

@@ -110,6 +110,17 @@ std::vector<CommandOption> ServeOptions(ServeConfig& c, const std::vector<Engine
          c.zmq_pixel_format = v;
          return Status::Ok();
        }},
+      {"--zmq-allow", "ZMQ_ALLOW", "LIST",
+       "zmq peers allowed to connect: IPv4/IPv6 addresses and CIDR blocks, e.g. 192.168.1.0/24,::1 (default: "
+       "any; tcp:// endpoints only)",
+       ACCEL_STRING_OPTION(zmq_allow)},
+      {"--zmq-curve-secret-key", "ZMQ_CURVE_SECRET_KEY_FILE", "FILE",
+       "make the zmq endpoint a CURVE server with the Z85 secret key in FILE (accel keygen --zmq); needs "
+       "--zmq-curve-authorized-keys",
+       ACCEL_STRING_OPTION(zmq_curve_secret_key_file)},
+      {"--zmq-curve-authorized-keys", "ZMQ_CURVE_AUTHORIZED_KEYS_FILE", "FILE",
+       "Z85 public keys of the zmq CURVE clients accepted, one per line",
+       ACCEL_STRING_OPTION(zmq_curve_authorized_keys_file)},
       {"--models", "MODELS_DIR", "DIR", "model repository (default ./models)",
        ACCEL_STRING_OPTION(models_dir)},
       {"--default-model", "DEFAULT_MODEL", "NAME",

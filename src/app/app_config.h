@@ -30,6 +30,11 @@ struct ServeConfig {
   int header_timeout_s = 10;    // whole request header within this; also the keep-alive idle time
   int zmq_max_message_mb = 32;  // larger zmq frames disconnect their sender (ZMQ_MAXMSGSIZE)
   std::string zmq_pixel_format = "rgb";  // pixel order of zmq tensors: rgb (Frigate's default) or bgr
+  // zmq access control (api/zmq_access.h): peers allowed (addresses/CIDR blocks, "": any); CURVE server
+  // secret key file and authorised client keys file ("": no CURVE).
+  std::string zmq_allow;
+  std::string zmq_curve_secret_key_file;
+  std::string zmq_curve_authorized_keys_file;
   std::string models_dir = "models";
   std::string default_model = "yolox-nano";
   std::string default_engine = "auto";

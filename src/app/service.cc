@@ -234,13 +234,17 @@ Status Service::StartFrontEnds() {
   }
   if (started.ok() && !config_.zmq_endpoint.empty()) {
     f.zmq = std::make_unique<ZmqDetectorServer>(
-        context_, ZmqDetectorServer::Options{.endpoint = config_.zmq_endpoint,
-                                             .model = {},  // the pipeline's default model
-                                             .threshold = kDefaultThreshold,
-                                             .bgr = config_.zmq_pixel_format == "bgr",
-                                             .labelmap_path = config_.zmq_labelmap,
-                                             .deadline_ms = config_.zmq_timeout_ms,
-                                             .max_message_bytes = int64_t{config_.zmq_max_message_mb} << 20});
+        context_,
+        ZmqDetectorServer::Options{.endpoint = config_.zmq_endpoint,
+                                   .model = {},  // the pipeline's default model
+                                   .threshold = kDefaultThreshold,
+                                   .bgr = config_.zmq_pixel_format == "bgr",
+                                   .labelmap_path = config_.zmq_labelmap,
+                                   .deadline_ms = config_.zmq_timeout_ms,
+                                   .max_message_bytes = int64_t{config_.zmq_max_message_mb} << 20,
+                                   .allow = config_.zmq_allow,
+                                   .curve_secret_key_file = config_.zmq_curve_secret_key_file,
+                                   .curve_authorized_keys_file = config_.zmq_curve_authorized_keys_file});
     started = f.zmq->Start();
   }
   if (!started.ok()) {
