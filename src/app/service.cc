@@ -227,6 +227,9 @@ Status Service::StartFrontEnds() {
   KServeGrpcServer::Options grpc_options{.host = config_.host, .port = config_.grpc_port};
   if (!config_.grpc_listen.empty()) grpc_options.listen_addresses.push_back(config_.grpc_listen);
   grpc_options.shared_memory = config_.grpc_shared_memory;
+  grpc_options.shm_max_regions = config_.grpc_shm_max_regions;
+  grpc_options.shm_max_bytes = uint64_t{static_cast<unsigned>(config_.grpc_shm_max_mb)} << 20;
+  grpc_options.unix_socket_mode = config_.grpc_socket_mode;
   const bool grpc_on = config_.grpc_port >= 0 || !config_.grpc_listen.empty();
   if (started.ok() && grpc_on) {
     f.grpc = std::make_unique<KServeGrpcServer>(context_, *kserve_, grpc_options);
