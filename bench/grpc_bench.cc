@@ -154,9 +154,12 @@ int Main(int argc, char** argv) {
   server_options.listen_addresses = {uds_address};
   KServeGrpcServer server(ctx, backend, server_options);
   server_options.listen_addresses.clear();
+  server_options.shared_memory = false;  // TCP only: shared memory needs the Unix socket
   server_options.zero_copy = false;
   KServeGrpcServer protobuf_server(ctx, backend, server_options);
-  if (!server.Start().ok() || !protobuf_server.Start().ok()) return 1;
+  for (KServeGrpcServer* s : {&server, &protobuf_server})
+    if (Status started = s->Start(); !started.ok())
+      return std::fprintf(stderr, "server: %s\n", started.ToString().c_str()), 1;
 
   // A fixed, non-trivial input (not all zeros, so nothing can shortcut it).
   auto input = std::make_shared<Tensor>(DType::kFloat32, std::vector<int64_t>{1, 3, 416, 416}, "images");

@@ -24,7 +24,8 @@
 
 namespace accel {
 
-// Why a connection was refused; also the `reason` label of accel_zmq_refused_connections_total.
+// Why a connection was refused; also the `reason` label of accel_zmq_refused_connections_total. The server
+// also counts as kHandshake the handshakes that fail before ZAP is asked (seen through the socket monitor).
 enum class ZmqRefusal { kNone, kAddress, kKey, kHandshake };
 std::string_view ZmqRefusalName(ZmqRefusal refusal);  // "", "address", "key", "handshake"
 

@@ -368,7 +368,10 @@ struct ZmqDetectorServer::Impl {
     }
   }
 
-  // Monitor events: [uint16 event, uint32 value][endpoint]. Only handshake protocol failures are subscribed.
+  // Monitor events: [uint16 event, uint32 value][endpoint]. Subscribed: handshakes that failed outside ZAP
+  // (ZAP refusals are counted by AnswerZap). A plaintext client at a CURVE endpoint shows as a protocol
+  // failure (mechanism mismatch) or, when its side hangs up first, as a failure without detail; the latter
+  // also counts connections dropped during the handshake by anyone else (port probes, TCP health checks).
   void ReadMonitor() {
     for (;;) {
       zmq::message_t event, endpoint;
@@ -386,11 +389,16 @@ struct ZmqDetectorServer::Impl {
                 policy.curve() ? "handshake failed: the client does not speak CURVE (plaintext client?)"
                                : "handshake failed: the client asked for a security mechanism this "
                                  "server does not use");
+      else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+        Refused(ZmqRefusal::kHandshake,
+                policy.curve() ? "a connection ended during its handshake (a plaintext client, or a probe)"
+                               : "a connection ended during its handshake (a probe?)");
     }
   }
 
   // Counted every time; logged at most once per 10 s, with the number not logged since. A refused client
-  // usually reconnects every 100 ms, so logging each attempt would flood the log.
+  // keeps trying (Frigate re-creates its socket after each 200 ms timeout; a plaintext client at a CURVE
+  // endpoint reconnects about every 100 ms), so logging each attempt would flood the log.
   void Refused(ZmqRefusal refusal, const std::string& why) {
     if (ctx.metrics) ctx.metrics->RecordZmqRefused(ZmqRefusalName(refusal));
     const SteadyTime now = Clock::Real()->Now();
@@ -465,7 +473,7 @@ Status ZmqDetectorServer::Start() {
       }
       const std::string monitor_endpoint = "inproc://accel-zmq-monitor-" + suffix;
       if (zmq_socket_monitor(s.router.handle(), monitor_endpoint.c_str(),
-                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0)
+                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0)
         throw zmq::error_t();
       s.monitor = zmq::socket_t(s.zctx, zmq::socket_type::pair);
       s.monitor.set(zmq::sockopt::linger, 0);

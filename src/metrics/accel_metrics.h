@@ -79,7 +79,8 @@ class AccelMetrics {
   void RecordCache(bool hit);
 
   // Connections the zmq front end refused (api/zmq_access.h): reason "address" (not in the allow-list), "key"
-  // (CURVE key not authorised) or "handshake" (wrong security mechanism, e.g. plaintext to a CURVE server).
+  // (CURVE key not authorised) or "handshake" (the handshake failed: wrong security mechanism, e.g.
+  // plaintext to a CURVE server, or the connection dropped during it).
   // The family appears once EnableZmqAccessMetrics or RecordZmqRefused has been called, all three reasons
   // at 0, so a server without zmq access control does not advertise it.
   void EnableZmqAccessMetrics();

@@ -441,14 +441,10 @@ TEST_F(KServeShmTest, ObjectOfAnotherUserIsRefused) {
   EXPECT_NE(s.error_message().find("owned by uid 65534"), std::string::npos) << s.error_message();
 }
 
-TEST(KServeShmStartTest, SharedMemoryNeedsAUnixSocket) {
-  ProtocolTestCore core;
-  auto engine = MakeTestCpuEngine();
-  ASSERT_TRUE(engine.ok());
-  ASSERT_TRUE(core.Start(std::move(engine).value()).ok());
+TEST_F(KServeShmTest, SharedMemoryNeedsAUnixSocket) {
   KServeGrpcServer::Options options{"127.0.0.1", 0};
   options.shared_memory = true;
-  KServeGrpcServer tcp_only(core.context(), core.backend(), options);
+  KServeGrpcServer tcp_only(g_service->core.context(), g_service->core.backend(), options);
   Status s = tcp_only.Start();
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(s.message().find("--grpc-listen unix:"), std::string::npos) << s.message();
