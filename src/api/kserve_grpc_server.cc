@@ -787,8 +787,8 @@ Status KServeGrpcServer::Start() {
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, impl_->options.http2_max_frame_size);
   builder.RegisterService(impl_->service.get());
   // The socket files are created by bind() inside BuildAndStart, with the process umask: narrowed for that
-  // call so that no wider mode exists even for a moment, then set exactly by chmod. umask is process-wide;
-  // Start runs on the control thread while nothing else creates files.
+  // call so that no wider mode exists even for a moment, then set exactly by chmod. umask is process-wide: a
+  // file another thread creates meanwhile gets a narrower mode, never a wider one.
   const mode_t old_umask = socket_paths.empty() ? 0 : umask(0777 & ~socket_mode);
   impl_->server = builder.BuildAndStart();
   if (!socket_paths.empty()) umask(old_umask);
