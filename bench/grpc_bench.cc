@@ -21,7 +21,9 @@
 // object registered through SystemSharedMemoryRegister (the KServe/Triton shared memory extension), so only
 // the small request/response messages cross the socket. The client writes the input into the region once
 // (as a client that preprocesses straight into shared memory would) and copies the output out of it after
-// every call (as the generic client copies it out of the response), over TCP and over the Unix socket.
+// every call (as the generic client copies it out of the response). Over the Unix socket only: the server
+// serves shared memory to Unix-socket peers only (a TCP peer's shm calls are refused), so the former
+// "TCP + system shared memory" row is gone.
 //
 //   grpc_bench [--engine=sim|cpu] [--iterations=N] [--sim_ms=5] [--no_tune_malloc] [--server_max_frame=BYTES]
 //              [--client_arg=name=int ...]
@@ -152,9 +154,12 @@ int Main(int argc, char** argv) {
   server_options.listen_addresses = {uds_address};
   KServeGrpcServer server(ctx, backend, server_options);
   server_options.listen_addresses.clear();
+  server_options.shared_memory = false;  // TCP only: shared memory needs the Unix socket
   server_options.zero_copy = false;
   KServeGrpcServer protobuf_server(ctx, backend, server_options);
-  if (!server.Start().ok() || !protobuf_server.Start().ok()) return 1;
+  for (KServeGrpcServer* s : {&server, &protobuf_server})
+    if (Status started = s->Start(); !started.ok())
+      return std::fprintf(stderr, "server: %s\n", started.ToString().c_str()), 1;
 
   // A fixed, non-trivial input (not all zeros, so nothing can shortcut it).
   auto input = std::make_shared<Tensor>(DType::kFloat32, std::vector<int64_t>{1, 3, 416, 416}, "images");
@@ -256,7 +261,7 @@ int Main(int argc, char** argv) {
     q.set_byte_size(size);
     inference::SystemSharedMemoryRegisterResponse r;
     grpc::ClientContext c;
-    if (grpc::Status s = stubs[0]->SystemSharedMemoryRegister(&c, q, &r); !s.ok())
+    if (grpc::Status s = stubs[2]->SystemSharedMemoryRegister(&c, q, &r); !s.ok())  // over the Unix socket
       return std::fprintf(stderr, "shm register: %s\n", s.error_message().c_str()), 1;
   }
   inference::ModelInferRequest shm_request = request;
@@ -337,10 +342,10 @@ int Main(int argc, char** argv) {
   };
   for (int i = 0; i < 20; ++i)  // warm-up
     run_engine(), run_direct(), run_backend(), run_grpc(0), run_generic(0), run_grpc(1), run_generic(1),
-        run_grpc(2), run_generic(2), run_shm(0), run_shm(2);
+        run_grpc(2), run_generic(2), run_shm(2);
   // Interleaved so that machine-load drift hits every path alike.
   std::vector<double> eng, direct, via_backend, via_grpc, via_generic, pb_grpc, pb_generic, live;
-  std::vector<double> uds_grpc, uds_generic, uds_live, shm_tcp, shm_uds;
+  std::vector<double> uds_grpc, uds_generic, uds_live, shm_uds;
   for (int i = 0; i < iterations; ++i) {
     eng.push_back(run_engine());
     direct.push_back(run_direct());
@@ -351,7 +356,6 @@ int Main(int argc, char** argv) {
     pb_generic.push_back(run_generic(1));
     uds_grpc.push_back(run_grpc(2));
     uds_generic.push_back(run_generic(2));
-    shm_tcp.push_back(run_shm(0));
     shm_uds.push_back(run_shm(2));
     live.push_back(run_live(0));
     uds_live.push_back(run_live(2));
@@ -379,7 +383,6 @@ int Main(int argc, char** argv) {
   row("gRPC UDS, zero-copy server, stock stub", ug);
   row("gRPC UDS, zero-copy server, generic", ugg);
   // Not raw_input_contents: these calls carry only the small messages; the tensors go through the shm object.
-  row("gRPC + system shared memory (input and output in shm)", Summarise(shm_tcp));
   row("gRPC UDS + system shared memory (input and output in shm)", Summarise(shm_uds));
   std::printf(
       "  zero-copy server, gRPC layer alone (gRPC - backend) p50: %+7.3f ms stock stub, %+7.3f ms "

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <malloc.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <cstring>
@@ -173,9 +174,31 @@ struct ShmOutput {
 
 // What ConvertRequest needs for, and learns about, the shared memory extension.
 struct ShmRequest {
-  const SharedMemoryRegistry* registry = nullptr;  // null: shm parameters are refused
+  const SharedMemoryRegistry* registry = nullptr;  // null: shm parameters are refused, with `refusal`
+  std::string refusal;
+  bool refused = false;  // set when a request named a region although registry is null: PERMISSION_DENIED
   std::vector<ShmOutput> outputs;
 };
+
+Status RefuseShm(ShmRequest& shm) {
+  shm.refused = true;
+  return FailedPrecondition(shm.refusal.empty() ? "shared memory is not available on this path"
+                                                : shm.refusal);
+}
+
+// The peer rule of the shared memory extension: only clients that came through a Unix-socket listener
+// ("unix:<path>"; not "unix-abstract:", whose names no file permission guards). gRPC's peer string of
+// such a connection starts with "unix:".
+bool IsUnixSocketPeer(const std::string& peer) { return peer.rfind("unix:", 0) == 0; }
+
+// The filesystem path of a "unix:" listening address ("unix:path" or "unix://absolute-path"); "" for other
+// addresses.
+std::string UnixSocketPath(const std::string& address) {
+  if (address.rfind("unix:", 0) != 0) return "";
+  std::string path = address.substr(5);
+  if (path.rfind("//", 0) == 0) path = path.substr(2);
+  return path;
+}
 
 // Copies each output that has a shm target into its window; `in_shm[i]` tells which outputs then stay out of
 // raw_output_contents (their metadata stays in the response). InvalidArgument when a window is too small.
@@ -264,7 +287,7 @@ Status ConvertRequest(const ModelInferRequest& request, const std::vector<std::s
     if (shm_in) {
       if (in.has_contents())
         return InvalidArgument("input '" + k.name + "' has contents although it is in shared memory");
-      if (!shm.registry) return Unimplemented("shared memory is not available on this path");
+      if (!shm.registry) return RefuseShm(shm);
       ACCEL_RETURN_IF_ERROR(ReadShmInput(*shm_in, *shm.registry, k, storage));
     } else if (raw) {
       if (in.has_contents())
@@ -287,7 +310,7 @@ Status ConvertRequest(const ModelInferRequest& request, const std::vector<std::s
   for (const auto& o : request.outputs()) {
     ACCEL_ASSIGN_OR_RETURN(auto shm_out, ReadShmParams(o.parameters(), "output '" + o.name() + "'"));
     if (shm_out) {
-      if (!shm.registry) return Unimplemented("shared memory is not available on this path");
+      if (!shm.registry) return RefuseShm(shm);
       ACCEL_ASSIGN_OR_RETURN(auto window,
                              shm.registry->Acquire(shm_out->region, shm_out->offset, shm_out->byte_size));
       shm.outputs.push_back({o.name(), std::move(window)});
@@ -454,10 +477,12 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
   }
 
   // System shared memory extension. The CUDA shared memory RPCs keep the generated UNIMPLEMENTED answer.
+  // Every shm RPC, and every ModelInfer that names a region, must come from a Unix-socket peer.
   grpc::ServerUnaryReactor* SystemSharedMemoryStatus(
       grpc::CallbackServerContext* c, const inference::SystemSharedMemoryStatusRequest* q,
       inference::SystemSharedMemoryStatusResponse* r) override {
     if (auto* refused = Refused(c, AccessLevel::kAdmin)) return refused;
+    if (auto refusal = ShmRefusal(c->peer())) return Done(c, *refusal);
     auto regions = shm_.List(q->name());
     if (!regions.ok()) return Done(c, ToGrpc(regions.status()));
     for (const auto& info : *regions) {
@@ -473,10 +498,7 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
       grpc::CallbackServerContext* c, const inference::SystemSharedMemoryRegisterRequest* q,
       inference::SystemSharedMemoryRegisterResponse*) override {
     if (auto* refused = Refused(c, AccessLevel::kAdmin)) return refused;
-    if (!shared_memory_)
-      return Done(c, grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                                  "system shared memory is disabled; start accel with --grpc-shared-memory "
-                                  "true (trusted same-host clients only, see docs/kserve.md)"));
+    if (auto refusal = ShmRefusal(c->peer())) return Done(c, *refusal);
     const Status s = shm_.Register(q->name(), q->key(), q->offset(), q->byte_size());
     if (s.code() == StatusCode::kFailedPrecondition)  // the registry's contract: a duplicate name
       return Done(c, grpc::Status(grpc::StatusCode::ALREADY_EXISTS, s.message()));
@@ -486,6 +508,7 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
       grpc::CallbackServerContext* c, const inference::SystemSharedMemoryUnregisterRequest* q,
       inference::SystemSharedMemoryUnregisterResponse*) override {
     if (auto* refused = Refused(c, AccessLevel::kAdmin)) return refused;
+    if (auto refusal = ShmRefusal(c->peer())) return Done(c, *refusal);
     return Done(c, ToGrpc(shm_.Unregister(q->name())));
   }
   grpc::ServerUnaryReactor* ModelMetadata(grpc::CallbackServerContext* c,
@@ -515,8 +538,7 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
     ModelInferRequest header;
     KServeRequest request;
     std::deque<std::string> storage;
-    auto shm = std::make_shared<ShmRequest>();
-    shm->registry = &shm_;
+    auto shm = MakeShmRequest(c->peer());
     Status s;
     if (zero_copy_) {
       s = ConvertWireRequest(*q, header, request, storage, *shm);
@@ -527,8 +549,10 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
               : InvalidArgument("malformed ModelInferRequest");
     }
     if (!s.ok()) {
-      RecordApiRequest(ctx_, "kserve_grpc", header.model_name(), "", HttpStatusFor(s.code()), started);
-      reactor->Finish(ToGrpc(s));
+      RecordApiRequest(ctx_, "kserve_grpc", header.model_name(), "",
+                       shm->refused ? 403 : HttpStatusFor(s.code()), started);
+      reactor->Finish(shm->refused ? grpc::Status(grpc::StatusCode::PERMISSION_DENIED, s.message())
+                                   : ToGrpc(s));
       return reactor;
     }
     // The gRPC runtime keeps *q and *r alive until Finish; Infer copies or shares the input before returning.
@@ -564,7 +588,7 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
       if (ctx_.metrics) ctx_.metrics->RecordAccessDenied("grpc", HttpStatusFor(s.code()));
       return new RefusedStream(ToGrpc(s));
     }
-    return new StreamReactor(backend_, shm_);
+    return new StreamReactor(backend_, shm_, MakeShmRequest(c->peer()));
   }
 
  private:
@@ -572,7 +596,10 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
   // (clients match them by id); errors travel in error_message and the stream stays open.
   class StreamReactor final : public grpc::ServerBidiReactor<ModelInferRequest, ModelStreamInferResponse> {
    public:
-    StreamReactor(KServeBackend& backend, SharedMemoryRegistry& shm) : backend_(backend), shm_(shm) {
+    // `shm_access`: what this stream's peer may do with shared memory (registry or refusal); copied per
+    // request.
+    StreamReactor(KServeBackend& backend, SharedMemoryRegistry& shm, std::shared_ptr<ShmRequest> shm_access)
+        : backend_(backend), shm_(shm), shm_access_(std::move(shm_access)) {
       StartRead(&request_);
     }
 
@@ -594,7 +621,8 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
       KServeRequest request;
       std::deque<std::string> storage;
       auto shm = std::make_shared<ShmRequest>();
-      shm->registry = &shm_;
+      shm->registry = shm_access_->registry;
+      shm->refusal = shm_access_->refusal;
       Status s = ConvertRequest(request_, request, storage, *shm);
       const std::string id = request_.id();
       if (!s.ok()) {
@@ -659,6 +687,7 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
 
     KServeBackend& backend_;
     SharedMemoryRegistry& shm_;
+    const std::shared_ptr<const ShmRequest> shm_access_;
     ModelInferRequest request_;
     // Recursive: a reaction (OnWriteDone) may run inline from StartWrite on the same thread.
     std::recursive_mutex mu_;
@@ -675,6 +704,28 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
     explicit RefusedStream(const grpc::Status& status) { Finish(status); }
     void OnDone() override { delete this; }
   };
+  // Why `peer` may not use shared memory (PERMISSION_DENIED), or nullopt when it may.
+  std::optional<grpc::Status> ShmRefusal(const std::string& peer) const {
+    if (!shared_memory_)
+      return grpc::Status(
+          grpc::StatusCode::PERMISSION_DENIED,
+          "system shared memory is disabled; start accel with --grpc-shared-memory true and "
+          "--grpc-listen unix:PATH (same-host clients on the Unix socket only, see docs/kserve.md)");
+    if (!IsUnixSocketPeer(peer))
+      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                          "system shared memory is served only to clients on the server's Unix socket "
+                          "(--grpc-listen unix:PATH); this call came from " +
+                              peer);
+    return std::nullopt;
+  }
+  std::shared_ptr<ShmRequest> MakeShmRequest(const std::string& peer) {
+    auto shm = std::make_shared<ShmRequest>();
+    if (auto refusal = ShmRefusal(peer))
+      shm->refusal = refusal->error_message();
+    else
+      shm->registry = &shm_;
+    return shm;
+  }
 
   static grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* c, const grpc::Status& s) {
     auto* reactor = c->DefaultReactor();
@@ -720,10 +771,17 @@ struct KServeGrpcServer::Impl {
   int port = 0;
   std::mutex mu;
   SharedMemoryRegistry shm;  // the system shared memory extension's regions; emptied by Stop
+
+  Impl(ServiceContext& c, KServeBackend& b, Options o)
+      : ctx(c),
+        backend(b),
+        options(std::move(o)),
+        shm(SharedMemoryRegistry::Options{.max_regions = options.shm_max_regions,
+                                          .max_total_bytes = options.shm_max_bytes}) {}
 };
 
 KServeGrpcServer::KServeGrpcServer(ServiceContext& context, KServeBackend& backend, Options options)
-    : impl_(new Impl{context, backend, std::move(options), nullptr, nullptr, 0, {}, {}}) {}
+    : impl_(new Impl(context, backend, std::move(options))) {}
 
 KServeGrpcServer::~KServeGrpcServer() { Stop(); }
 
@@ -749,6 +807,15 @@ Status KServeGrpcServer::Start() {
   if (impl_->options.port >= 0) addresses.push_back(host + ":" + std::to_string(impl_->options.port));
   for (const auto& a : impl_->options.listen_addresses) addresses.push_back(a);
   if (addresses.empty()) return InvalidArgument("gRPC server has no port and no listen address");
+  std::vector<std::string> socket_paths;
+  for (const auto& a : impl_->options.listen_addresses)
+    if (std::string path = UnixSocketPath(a); !path.empty()) socket_paths.push_back(path);
+  if (impl_->options.shared_memory && socket_paths.empty())
+    return InvalidArgument(
+        "--grpc-shared-memory needs a Unix socket (--grpc-listen unix:PATH): shared memory is served only to "
+        "clients on it");
+  const mode_t socket_mode = static_cast<mode_t>(impl_->options.unix_socket_mode) & 0777;
+  if (socket_mode & 0007) return InvalidArgument("the gRPC Unix socket must not be accessible to others");
   std::deque<int> selected;
   for (const auto& a : addresses) {
     selected.push_back(0);
@@ -759,7 +826,12 @@ Status KServeGrpcServer::Start() {
   if (impl_->options.http2_max_frame_size > 0)
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_FRAME_SIZE, impl_->options.http2_max_frame_size);
   builder.RegisterService(impl_->service.get());
+  // The socket files are created by bind() inside BuildAndStart, with the process umask: narrowed for that
+  // call so that no wider mode exists even for a moment, then set exactly by chmod. umask is process-wide: a
+  // file another thread creates meanwhile gets a narrower mode, never a wider one.
+  const mode_t old_umask = socket_paths.empty() ? 0 : umask(0777 & ~socket_mode);
   impl_->server = builder.BuildAndStart();
+  if (!socket_paths.empty()) umask(old_umask);
   // A failed bind leaves its int at 0 (gRPC then may still start on the other addresses; we do not).
   for (size_t i = 0; i < addresses.size(); ++i) {
     if (impl_->server && selected[i] != 0) continue;
@@ -769,6 +841,16 @@ Status KServeGrpcServer::Start() {
     }
     impl_->server.reset();
     return Unavailable("cannot listen for gRPC on " + addresses[i] + " (address in use or not available)");
+  }
+  for (const auto& path : socket_paths) {
+    if (chmod(path.c_str(), socket_mode) != 0) {
+      const int error = errno;
+      impl_->server->Shutdown();
+      impl_->server->Wait();
+      impl_->server.reset();
+      return Unavailable("cannot set the permissions of the gRPC socket " + path + ": " +
+                         std::strerror(error));
+    }
   }
   impl_->port = impl_->options.port >= 0 ? selected[0] : 0;
   for (size_t i = 0; i < addresses.size(); ++i) {

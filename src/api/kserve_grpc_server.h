@@ -9,13 +9,16 @@
 // whose parameters name a registered region ("shared_memory_region", "shared_memory_byte_size",
 // "shared_memory_offset") are read from / written to it instead of raw contents; such outputs keep their
 // metadata in the response but get no raw_output_contents entry. Regions are unmapped by Stop(). CUDA shared
-// memory RPCs answer UNIMPLEMENTED. Errors map from accel::StatusCode
+// memory RPCs answer UNIMPLEMENTED. Shared memory is for same-user (or group) clients on the Unix socket
+// only: see Options::shared_memory. Errors map from accel::StatusCode
 // (GrpcCodeFor): INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, INTERNAL.
 //
 // This header deliberately includes no gRPC header: only kserve_grpc_server.cc and the generated code
 // compile against grpc++ (slow to build).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,10 +52,18 @@ class KServeGrpcServer {
     // valid.
     std::vector<std::string> listen_addresses = {};
     // The system shared memory extension (SystemSharedMemoryRegister etc.). Off by default: a client that
-    // can register a region makes the server map, read and overwrite any POSIX shm object the server's user
-    // can open, so it is for trusted same-host clients only (ideally on a Unix socket). Off: the register
-    // RPC answers PERMISSION_DENIED and ServerMetadata does not list the extension.
+    // registers a region makes the server map, read and overwrite a POSIX shm object. On, it is served only
+    // to peers on a Unix-socket listener (a "unix:" address in listen_addresses, required; TCP peers get
+    // PERMISSION_DENIED), only for objects owned by the server's user (shared_memory_registry.h), within the
+    // caps below. Off: every shm RPC answers PERMISSION_DENIED and ServerMetadata does not list the
+    // extension.
     bool shared_memory = false;
+    size_t shm_max_regions = 64;                 // registered regions at most
+    uint64_t shm_max_bytes = uint64_t{1} << 30;  // their byte sizes together at most
+    // Permissions of every "unix:" socket file in listen_addresses, set as it is created (umask) and then
+    // exactly (chmod): 0600 lets only the server's user connect, 0660 its group too. Bits for others are
+    // refused by Start. Connecting needs write permission on the file, so these decide who can connect.
+    int unix_socket_mode = 0600;
   };
 
   // `context` and `backend` must outlive the server.
@@ -61,8 +72,10 @@ class KServeGrpcServer {
   KServeGrpcServer(const KServeGrpcServer&) = delete;
   KServeGrpcServer& operator=(const KServeGrpcServer&) = delete;
 
-  // Binds and starts serving on gRPC's own threads. Unavailable when an address cannot be bound;
-  // InvalidArgument when there is nothing to listen on (port -1 and no listen_addresses).
+  // Binds and starts serving on gRPC's own threads. Unavailable when an address cannot be bound or its socket
+  // file's mode cannot be set; InvalidArgument when there is nothing to listen on (port -1 and no
+  // listen_addresses), when shared_memory is on without a "unix:" address, or for a unix_socket_mode with
+  // bits for others.
   Status Start();
   int port() const;  // the bound TCP port after Start (the real one when Options::port was 0); 0 without
   // Stops accepting, cancels what is in flight after a short grace period, waits. Idempotent.

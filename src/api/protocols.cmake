@@ -34,6 +34,9 @@ add_library(accel_protocols STATIC
   kserve_grpc_server.cc
   kserve_grpc_fast_path.cc
   shared_memory_registry.cc
+  address_allow_list.cc
+  zmq_access.cc
+  zmq_curve_keys.cc
   zmq_detector_server.cc
   zmq_model_store.cc
 )

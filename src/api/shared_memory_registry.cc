@@ -1,8 +1,10 @@
 #include "api/shared_memory_registry.h"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,12 +25,48 @@ struct SharedMemoryRegistry::Region {
   }
 };
 
+namespace {
+
+// The checks on the opened object (see the header); the error names what is wrong.
+Status CheckObject(int fd, const std::string& key) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0)
+    return Internal("cannot fstat shared memory key '" + key + "': " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    return InvalidArgument("shared memory key '" + key + "' is not a regular shared memory object");
+  struct statfs fs {};
+  if (fstatfs(fd, &fs) != 0 || fs.f_type != TMPFS_MAGIC)
+    return InvalidArgument("shared memory key '" + key +
+                           "' is not on a tmpfs: not a POSIX shared memory object");
+  if (st.st_uid != geteuid())
+    return InvalidArgument("shared memory key '" + key + "' is owned by uid " + std::to_string(st.st_uid) +
+                           "; Accel maps only objects owned by its own user (uid " +
+                           std::to_string(geteuid()) + "), created by the client for this purpose");
+  return Status::Ok();
+}
+
+}  // namespace
+
 SharedMemoryRegistry::~SharedMemoryRegistry() { UnregisterAll(); }
+
+Status SharedMemoryRegistry::CheckCapsLocked(const std::string& name, uint64_t byte_size) const {
+  if (regions_.size() >= options_.max_regions)
+    return ResourceExhausted("cannot register shared memory region '" + name +
+                             "': " + std::to_string(options_.max_regions) +
+                             " regions are registered, the most allowed (--grpc-shm-max-regions)");
+  if (byte_size > options_.max_total_bytes - total_bytes_)
+    return ResourceExhausted("cannot register shared memory region '" + name + "' of " +
+                             std::to_string(byte_size) + " bytes: " + std::to_string(total_bytes_) + " of " +
+                             std::to_string(options_.max_total_bytes) +
+                             " bytes are registered already (--grpc-shm-max-mb)");
+  return Status::Ok();
+}
 
 Status SharedMemoryRegistry::Register(const std::string& name, const std::string& key, uint64_t offset,
                                       uint64_t byte_size) {
   if (name.empty()) return InvalidArgument("shared memory region name is empty");
-  if (key.empty()) return InvalidArgument("shared memory key is empty");
+  if (key.size() < 2 || key[0] != '/' || key.find('/', 1) != std::string::npos || key == "/." || key == "/..")
+    return InvalidArgument("shared memory key '" + key + "' is not a POSIX shm name of the form /name");
   if (byte_size == 0) return InvalidArgument("shared memory region '" + name + "' has byte_size 0");
   constexpr uint64_t kMaxOff = static_cast<uint64_t>(std::numeric_limits<off_t>::max());
   if (offset > kMaxOff || byte_size > kMaxOff - offset || byte_size > std::numeric_limits<size_t>::max())
@@ -36,11 +74,17 @@ Status SharedMemoryRegistry::Register(const std::string& name, const std::string
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (regions_.count(name)) return FailedPrecondition("shared memory region '" + name + "' already exists");
+    ACCEL_RETURN_IF_ERROR(CheckCapsLocked(name, byte_size));
   }
-  const int fd = shm_open(key.c_str(), O_RDWR, 0);
+  // O_NOFOLLOW: a symbolic link planted in /dev/shm is not followed (glibc adds it too; said here).
+  const int fd = shm_open(key.c_str(), O_RDWR | O_NOFOLLOW, 0);
   if (fd < 0)
     return NotFound("cannot open shared memory key '" + key + "' for region '" + name +
                     "': " + std::strerror(errno));
+  if (Status checked = CheckObject(fd, key); !checked.ok()) {
+    close(fd);
+    return checked;
+  }
   struct stat st {};
   if (fstat(fd, &st) != 0 || st.st_size < 0 || static_cast<uint64_t>(st.st_size) < offset + byte_size) {
     close(fd);
@@ -62,9 +106,11 @@ Status SharedMemoryRegistry::Register(const std::string& name, const std::string
   region->map_length = map_length;
   region->data = static_cast<uint8_t*>(base) + (offset - map_offset);
   std::lock_guard<std::mutex> lock(mu_);
-  // Checked again: another Register of the same name may have won while we mapped (ours is then unmapped).
-  if (!regions_.emplace(name, std::move(region)).second)
-    return FailedPrecondition("shared memory region '" + name + "' already exists");
+  // Checked again: another Register may have won while we mapped (ours is then unmapped with `region`).
+  if (regions_.count(name)) return FailedPrecondition("shared memory region '" + name + "' already exists");
+  ACCEL_RETURN_IF_ERROR(CheckCapsLocked(name, byte_size));
+  regions_.emplace(name, std::move(region));
+  total_bytes_ += byte_size;
   ACCEL_LOG(kInfo, "kserve") << "registered system shared memory region '" << name << "' (key '" << key
                              << "', offset " << offset << ", " << byte_size << " bytes)";
   return Status::Ok();
@@ -80,6 +126,7 @@ Status SharedMemoryRegistry::Unregister(const std::string& name) {
   auto it = regions_.find(name);
   if (it == regions_.end()) return NotFound("unknown shared memory region '" + name + "'");
   gone = std::move(it->second);
+  total_bytes_ -= gone->info.byte_size;
   regions_.erase(it);
   return Status::Ok();
 }
@@ -88,6 +135,7 @@ void SharedMemoryRegistry::UnregisterAll() {
   std::map<std::string, std::shared_ptr<Region>> gone;
   std::lock_guard<std::mutex> lock(mu_);
   gone.swap(regions_);
+  total_bytes_ = 0;
 }
 
 StatusOr<std::vector<SharedMemoryRegistry::RegionInfo>> SharedMemoryRegistry::List(

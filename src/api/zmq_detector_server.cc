@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -19,11 +20,13 @@
 #include "api/model_control.h"
 #include "api/model_lookup.h"
 #include "api/request_metrics.h"
+#include "api/zmq_access.h"
 #include "api/zmq_model_store.h"
 #include "core/clock.h"
 #include "core/logging.h"
 #include "core/model_config.h"
 #include "core/tensor.h"
+#include "metrics/accel_metrics.h"
 #include "vision/image.h"
 
 namespace accel {
@@ -68,6 +71,26 @@ StatusOr<std::map<std::string, int>> ReadLabelMap(const std::string& path) {
   return ids;
 }
 
+// The access policy Options ask for; see ZmqDetectorServer::Options for the rules on combining them.
+StatusOr<ZmqAccessPolicy> MakeAccessPolicy(const ZmqDetectorServer::Options& o,
+                                           std::optional<CurveKeyPair>* server_keys) {
+  ACCEL_ASSIGN_OR_RETURN(AddressAllowList allow, AddressAllowList::Parse(o.allow));
+  if (!allow.empty() && o.endpoint.rfind("tcp://", 0) != 0)
+    return InvalidArgument("--zmq-allow applies to tcp:// endpoints only; who may connect to '" + o.endpoint +
+                           "' is decided by its socket file's permissions");
+  const bool curve = !o.curve_secret_key_file.empty() || !o.curve_authorized_keys_file.empty();
+  if (!curve) return ZmqAccessPolicy(std::move(allow), false, {});
+  if (o.curve_secret_key_file.empty() || o.curve_authorized_keys_file.empty())
+    return InvalidArgument(
+        "zmq CURVE needs both --zmq-curve-secret-key and --zmq-curve-authorized-keys (without authorised "
+        "keys "
+        "any client key would be accepted)");
+  if (!CurveAvailable()) return CurveUnavailableError();
+  ACCEL_ASSIGN_OR_RETURN(*server_keys, ReadCurveSecretKeyFile(o.curve_secret_key_file));
+  ACCEL_ASSIGN_OR_RETURN(auto keys, ReadCurveAuthorizedKeys(o.curve_authorized_keys_file));
+  return ZmqAccessPolicy(std::move(allow), true, std::move(keys));
+}
+
 }  // namespace
 
 // Replies on their way from pipeline threads to the socket thread. Shared with in-flight callbacks, so a
@@ -98,6 +121,15 @@ struct ZmqDetectorServer::Impl {
   zmq::context_t zctx{1};
   zmq::socket_t router;
   zmq::socket_t wake_recv;
+  // Present only when policy.restricts(): the ZAP handler (REP on inproc://zeromq.zap.01) and the router's
+  // monitor (handshake failures that never reach ZAP, e.g. a plaintext client at a CURVE server). Both are
+  // served by the socket thread; the ZAP socket is bound before the router binds and closed after it, so no
+  // connection is ever handled without it.
+  ZmqAccessPolicy policy;
+  zmq::socket_t zap;
+  zmq::socket_t monitor;
+  SteadyTime last_refusal_log{};  // socket thread only
+  int refusals_not_logged = 0;    // socket thread only
   std::shared_ptr<ZmqOutbox> outbox = std::make_shared<ZmqOutbox>();
   std::thread thread;
   std::atomic<bool> stopping{false};
@@ -446,15 +478,22 @@ struct ZmqDetectorServer::Impl {
 
   void Loop() {
     while (!stopping.load()) {
-      zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0}, {wake_recv.handle(), 0, ZMQ_POLLIN, 0}};
+      zmq::pollitem_t items[] = {{router.handle(), 0, ZMQ_POLLIN, 0},
+                                 {wake_recv.handle(), 0, ZMQ_POLLIN, 0},
+                                 {zap.handle(), 0, ZMQ_POLLIN, 0},
+                                 {monitor.handle(), 0, ZMQ_POLLIN, 0}};
+      const size_t count = policy.restricts() ? 4 : 2;
       try {
-        zmq::poll(items, 2, std::chrono::milliseconds(-1));
+        zmq::poll(items, count, std::chrono::milliseconds(-1));
       } catch (const zmq::error_t& e) {
         if (e.num() == EINTR) continue;
         ACCEL_LOG(kError, "zmq") << "poll failed: " << e.what();
         return;
       }
       if (stopping.load()) return;
+      // Before requests: a connection waiting for its ZAP answer is waiting in its handshake.
+      if (count > 2 && (items[2].revents & ZMQ_POLLIN)) AnswerZap();
+      if (count > 3 && (items[3].revents & ZMQ_POLLIN)) ReadMonitor();
       if (items[1].revents & ZMQ_POLLIN) {
         zmq::message_t m;
         while (wake_recv.recv(m, zmq::recv_flags::dontwait)) {
@@ -489,6 +528,73 @@ struct ZmqDetectorServer::Impl {
         }
       }
     }
+  }
+
+  // One ZAP request: decide, answer (REP: exactly one reply per request), log and count a refusal.
+  void AnswerZap() {
+    Frames request;
+    try {
+      for (;;) {
+        zmq::message_t m;
+        if (!zap.recv(m, zmq::recv_flags::dontwait)) return;  // spurious wake-up
+        if (request.size() < kMaxFrames) request.emplace_back(static_cast<const char*>(m.data()), m.size());
+        if (!m.more()) break;
+      }
+      ZapDecision decision;
+      const Frames reply = policy.HandleZapRequest(request, &decision);
+      for (size_t i = 0; i < reply.size(); ++i)
+        zap.send(zmq::buffer(reply[i]),
+                 i + 1 < reply.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+      if (!decision.accepted()) Refused(decision.refusal, decision.why);
+    } catch (const zmq::error_t& e) {
+      ACCEL_LOG(kError, "zmq") << "ZAP handler: " << e.what();
+    }
+  }
+
+  // Monitor events: [uint16 event, uint32 value][endpoint]. Subscribed: handshakes that failed outside ZAP
+  // (ZAP refusals are counted by AnswerZap). A plaintext client at a CURVE endpoint shows as a protocol
+  // failure (mechanism mismatch) or, when its side hangs up first, as a failure without detail; the latter
+  // also counts connections dropped during the handshake by anyone else (port probes, TCP health checks).
+  void ReadMonitor() {
+    for (;;) {
+      zmq::message_t event, endpoint;
+      try {
+        if (!monitor.recv(event, zmq::recv_flags::dontwait)) return;
+        if (event.more()) (void)monitor.recv(endpoint, zmq::recv_flags::none);
+      } catch (const zmq::error_t& e) {
+        ACCEL_LOG(kWarn, "zmq") << "monitor: " << e.what();
+        return;
+      }
+      uint16_t id = 0;
+      if (event.size() >= sizeof(id)) std::memcpy(&id, event.data(), sizeof(id));
+      if (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
+        Refused(ZmqRefusal::kHandshake,
+                policy.curve() ? "handshake failed: the client does not speak CURVE (plaintext client?)"
+                               : "handshake failed: the client asked for a security mechanism this "
+                                 "server does not use");
+      else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+        Refused(ZmqRefusal::kHandshake,
+                policy.curve() ? "a connection ended during its handshake (a plaintext client, or a probe)"
+                               : "a connection ended during its handshake (a probe?)");
+    }
+  }
+
+  // Counted every time; logged at most once per 10 s, with the number not logged since. A refused client
+  // keeps trying (Frigate re-creates its socket after each 200 ms timeout; a plaintext client at a CURVE
+  // endpoint reconnects about every 100 ms), so logging each attempt would flood the log.
+  void Refused(ZmqRefusal refusal, const std::string& why) {
+    if (ctx.metrics) ctx.metrics->RecordZmqRefused(ZmqRefusalName(refusal));
+    const SteadyTime now = Clock::Real()->Now();
+    if (last_refusal_log != SteadyTime{} && now - last_refusal_log < std::chrono::seconds(10)) {
+      ++refusals_not_logged;
+      return;
+    }
+    ACCEL_LOG(kWarn, "zmq") << "refused a connection: " << why
+                            << (refusals_not_logged ? " (and " + std::to_string(refusals_not_logged) +
+                                                          " other refusals since the last message)"
+                                                    : std::string());
+    last_refusal_log = now;
+    refusals_not_logged = 0;
   }
 
   bool ReceiveFrames(Frames& frames) {
@@ -532,13 +638,38 @@ Status ZmqDetectorServer::Start() {
     s.store = std::make_unique<ZmqModelStore>(s.options.accept_models_dir, s.options.max_uploaded_models);
     ACCEL_RETURN_IF_ERROR(s.store->Open());
   }
+  std::optional<CurveKeyPair> server_keys;
+  ACCEL_ASSIGN_OR_RETURN(s.policy, MakeAccessPolicy(s.options, &server_keys));
+  const std::string suffix = std::to_string(reinterpret_cast<uintptr_t>(this));
   try {
+    if (s.policy.restricts()) {
+      s.zap = zmq::socket_t(s.zctx, zmq::socket_type::rep);
+      s.zap.set(zmq::sockopt::linger, 0);
+      s.zap.bind("inproc://zeromq.zap.01");  // the address libzmq asks; one per context
+    }
     s.router = zmq::socket_t(s.zctx, zmq::socket_type::router);
     s.router.set(zmq::sockopt::linger, 0);
     s.router.set(zmq::sockopt::maxmsgsize, s.options.max_message_bytes);
+    if (s.policy.restricts()) {
+      // A ZAP domain makes libzmq consult the handler for NULL-mechanism peers too (CURVE always does).
+      s.router.set(zmq::sockopt::zap_domain, "accel");
+      if (server_keys) {
+        s.router.set(zmq::sockopt::curve_server, true);
+        s.router.set(zmq::sockopt::curve_secretkey, server_keys->secret_z85);
+        s.router.set(zmq::sockopt::curve_publickey, server_keys->public_z85);
+      }
+      const std::string monitor_endpoint = "inproc://accel-zmq-monitor-" + suffix;
+      if (zmq_socket_monitor(s.router.handle(), monitor_endpoint.c_str(),
+                             ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0)
+        throw zmq::error_t();
+      s.monitor = zmq::socket_t(s.zctx, zmq::socket_type::pair);
+      s.monitor.set(zmq::sockopt::linger, 0);
+      s.monitor.connect(monitor_endpoint);
+      if (s.ctx.metrics) s.ctx.metrics->EnableZmqAccessMetrics();
+    }
     s.router.bind(s.options.endpoint);
     s.bound = s.router.get(zmq::sockopt::last_endpoint);
-    const std::string wake = "inproc://accel-zmq-wake-" + std::to_string(reinterpret_cast<uintptr_t>(this));
+    const std::string wake = "inproc://accel-zmq-wake-" + suffix;
     s.wake_recv = zmq::socket_t(s.zctx, zmq::socket_type::pair);
     s.wake_recv.bind(wake);
     std::lock_guard<std::mutex> lock(s.outbox->mu);
@@ -557,6 +688,11 @@ Status ZmqDetectorServer::Start() {
   if (s.store)
     ACCEL_LOG(kWarn, "zmq") << "zmq model uploads are on: any client that can reach " << s.bound
                             << " can make this server load and run an ONNX file it sends";
+  if (!s.policy.allow_list().empty())
+    ACCEL_LOG(kInfo, "zmq") << "zmq peers allowed from " << s.policy.allow_list().ToString() << " only";
+  if (server_keys)
+    ACCEL_LOG(kInfo, "zmq") << "zmq CURVE on: clients need the server public key " << server_keys->public_z85
+                            << " and an authorised key of their own";
   return Status::Ok();
 }
 
@@ -586,6 +722,9 @@ void ZmqDetectorServer::Stop() {
   }
   s.router.close();
   s.wake_recv.close();
+  // After the router: its connections may still be in their handshake until it is closed.
+  s.monitor.close();
+  s.zap.close();
 }
 
 }  // namespace accel

@@ -25,6 +25,9 @@
 //       [{"shape": [20, 6], "dtype": "float32", "error": "..."}, 480 zero bytes], at once: Frigate decodes
 //       that as "no detections" (it returns zeros on any error itself) and other clients see why. Refusals
 //       are logged at most once per 10 s, with the number not logged.
+// Access control: an address allow-list and/or CURVE authentication, enforced by a ZAP handler
+// (zmq_access.h); refused connections are logged (at most one line per 10 s) and counted in
+// accel_zmq_refused_connections_total{reason}.
 // Class ids are the model's (COCO-80, 0-based: Frigate's /labelmap/coco-80.txt), or, when a label map file
 // is given, the id that file gives the detection's label (detections whose label it lacks are skipped).
 #pragma once
@@ -55,6 +58,15 @@ class ZmqDetectorServer {
     // max_message_bytes (libzmq drops larger frames) and by max_uploaded_models.
     std::string accept_models_dir;
     size_t max_uploaded_models = 16;
+    // Access control (zmq_access.h), applied to every connection before its first message. All empty: no
+    // restriction, every peer that can reach the endpoint is served.
+    // Comma-separated IPv4/IPv6 addresses and CIDR blocks (--zmq-allow); tcp:// endpoints only, since an
+    // ipc:// peer has no address (the socket file's permissions govern who can connect there).
+    std::string allow;
+    // CURVE (both or neither): the server's Z85 secret key file and the client public keys it accepts. A
+    // client must then speak CURVE with the server's public key (logged at start); plaintext is refused.
+    std::string curve_secret_key_file;
+    std::string curve_authorized_keys_file;
   };
 
   // `context` must outlive the server.
@@ -64,7 +76,9 @@ class ZmqDetectorServer {
   ZmqDetectorServer& operator=(const ZmqDetectorServer&) = delete;
 
   // Binds the endpoint and starts the socket thread. Unavailable when it cannot bind or create the upload
-  // folder, InvalidArgument for a malformed endpoint or unreadable label map.
+  // folder, InvalidArgument for a malformed endpoint, an unreadable label map, or an access option that is
+  // malformed, unreadable or does not fit the endpoint; FailedPrecondition for CURVE options when libzmq
+  // lacks CURVE.
   Status Start();
   // The endpoint actually bound (tcp://...:0 resolves to the chosen port).
   std::string bound_endpoint() const;

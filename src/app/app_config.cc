@@ -89,6 +89,20 @@ std::vector<CommandOption> ServeOptions(ServeConfig& c, const std::vector<Engine
        "allow KServe system shared memory on gRPC (default false; lets clients make the server map and write "
        "POSIX shm objects: trusted same-host clients only, see docs/kserve.md)",
        ACCEL_BOOL_OPTION(grpc_shared_memory)},
+      {"--grpc-shm-max-regions", "GRPC_SHM_MAX_REGIONS", "N",
+       "shared memory regions registered at most, all clients together (default 64)",
+       ACCEL_INT_OPTION(grpc_shm_max_regions, 1, 100000)},
+      {"--grpc-shm-max-mb", "GRPC_SHM_MAX_MB", "MB",
+       "total size of the registered shared memory regions at most (default 1024)",
+       ACCEL_INT_OPTION(grpc_shm_max_mb, 1, 1 << 20)},
+      {"--grpc-socket-mode", "GRPC_SOCKET_MODE", "MODE",
+       "permissions of the --grpc-listen unix: socket file: 0600 (owner only, default) or 0660 (and group)",
+       [&c](const std::string& v) -> Status {
+         if (v != "0600" && v != "600" && v != "0660" && v != "660")
+           return InvalidArgument("grpc_socket_mode must be 0600 or 0660");
+         c.grpc_socket_mode = v == "0660" || v == "660" ? 0660 : 0600;
+         return Status::Ok();
+       }},
       {"--zmq-endpoint", "ZMQ_ENDPOINT", "URL",
        "Frigate zmq detector endpoint (default tcp://0.0.0.0:5555; empty disables)",
        ACCEL_STRING_OPTION(zmq_endpoint)},
@@ -118,6 +132,17 @@ std::vector<CommandOption> ServeOptions(ServeConfig& c, const std::vector<Engine
        "predictions per /v1/vision/* response, highest confidence first, unless the request sets "
        "max_results (default 20: Frigate's deepstack detector fails on more; 0: no limit)",
        ACCEL_INT_OPTION(deepstack_max_predictions, 0, 1000)},
+      {"--zmq-allow", "ZMQ_ALLOW", "LIST",
+       "zmq peers allowed to connect: IPv4/IPv6 addresses and CIDR blocks, e.g. 192.168.1.0/24,::1 (default: "
+       "any; tcp:// endpoints only)",
+       ACCEL_STRING_OPTION(zmq_allow)},
+      {"--zmq-curve-secret-key", "ZMQ_CURVE_SECRET_KEY_FILE", "FILE",
+       "make the zmq endpoint a CURVE server with the Z85 secret key in FILE (accel keygen --zmq); needs "
+       "--zmq-curve-authorized-keys",
+       ACCEL_STRING_OPTION(zmq_curve_secret_key_file)},
+      {"--zmq-curve-authorized-keys", "ZMQ_CURVE_AUTHORIZED_KEYS_FILE", "FILE",
+       "Z85 public keys of the zmq CURVE clients accepted, one per line",
+       ACCEL_STRING_OPTION(zmq_curve_authorized_keys_file)},
       {"--models", "MODELS_DIR", "DIR", "model repository (default ./models)",
        ACCEL_STRING_OPTION(models_dir)},
       {"--default-model", "DEFAULT_MODEL", "NAME",

@@ -22,6 +22,9 @@ struct ServeConfig {
   // Extra gRPC listening address, in addition to grpc_port, e.g. "unix:/run/accel/grpc.sock"; "": none
   std::string grpc_listen;
   bool grpc_shared_memory = false;  // KServe system shared memory extension (trusted same-host clients)
+  int grpc_shm_max_regions = 64;    // registered shm regions at most (all clients together)
+  int grpc_shm_max_mb = 1024;       // their byte sizes together at most
+  int grpc_socket_mode = 0600;      // permissions of the --grpc-listen unix: socket file (0600 or 0660)
   std::string zmq_endpoint = "tcp://0.0.0.0:5555";  // "": off
   std::string grpc_port_file;   // write the bound gRPC port here once listening (tests, --grpc-port 0)
   std::string zmq_labelmap;     // Frigate label map whose ids the zmq detector reports; "": model ids
@@ -34,6 +37,11 @@ struct ServeConfig {
   std::string zmq_accept_models;
   // Predictions per DeepStack / CodeProject.AI response unless the request sets max_results; 0: no limit.
   int deepstack_max_predictions = 20;
+  // zmq access control (api/zmq_access.h): peers allowed (addresses/CIDR blocks, "": any); CURVE server
+  // secret key file and authorised client keys file ("": no CURVE).
+  std::string zmq_allow;
+  std::string zmq_curve_secret_key_file;
+  std::string zmq_curve_authorized_keys_file;
   std::string models_dir = "models";
   std::string default_model = "yolox-nano";
   std::string default_engine = "auto";

@@ -249,6 +249,9 @@ Status Service::StartFrontEnds() {
   KServeGrpcServer::Options grpc_options{.host = config_.host, .port = config_.grpc_port};
   if (!config_.grpc_listen.empty()) grpc_options.listen_addresses.push_back(config_.grpc_listen);
   grpc_options.shared_memory = config_.grpc_shared_memory;
+  grpc_options.shm_max_regions = config_.grpc_shm_max_regions;
+  grpc_options.shm_max_bytes = uint64_t{static_cast<unsigned>(config_.grpc_shm_max_mb)} << 20;
+  grpc_options.unix_socket_mode = config_.grpc_socket_mode;
   const bool grpc_on = config_.grpc_port >= 0 || !config_.grpc_listen.empty();
   if (started.ok() && grpc_on) {
     f.grpc = std::make_unique<KServeGrpcServer>(context_, *kserve_, grpc_options);
@@ -256,14 +259,18 @@ Status Service::StartFrontEnds() {
   }
   if (started.ok() && !config_.zmq_endpoint.empty()) {
     f.zmq = std::make_unique<ZmqDetectorServer>(
-        context_, ZmqDetectorServer::Options{.endpoint = config_.zmq_endpoint,
-                                             .model = {},  // the pipeline's default model
-                                             .threshold = kDefaultThreshold,
-                                             .bgr = config_.zmq_pixel_format == "bgr",
-                                             .labelmap_path = config_.zmq_labelmap,
-                                             .deadline_ms = config_.zmq_timeout_ms,
-                                             .max_message_bytes = int64_t{config_.zmq_max_message_mb} << 20,
-                                             .accept_models_dir = config_.zmq_accept_models});
+        context_,
+        ZmqDetectorServer::Options{.endpoint = config_.zmq_endpoint,
+                                   .model = {},  // the pipeline's default model
+                                   .threshold = kDefaultThreshold,
+                                   .bgr = config_.zmq_pixel_format == "bgr",
+                                   .labelmap_path = config_.zmq_labelmap,
+                                   .deadline_ms = config_.zmq_timeout_ms,
+                                   .max_message_bytes = int64_t{config_.zmq_max_message_mb} << 20,
+                                   .accept_models_dir = config_.zmq_accept_models,
+                                   .allow = config_.zmq_allow,
+                                   .curve_secret_key_file = config_.zmq_curve_secret_key_file,
+                                   .curve_authorized_keys_file = config_.zmq_curve_authorized_keys_file});
     started = f.zmq->Start();
   }
   if (!started.ok()) {

@@ -235,6 +235,21 @@ void AccelMetrics::RecordCache(bool hit) {
   (hit ? cache_hits_ : cache_misses_).load(std::memory_order_acquire)->Increment();
 }
 
+void AccelMetrics::EnableZmqAccessMetrics() {
+  std::call_once(zmq_access_once_, [this] {
+    CounterFamily* family = registry_.AddCounter(
+        "accel_zmq_refused_connections_total",
+        "Connection attempts the zmq front end refused, by reason: address, key or handshake.", {"reason"});
+    for (std::string_view reason : {"address", "key", "handshake"}) family->WithLabels({reason});
+    zmq_refused_.store(family, std::memory_order_release);
+  });
+}
+
+void AccelMetrics::RecordZmqRefused(std::string_view reason) {
+  EnableZmqAccessMetrics();
+  zmq_refused_.load(std::memory_order_acquire)->WithLabels({reason})->Increment();
+}
+
 void AccelMetrics::SetDeviceSnapshotProvider(DeviceSnapshotProvider provider) {
   auto shared = provider ? std::make_shared<const DeviceSnapshotProvider>(std::move(provider)) : nullptr;
   std::lock_guard lock(provider_mutex_);

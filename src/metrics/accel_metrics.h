@@ -82,6 +82,14 @@ class AccelMetrics {
   void EnableCacheMetrics();
   void RecordCache(bool hit);
 
+  // Connections the zmq front end refused (api/zmq_access.h): reason "address" (not in the allow-list), "key"
+  // (CURVE key not authorised) or "handshake" (the handshake failed: wrong security mechanism, e.g.
+  // plaintext to a CURVE server, or the connection dropped during it).
+  // The family appears once EnableZmqAccessMetrics or RecordZmqRefused has been called, all three reasons
+  // at 0, so a server without zmq access control does not advertise it.
+  void EnableZmqAccessMetrics();
+  void RecordZmqRefused(std::string_view reason);
+
   // Called on every Render (from the scraping thread); replaces any previous provider. It must not call
   // back into this object's Render.
   using DeviceSnapshotProvider = std::function<std::vector<DeviceGaugeSnapshot>()>;
@@ -150,6 +158,8 @@ class AccelMetrics {
   std::once_flag cache_once_;
   std::atomic<Counter*> cache_hits_{nullptr};
   std::atomic<Counter*> cache_misses_{nullptr};
+  std::once_flag zmq_access_once_;
+  std::atomic<CounterFamily*> zmq_refused_{nullptr};
 
   SeriesCache<RequestSeries> request_series_;
   SeriesCache<InferenceSeries> inference_series_;

@@ -3,4 +3,4 @@
 # proto/grpc_service.proto, Frigate's zmq detector). The in-process tests run the real Service on the CPU
 # engine and the default model (tests/support/protocol_test_core.h).
 set(AREA_LIBS accel_test_service accel_api accel_protocols accel_kserve_proto accel_engine_cpu accel_engine_sim
-    accel_vision)
+    accel_vision PkgConfig::LIBZMQ)

@@ -1,15 +1,19 @@
 // The system shared memory extension of the KServe gRPC front end, in-process with the real CPU engine: a
-// test-created POSIX shm object is registered, ModelInfer reads its input from it and writes its output into
-// it, and the bytes must equal what the raw_input_contents / raw_output_contents path returns.
+// test-created POSIX shm object is registered over the server's Unix socket, ModelInfer reads its input from
+// it and writes its output into it, and the bytes must equal what the raw_input_contents /
+// raw_output_contents path returns. The access rules: TCP peers refused, the socket file owner-only, objects
+// of another user refused, caps on regions and bytes.
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
 #include <random>
 
 #include "api/kserve_common.h"
@@ -32,6 +36,25 @@ constexpr size_t kInputOffset = 100;                       // deliberately not p
 constexpr size_t kOutputOffset = kInputOffset + kInputBytes + 12;
 constexpr size_t kObjectBytes = kOutputOffset + kOutputBytes + 64;
 
+constexpr size_t kMaxRegions = 3;  // the suite's server cap (Options::shm_max_regions)
+
+// A private directory for the server's Unix socket, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "accel_shm_test.XXXXXX").string();
+    if (mkdtemp(pattern.data())) path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
 // A POSIX shm object created (and unlinked) by the test, mapped read-write.
 class ShmObject {
  public:
@@ -50,6 +73,14 @@ class ShmObject {
   }
   const std::string& key() const { return key_; }
   uint8_t* data() const { return static_cast<uint8_t*>(base_); }
+  // Hands the object to another user (needs root); false when that is not possible here.
+  bool GiveTo(uid_t uid) const {
+    const int fd = shm_open(key_.c_str(), O_RDWR, 0);
+    if (fd < 0) return false;
+    const bool ok = fchown(fd, uid, static_cast<gid_t>(-1)) == 0;
+    close(fd);
+    return ok;
+  }
 
  private:
   static inline int counter_ = 0;
@@ -58,19 +89,29 @@ class ShmObject {
   void* base_ = nullptr;
 };
 
+// The server listens on a TCP port and on a Unix socket; shared memory works only through the socket.
 struct Service {
+  TempDir dir;
   ProtocolTestCore core;
   std::unique_ptr<KServeGrpcServer> grpc;
-  std::unique_ptr<inference::GRPCInferenceService::Stub> stub;
+  std::unique_ptr<inference::GRPCInferenceService::Stub> stub;      // over the Unix socket
+  std::unique_ptr<inference::GRPCInferenceService::Stub> tcp_stub;  // over TCP: refused for shm
+
+  std::string socket_path() const { return dir.path() + "/grpc.sock"; }
 
   Status Start() {
+    if (dir.path().empty()) return Internal("mkdtemp failed");
     ACCEL_ASSIGN_OR_RETURN(auto engine, MakeTestCpuEngine());
     ACCEL_RETURN_IF_ERROR(core.Start(std::move(engine)));
     KServeGrpcServer::Options options{"127.0.0.1", 0};
+    options.listen_addresses = {"unix:" + socket_path()};
     options.shared_memory = true;
+    options.shm_max_regions = kMaxRegions;
     grpc = std::make_unique<KServeGrpcServer>(core.context(), core.backend(), options);
     ACCEL_RETURN_IF_ERROR(grpc->Start());
     stub = inference::GRPCInferenceService::NewStub(
+        grpc::CreateChannel("unix:" + socket_path(), grpc::InsecureChannelCredentials()));
+    tcp_stub = inference::GRPCInferenceService::NewStub(
         grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc->port()), grpc::InsecureChannelCredentials()));
     return Status::Ok();
   }
@@ -106,8 +147,10 @@ class KServeShmTest : public ::testing::Test {
   }
 
   inference::GRPCInferenceService::Stub& stub() { return *g_service->stub; }
+  inference::GRPCInferenceService::Stub& tcp_stub() { return *g_service->tcp_stub; }
 
-  grpc::Status Register(const std::string& name, const std::string& key, uint64_t offset, uint64_t size) {
+  grpc::Status Register(const std::string& name, const std::string& key, uint64_t offset, uint64_t size,
+                        bool over_tcp = false) {
     inference::SystemSharedMemoryRegisterRequest q;
     q.set_name(name);
     q.set_key(key);
@@ -115,14 +158,14 @@ class KServeShmTest : public ::testing::Test {
     q.set_byte_size(size);
     inference::SystemSharedMemoryRegisterResponse r;
     grpc::ClientContext c;
-    return stub().SystemSharedMemoryRegister(&c, q, &r);
+    return (over_tcp ? tcp_stub() : stub()).SystemSharedMemoryRegister(&c, q, &r);
   }
-  grpc::Status Unregister(const std::string& name) {
+  grpc::Status Unregister(const std::string& name, bool over_tcp = false) {
     inference::SystemSharedMemoryUnregisterRequest q;
     q.set_name(name);
     inference::SystemSharedMemoryUnregisterResponse r;
     grpc::ClientContext c;
-    return stub().SystemSharedMemoryUnregister(&c, q, &r);
+    return (over_tcp ? tcp_stub() : stub()).SystemSharedMemoryUnregister(&c, q, &r);
   }
 
   static void SetShm(google::protobuf::Map<std::string, inference::InferParameter>& p,
@@ -149,9 +192,10 @@ class KServeShmTest : public ::testing::Test {
     return q;
   }
 
-  grpc::Status Infer(const inference::ModelInferRequest& q, inference::ModelInferResponse& r) {
+  grpc::Status Infer(const inference::ModelInferRequest& q, inference::ModelInferResponse& r,
+                     bool over_tcp = false) {
     grpc::ClientContext c;
-    return stub().ModelInfer(&c, q, &r);
+    return (over_tcp ? tcp_stub() : stub()).ModelInfer(&c, q, &r);
   }
 };
 
@@ -314,6 +358,135 @@ TEST_F(KServeShmTest, ErrorsLeaveTheServerServing) {
   ASSERT_TRUE(Register("in", shm.key(), kInputOffset, kInputBytes).ok());
   grpc::Status s = Infer(MakeRequest("in", in, -1, "out", out, -1), r);
   EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+// The finding this rule fixes: a TCP client made the server write into a shared memory object. Every shm
+// RPC and every ModelInfer naming a region is refused to TCP peers, with a message that says why; the Unix
+// socket peer registered the regions and is served.
+TEST_F(KServeShmTest, TcpPeersAreRefused) {
+  ShmObject shm(kObjectBytes);
+  ASSERT_NE(shm.data(), nullptr);
+  grpc::Status s = Register("in", shm.key(), kInputOffset, kInputBytes, /*over_tcp=*/true);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(s.error_message().find("Unix socket"), std::string::npos) << s.error_message();
+
+  ASSERT_TRUE(Register("in", shm.key(), kInputOffset, kInputBytes).ok());
+  ASSERT_TRUE(Register("out", shm.key(), kOutputOffset, kOutputBytes).ok());
+  std::memset(shm.data() + kOutputOffset, 0x5A, kOutputBytes);
+
+  EXPECT_EQ(Unregister("in", /*over_tcp=*/true).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  {
+    inference::SystemSharedMemoryStatusRequest q;
+    inference::SystemSharedMemoryStatusResponse r;
+    grpc::ClientContext c;
+    EXPECT_EQ(tcp_stub().SystemSharedMemoryStatus(&c, q, &r).error_code(),
+              grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_EQ(r.regions_size(), 0);
+  }
+  const int64_t in = kInputBytes, out = kOutputBytes;
+  inference::ModelInferResponse r;
+  inference::ModelInferRequest raw_in_shm_out = MakeRequest("", 0, -1, "out", out, -1);
+  raw_in_shm_out.add_raw_input_contents(std::string(kInputBytes, '\0'));
+  s = Infer(raw_in_shm_out, r, /*over_tcp=*/true);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << "an output region written for a TCP peer";
+  s = Infer(MakeRequest("in", in, -1, "", 0, -1), r, /*over_tcp=*/true);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << "an input region read for a TCP peer";
+  for (size_t i = kOutputOffset; i < kOutputOffset + kOutputBytes; ++i)
+    ASSERT_EQ(shm.data()[i], 0x5A) << "the server wrote into the object for a TCP peer";
+  {
+    grpc::ClientContext c;
+    auto stream = tcp_stub().ModelStreamInfer(&c);
+    ASSERT_TRUE(stream->Write(MakeRequest("in", in, -1, "out", out, -1)));
+    ASSERT_TRUE(stream->WritesDone());
+    inference::ModelStreamInferResponse sr;
+    ASSERT_TRUE(stream->Read(&sr));
+    EXPECT_NE(sr.error_message().find("Unix socket"), std::string::npos) << sr.error_message();
+    EXPECT_TRUE(stream->Finish().ok());
+  }
+  // Still registered (the TCP Unregister did nothing), and usable over the socket.
+  s = Infer(MakeRequest("in", in, -1, "out", out, -1), r);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  // A plain TCP inference (no shm) is unaffected.
+  inference::ModelInferRequest raw = MakeRequest("", 0, -1, "", 0, -1);
+  raw.add_raw_input_contents(std::string(kInputBytes, '\0'));
+  s = Infer(raw, r, /*over_tcp=*/true);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+}
+
+TEST_F(KServeShmTest, SocketFileIsOwnerOnly) {
+  struct stat st {};
+  ASSERT_EQ(stat(g_service->socket_path().c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(KServeShmTest, RegionCapIsEnforcedAndUnregisterFreesIt) {
+  ShmObject shm(kObjectBytes);
+  ASSERT_NE(shm.data(), nullptr);
+  for (size_t i = 0; i < kMaxRegions; ++i)
+    ASSERT_TRUE(Register("r" + std::to_string(i), shm.key(), 0, 64).ok());
+  grpc::Status s = Register("one-too-many", shm.key(), 0, 64);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(s.error_message().find("--grpc-shm-max-regions"), std::string::npos) << s.error_message();
+  ASSERT_TRUE(Unregister("r0").ok());
+  EXPECT_TRUE(Register("one-too-many", shm.key(), 0, 64).ok());
+}
+
+TEST_F(KServeShmTest, ObjectOfAnotherUserIsRefused) {
+  ShmObject shm(kObjectBytes);
+  ASSERT_NE(shm.data(), nullptr);
+  if (!shm.GiveTo(65534)) GTEST_SKIP() << "cannot chown a shm object here (not root)";
+  grpc::Status s = Register("theirs", shm.key(), 0, 64);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("owned by uid 65534"), std::string::npos) << s.error_message();
+}
+
+TEST_F(KServeShmTest, SharedMemoryNeedsAUnixSocket) {
+  KServeGrpcServer::Options options{"127.0.0.1", 0};
+  options.shared_memory = true;
+  KServeGrpcServer tcp_only(g_service->core.context(), g_service->core.backend(), options);
+  Status s = tcp_only.Start();
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("--grpc-listen unix:"), std::string::npos) << s.message();
+}
+
+TEST(SharedMemoryRegistryTest, CapsOnRegionsAndBytes) {
+  ShmObject shm(8192);
+  ASSERT_NE(shm.data(), nullptr);
+  SharedMemoryRegistry registry(SharedMemoryRegistry::Options{.max_regions = 2, .max_total_bytes = 5000});
+  ASSERT_TRUE(registry.Register("a", shm.key(), 0, 3000).ok());
+  EXPECT_EQ(registry.Register("b", shm.key(), 0, 2001).code(), StatusCode::kResourceExhausted);  // bytes
+  ASSERT_TRUE(registry.Register("b", shm.key(), 0, 2000).ok());
+  EXPECT_EQ(registry.Register("c", shm.key(), 0, 1).code(), StatusCode::kResourceExhausted);  // regions
+  ASSERT_TRUE(registry.Unregister("a").ok());
+  EXPECT_TRUE(registry.Register("c", shm.key(), 0, 3000).ok());
+  EXPECT_EQ(registry.Register("d", shm.key(), 0, 1).code(), StatusCode::kResourceExhausted);
+  registry.UnregisterAll();
+  EXPECT_TRUE(registry.Register("e", shm.key(), 0, 5000).ok());
+}
+
+TEST(SharedMemoryRegistryTest, KeysMustBePlainShmNames) {
+  ShmObject shm(4096);
+  ASSERT_NE(shm.data(), nullptr);
+  SharedMemoryRegistry registry;
+  for (const std::string& key : {std::string(""), std::string("/"), shm.key().substr(1),
+                                 "/dev/shm" + shm.key(), std::string("/.."), std::string("/../etc/passwd")}) {
+    Status s = registry.Register("r", key, 0, 16);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << "'" << key << "': " << s.ToString();
+  }
+  EXPECT_TRUE(registry.Register("r", shm.key(), 0, 16).ok());
+}
+
+TEST(SharedMemoryRegistryTest, ObjectOwnedByAnotherUserIsRefused) {
+  ShmObject shm(4096);
+  ASSERT_NE(shm.data(), nullptr);
+  if (!shm.GiveTo(65534)) GTEST_SKIP() << "cannot chown a shm object here (not root)";
+  SharedMemoryRegistry registry;
+  Status s = registry.Register("r", shm.key(), 0, 16);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_EQ(registry.List("")->size(), 0u);
+  ASSERT_TRUE(shm.GiveTo(geteuid()));
+  EXPECT_TRUE(registry.Register("r", shm.key(), 0, 16).ok());
 }
 
 TEST(SharedMemoryRegistryTest, WindowsAreBoundsCheckedWithoutOverflow) {
