@@ -73,7 +73,7 @@ class AccelMetrics {
   void RecordBatch(std::string_view model, std::string_view device, std::string_view engine, bool simulated,
                    int batch_size);
 
-  // A request refused for want of a valid key. front_end: "http", "grpc", "zmq"; status: the refusal's
+  // A request refused for want of a valid key. front_end: "http", "grpc"; status: the refusal's
   // HTTP status (401 no or wrong key, 403 a key without the right).
   void RecordAccessDenied(std::string_view front_end, int status);
 
