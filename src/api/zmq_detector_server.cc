@@ -42,6 +42,29 @@ constexpr size_t kMaxFrames = 8;
 constexpr size_t kMaxPeers = 1024;  // handshake choices remembered (see Impl::peer_models)
 constexpr auto kRefusalLogInterval = std::chrono::seconds(10);
 
+// Lets one log line through per kRefusalLogInterval and counts the ones held back: a refused client keeps
+// trying, several times a second, forever, and must not flood the log. Socket thread only.
+class LogThrottle {
+ public:
+  // Whether to log now; if so, the text to append for the lines held back since the last one ("" if none).
+  bool Allow(std::string* held_back_note) {
+    const SteadyTime now = Clock::Real()->Now();
+    if (last_ != SteadyTime{} && now - last_ < kRefusalLogInterval) {
+      ++held_back_;
+      return false;
+    }
+    *held_back_note = held_back_ ? " (and " + std::to_string(held_back_) + " more since the last such line)"
+                                 : std::string();
+    last_ = now;
+    held_back_ = 0;
+    return true;
+  }
+
+ private:
+  SteadyTime last_{};
+  int held_back_ = 0;
+};
+
 Frames ErrorReply(const std::string& message) {
   json header = {{"shape", {kRows, kCols}}, {"dtype", "float32"}, {"error", message}};
   return {header.dump(), std::string(kReplyBytes, '\0')};
@@ -128,8 +151,7 @@ struct ZmqDetectorServer::Impl {
   ZmqAccessPolicy policy;
   zmq::socket_t zap;
   zmq::socket_t monitor;
-  SteadyTime last_refusal_log{};  // socket thread only
-  int refusals_not_logged = 0;    // socket thread only
+  LogThrottle connection_refusal_log;
   std::shared_ptr<ZmqOutbox> outbox = std::make_shared<ZmqOutbox>();
   std::thread thread;
   std::atomic<bool> stopping{false};
@@ -150,10 +172,8 @@ struct ZmqDetectorServer::Impl {
   std::thread upload_thread;
   std::atomic<bool> uploading{false};
 
-  // Socket thread only: refused requests are logged at most once per kRefusalLogInterval, with the number not
-  // logged since (a misconfigured Frigate sends several a second, forever).
-  SteadyTime last_refusal_log{};
-  int refusals_not_logged = 0;
+  // Refused requests (a misconfigured Frigate sends several a second, forever). Socket thread only.
+  LogThrottle request_refusal_log;
   std::set<std::string> size_notes;  // model + tensor size pairs already logged as letterboxed
 
   Impl(ServiceContext& c, Options o) : ctx(c), options(std::move(o)) {}
@@ -189,17 +209,9 @@ struct ZmqDetectorServer::Impl {
   }
 
   void Refused(const std::string& why) {
-    const SteadyTime now = Clock::Real()->Now();
-    if (last_refusal_log != SteadyTime{} && now - last_refusal_log < kRefusalLogInterval) {
-      ++refusals_not_logged;
-      return;
-    }
-    ACCEL_LOG(kWarn, "zmq") << "request refused: " << why
-                            << (refusals_not_logged ? " (and " + std::to_string(refusals_not_logged) +
-                                                          " more refused since the last such line)"
-                                                    : std::string());
-    last_refusal_log = now;
-    refusals_not_logged = 0;
+    std::string held_back;
+    if (request_refusal_log.Allow(&held_back))
+      ACCEL_LOG(kWarn, "zmq") << "request refused: " << why << held_back;
   }
 
   // Socket thread. Every client message gets exactly one reply, even when handling it throws: this is the
@@ -584,17 +596,9 @@ struct ZmqDetectorServer::Impl {
   // endpoint reconnects about every 100 ms), so logging each attempt would flood the log.
   void Refused(ZmqRefusal refusal, const std::string& why) {
     if (ctx.metrics) ctx.metrics->RecordZmqRefused(ZmqRefusalName(refusal));
-    const SteadyTime now = Clock::Real()->Now();
-    if (last_refusal_log != SteadyTime{} && now - last_refusal_log < std::chrono::seconds(10)) {
-      ++refusals_not_logged;
-      return;
-    }
-    ACCEL_LOG(kWarn, "zmq") << "refused a connection: " << why
-                            << (refusals_not_logged ? " (and " + std::to_string(refusals_not_logged) +
-                                                          " other refusals since the last message)"
-                                                    : std::string());
-    last_refusal_log = now;
-    refusals_not_logged = 0;
+    std::string held_back;
+    if (connection_refusal_log.Allow(&held_back))
+      ACCEL_LOG(kWarn, "zmq") << "refused a connection: " << why << held_back;
   }
 
   bool ReceiveFrames(Frames& frames) {
