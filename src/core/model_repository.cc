@@ -49,7 +49,8 @@ Status CheckArtifactFiles(ModelConfig& config) {
     std::string list;
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
     config.artifacts.clear();
-    return NotFound("model '" + config.name + "': " + list + " does not exist");
+    return NotFound("model '" + config.name + "': " + list + (missing.size() == 1 ? " does" : " do") +
+                    " not exist");
   }
   for (const auto& m : missing)
     config.warnings.push_back(m + " does not exist; the model is served without it");

@@ -39,12 +39,34 @@ def write_onnx(path, outputs):
     onnx.save(model, path)
 
 
-def write_model(root, name, family, outputs, letterbox="center", decoder=None, labels=None, task=None):
-    """models/<name>/ with model.onnx and a model.yaml (written as JSON, which YAML reads) declaring
-    `outputs` ([(name, array)], batch dimension included) as per-item shapes."""
+def write_torchscript(path, outputs):
+    """The same constant outputs as a TorchScript module (Debian's python3-torch) for the nvidia engine:
+    each output is its values plus a zero computed from the input, one row per item of the batch."""
+    import torch
+
+    class Constants(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            for i, (_, values) in enumerate(outputs):
+                self.register_buffer("v%d" % i, torch.tensor(np.asarray(values, np.float32)))
+
+        def forward(self, x):
+            zero = (x * 0).sum(dim=[1, 2, 3])  # [N]
+            return tuple(v + zero.reshape([-1] + [1] * (v.dim() - 1)) for v in self.buffers())
+
+    example = torch.zeros(1, 3, SIZE, SIZE)
+    torch.jit.trace(Constants().eval(), example).save(path)
+
+
+def write_model(root, name, family, outputs, letterbox="center", decoder=None, labels=None, task=None,
+                torchscript=False):
+    """models/<name>/ with model.onnx (and model.pt when `torchscript`) and a model.yaml (written as JSON,
+    which YAML reads) declaring `outputs` ([(name, array)], batch dimension included) as per-item shapes."""
     folder = os.path.join(root, name)
     os.makedirs(folder)
     write_onnx(os.path.join(folder, "model.onnx"), outputs)
+    if torchscript:
+        write_torchscript(os.path.join(folder, "model.pt"), outputs)
     config = {
         "name": name,
         "input": {"name": "images", "width": SIZE, "height": SIZE, "layout": "NCHW", "color": "RGB",
@@ -55,6 +77,8 @@ def write_model(root, name, family, outputs, letterbox="center", decoder=None, l
         "max_batch": 1,
         "artifacts": {"cpu": {"format": "onnx", "path": "model.onnx"}},
     }
+    if torchscript:
+        config["artifacts"]["nvidia"] = {"format": "torchscript", "path": "model.pt"}
     if task:
         config["task"] = task
     with open(os.path.join(folder, "model.yaml"), "w") as f:

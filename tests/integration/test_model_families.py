@@ -3,7 +3,9 @@ here (synthetic_models.py) whose outputs carry planted boxes in that family's ex
 loads them all from a temporary repository, and the boxes that come back through /ai/infer and KServe's
 <model>-detect entry point must be the planted ones mapped back to the image by hand. A classification model
 answers `classifications` on /ai/infer and is refused by the box-only routes. A broken model.yaml in the same
-repository is skipped with a clear log line and does not stop the others."""
+repository is skipped with a clear log line and does not stop the others. Where the build has the nvidia
+plugin and python3-torch is installed, the same models as TorchScript run on the nvidia engine's CPU test
+device (decoding is the same whatever engine ran the model)."""
 import base64
 import json
 import math
@@ -173,13 +175,68 @@ def kserve_detect(server, model, image):
                            "Inference-Header-Content-Length": str(len(header))})
 
 
+def check_families(server, engine, with_kserve):
+    image = png(WIDTH, HEIGHT)
+    for name in FAMILIES:
+        family = FAMILIES[name][0]
+        for threshold in (None, 0.2):
+            status, body = ai_infer(server, name, image, threshold)
+            check(status == 200, "%s /ai/infer: HTTP %d %s" % (name, status, body))
+            check(body["model_name"] == name, "%s: response names %r" % (name, body["model_name"]))
+            check(body["engine_used"] == engine, "%s: answered by %r, not %r" % (name, body["engine_used"], engine))
+            got = [(d["label"], d["confidence"], [d["box"][k] for k in ("x_min", "y_min", "x_max", "y_max")])
+                   for d in body["detections"]]
+            # /ai/infer rounds boxes to 0.1 px.
+            compare("%s /ai/infer threshold %s" % (name, threshold), got,
+                    expected(name, 0.4 if threshold is None else threshold), 0.051)
+        if with_kserve:
+            status, h, data = kserve_detect(server, name, image)
+            check(status == 200, "%s KServe: HTTP %d %r" % (name, status, data[:300]))
+            # No binary output was asked for: the body is the JSON header alone.
+            n = int(h.get("inference-header-content-length", len(data)))
+            outs = {o["name"]: o for o in json.loads(data[:n])["outputs"]}
+            boxes = np.array(outs["boxes"]["data"], np.float32).reshape(-1, 4)
+            got = list(zip(outs["labels"]["data"], outs["scores"]["data"], boxes.tolist()))
+            compare("%s KServe" % name, got, expected(name, 0.4), 0.01)
+        print("ok  %-6s %-26s %-13s boxes match the planted ones%s" %
+              (engine, name, family, " (/ai/infer and KServe)" if with_kserve else " (/ai/infer)"))
+
+    status, body = ai_infer(server, CLASSIFIER, image, 0.05)
+    check(status == 200, "classification /ai/infer: HTTP %d %s" % (status, body))
+    check("detections" not in body and body.get("task") == "classification", str(body))
+    check(body["engine_used"] == engine, str(body))
+    exp = [math.exp(v) for v in LOGITS]
+    want = sorted(((label, e / sum(exp)) for label, e in zip("wxyz", exp)), key=lambda e: -e[1])[:3]
+    got = [(c["label"], c["confidence"]) for c in body["classifications"]]
+    check(len(got) == 3 and all(g[0] == w[0] and abs(g[1] - w[1]) < 1e-3 for g, w in zip(got, want)),
+          "classifications %r, expected %r" % (got, want))
+    check(body["count"] == 3, str(body))
+    print("ok  %-6s %s: top 3 softmax classes on /ai/infer" % (engine, CLASSIFIER))
+
+
+def write_repository(repo, torchscript):
+    for name, (family, outputs, letterbox, decoder, labels, _) in FAMILIES.items():
+        write_model(repo, name, family, outputs, letterbox, decoder, labels, torchscript=torchscript)
+    write_model(repo, CLASSIFIER, "classification", [("logits", np.array([LOGITS], np.float32))],
+                "stretch", {"activation": "softmax", "top_k": 3}, ["w", "x", "y", "z"], torchscript=torchscript)
+
+
+def torchscript_available():
+    """The nvidia plugin next to accel (a libtorch build) and python3-torch to write the modules."""
+    plugin = os.path.join(os.path.dirname(os.environ.get("ACCEL_BIN", "")), "libaccel_nvidia_engine.so")
+    if not os.path.exists(plugin):
+        return "this build has no nvidia plugin"
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return "python3-torch is not installed"
+    return None
+
+
 def main():
     image = png(WIDTH, HEIGHT)
     with tempfile.TemporaryDirectory() as repo:
-        for name, (family, outputs, letterbox, decoder, labels, _) in FAMILIES.items():
-            write_model(repo, name, family, outputs, letterbox, decoder, labels)
-        write_model(repo, CLASSIFIER, "classification", [("logits", np.array([LOGITS], np.float32))],
-                    "stretch", {"activation": "softmax", "top_k": 3}, ["w", "x", "y", "z"])
+        write_repository(repo, torchscript=False)
         broken = write_model(repo, "syn-broken", "yolov5", yolov5())
         with open(os.path.join(broken, "model.yaml")) as f:
             config = json.load(f)
@@ -196,36 +253,7 @@ def main():
             check("syn-broken" in log and "rank 1" in log, "no clear log line for the broken model.yaml")
             print("ok  %d synthetic models loaded; the broken one skipped with a clear error" % len(loaded))
 
-            for name in FAMILIES:
-                family = FAMILIES[name][0]
-                for threshold in (None, 0.2):
-                    status, body = ai_infer(server, name, image, threshold)
-                    check(status == 200, "%s /ai/infer: HTTP %d %s" % (name, status, body))
-                    check(body["model_name"] == name, "%s: response names %r" % (name, body["model_name"]))
-                    got = [(d["label"], d["confidence"], [d["box"][k] for k in ("x_min", "y_min", "x_max", "y_max")])
-                           for d in body["detections"]]
-                    # /ai/infer rounds boxes to 0.1 px.
-                    compare("%s /ai/infer threshold %s" % (name, threshold), got,
-                            expected(name, 0.4 if threshold is None else threshold), 0.051)
-                status, h, data = kserve_detect(server, name, image)
-                check(status == 200, "%s KServe: HTTP %d %r" % (name, status, data[:300]))
-                # No binary output was asked for: the body is the JSON header alone.
-                n = int(h.get("inference-header-content-length", len(data)))
-                outs = {o["name"]: o for o in json.loads(data[:n])["outputs"]}
-                boxes = np.array(outs["boxes"]["data"], np.float32).reshape(-1, 4)
-                got = list(zip(outs["labels"]["data"], outs["scores"]["data"], boxes.tolist()))
-                compare("%s KServe" % name, got, expected(name, 0.4), 0.01)
-                print("ok  %-26s %-13s /ai/infer and KServe boxes match the planted ones" % (name, family))
-
-            status, body = ai_infer(server, CLASSIFIER, image, 0.05)
-            check(status == 200, "classification /ai/infer: HTTP %d %s" % (status, body))
-            check("detections" not in body and body.get("task") == "classification", str(body))
-            exp = [math.exp(v) for v in LOGITS]
-            want = sorted(((label, e / sum(exp)) for label, e in zip("wxyz", exp)), key=lambda e: -e[1])[:3]
-            got = [(c["label"], c["confidence"]) for c in body["classifications"]]
-            check(len(got) == 3 and all(g[0] == w[0] and abs(g[1] - w[1]) < 1e-3 for g, w in zip(got, want)),
-                  "classifications %r, expected %r" % (got, want))
-            check(body["count"] == 3, str(body))
+            check_families(server, "cpu", with_kserve=True)
             status, h, data = kserve_detect(server, CLASSIFIER, image)
             check(status == 404, "classification model through KServe -detect: HTTP %d %r" % (status, data[:200]))
             body, ctype = multipart({}, {"image": ("test.png", image, "image/png")})
@@ -233,7 +261,19 @@ def main():
             reply = data.decode(errors="replace")
             check(status == 400 and "classification model" in reply,
                   "classification model through DeepStack: HTTP %d %s" % (status, reply[:200]))
-            print("ok  %s: top 3 softmax classes on /ai/infer; box-only routes refuse it clearly" % CLASSIFIER)
+            print("ok  box-only routes refuse the classification model clearly")
+            check(server.alive(), "server died")
+
+    # The nvidia engine runs a TorchScript artifact of every family; its CPU test device stands in for a GPU.
+    missing = torchscript_available()
+    if missing:
+        print("SKIP nvidia engine part: " + missing)
+        return
+    with tempfile.TemporaryDirectory() as repo:
+        write_repository(repo, torchscript=True)
+        os.environ["ACCEL_MODELS"] = repo
+        with Server("--engines", "nvidia", "--torch-cpu-device", "true", "--default-model", CLASSIFIER) as server:
+            check_families(server, "nvidia", with_kserve=False)
             check(server.alive(), "server died")
 
 
