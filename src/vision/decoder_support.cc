@@ -25,7 +25,8 @@ StatusOr<std::vector<int64_t>> ItemShape(const ModelConfig& model, const TensorL
   // An engine may also hand over the item without a batch dimension: then the rank is the declared one.
   if (declared && shape.size() == rank) return shape;
   return Internal("model '" + model.name + "' output " + std::to_string(index) + " is " + t.Describe() +
-                  "; the " + model.decoder.family + " decoder reads one item (a leading batch dimension of 1)");
+                  "; the " + model.decoder.family +
+                  " decoder reads one item (a leading batch dimension of 1)");
 }
 
 Status OutputMismatch(const ModelConfig& model, const Tensor& output, const std::string& expected) {
