@@ -64,6 +64,7 @@ Status ApplyFields(const Fields& fields, const InferParseOptions& options, Parse
     ACCEL_ASSIGN_OR_RETURN(double t, ParseNumberField("threshold", *v, 0, 1));
     d.filter.threshold = static_cast<float>(t);
   }
+  d.filter.max_results = options.default_max_results;
   if (auto* v = get({"max_results"}); v && !v->empty()) {
     ACCEL_ASSIGN_OR_RETURN(int64_t n, ParseIntegerField("max_results", *v, 1, 1000));
     d.filter.max_results = static_cast<int>(n);

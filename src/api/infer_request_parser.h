@@ -1,4 +1,4 @@
-// Turns an HTTP request to /ai/infer or /v1/vision/detection into a DetectionRequest. Accepts:
+// Turns an HTTP request to /ai/infer or /v1/vision/* into a DetectionRequest. Accepts:
 //   application/json                   {"image": H x W x 3 nested uint8 array | "image_base64": "...",
 //   fields} multipart/form-data                file field `image` plus the same fields as form fields
 //   application/x-www-form-urlencoded  image_base64=... plus fields
@@ -19,6 +19,8 @@ namespace accel {
 
 struct InferParseOptions {
   float default_threshold = kDefaultThreshold;
+  // Detections kept when the request sets no max_results; negative: no limit.
+  int default_max_results = DetectionFilter{}.max_results;
   std::string default_engine = "auto";
   std::vector<std::string> known_engines;  // kinds a client may name besides "auto"
   ImageLimits limits;

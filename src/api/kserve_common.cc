@@ -6,6 +6,7 @@
 #include <cstring>
 #include <set>
 
+#include "api/model_control.h"
 #include "core/logging.h"
 #include "core/model_config.h"
 #include "core/model_repository.h"
@@ -524,20 +525,22 @@ std::vector<KServeRepositoryEntry> KServeBackend::RepositoryIndex(bool ready_onl
 
 Status KServeBackend::LoadModel(const std::string& name) {
   ACCEL_RETURN_IF_ERROR(CheckRepositoryControl("load"));
-  std::lock_guard<std::mutex> lock(control_mutex_);
-  if (context_.scheduler->FindModel(name)) return Status::Ok();  // already loaded: nothing to do
-  if (options_.models_dir.empty())
-    return FailedPrecondition("this server has no model repository to load '" + name + "' from");
-  std::error_code ec;
-  for (const auto& dir : std::filesystem::directory_iterator(options_.models_dir, ec)) {
-    const auto yaml = dir.path() / "model.yaml";
-    if (!std::filesystem::exists(yaml, ec)) continue;
-    auto cfg = LoadRepositoryModel(yaml);
-    if (!cfg.ok() || cfg->name != name) continue;
-    ACCEL_LOG(kInfo, "kserve") << "repository load of model '" << name << "'";
-    return context_.scheduler->LoadModel(*cfg);
-  }
-  return NotFound("failed to load '" + name + "', no version is available");
+  if (!context_.model_control) return FailedPrecondition("this server cannot change its models at run time");
+  return context_.model_control->Change([&](Scheduler& scheduler) -> Status {
+    if (scheduler.FindModel(name)) return Status::Ok();  // already loaded: nothing to do
+    if (options_.models_dir.empty())
+      return FailedPrecondition("this server has no model repository to load '" + name + "' from");
+    std::error_code ec;
+    for (const auto& dir : std::filesystem::directory_iterator(options_.models_dir, ec)) {
+      const auto yaml = dir.path() / "model.yaml";
+      if (!std::filesystem::exists(yaml, ec)) continue;
+      auto cfg = LoadRepositoryModel(yaml);
+      if (!cfg.ok() || cfg->name != name) continue;
+      ACCEL_LOG(kInfo, "kserve") << "repository load of model '" << name << "'";
+      return scheduler.LoadModel(*cfg);
+    }
+    return NotFound("failed to load '" + name + "', no version is available");
+  });
 }
 
 Status KServeBackend::CheckRepositoryControl(std::string_view action) const {
@@ -549,11 +552,12 @@ Status KServeBackend::CheckRepositoryControl(std::string_view action) const {
 
 Status KServeBackend::UnloadModel(const std::string& name) {
   ACCEL_RETURN_IF_ERROR(CheckRepositoryControl("unload"));
-  std::lock_guard<std::mutex> lock(control_mutex_);
-  if (!context_.scheduler->FindModel(name))
-    return NotFound("failed to unload '" + name + "': it is not loaded");
-  ACCEL_LOG(kInfo, "kserve") << "repository unload of model '" << name << "'";
-  return context_.scheduler->UnloadModel(name);
+  if (!context_.model_control) return FailedPrecondition("this server cannot change its models at run time");
+  return context_.model_control->Change([&](Scheduler& scheduler) -> Status {
+    if (!scheduler.FindModel(name)) return NotFound("failed to unload '" + name + "': it is not loaded");
+    ACCEL_LOG(kInfo, "kserve") << "repository unload of model '" << name << "'";
+    return scheduler.UnloadModel(name);
+  });
 }
 
 }  // namespace accel

@@ -163,7 +163,8 @@ class KServeBackend {
   // `done` is called exactly once, from this thread or a pipeline/worker thread.
   void Infer(const KServeRequest& request, KServeDone done);
 
-  // Repository extension. Load and Unload block (model loading can take seconds): call them off I/O threads.
+  // Repository extension. Load and Unload go through the context's ModelControl (one change at a time, with
+  // every other front end) and block (model loading can take seconds): call them off I/O threads.
   std::vector<KServeRepositoryEntry> RepositoryIndex(bool ready_only) const;
   Status LoadModel(const std::string& name);
   Status UnloadModel(const std::string& name);
@@ -178,7 +179,6 @@ class KServeBackend {
 
   ServiceContext& context_;
   Options options_;
-  std::mutex control_mutex_;  // serialises repository load/unload (scheduler control operations)
 };
 
 // Reads a numeric parameter (bool/int/double, or a string holding a number); nullopt when absent.

@@ -35,6 +35,7 @@ add_library(accel_protocols STATIC
   kserve_grpc_fast_path.cc
   shared_memory_registry.cc
   zmq_detector_server.cc
+  zmq_model_store.cc
 )
 target_include_directories(accel_protocols PRIVATE ${ACCEL_CPPZMQ_INCLUDE})
 target_link_libraries(accel_protocols PUBLIC accel_routes accel_api accel_pipeline accel_scheduler

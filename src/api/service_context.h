@@ -15,6 +15,7 @@
 namespace accel {
 
 class AccelMetrics;
+class ModelControl;
 
 // What start-up found for one engine kind, for /ai/hardware, /ai/engines and `accel devices`.
 struct EngineKindReport {
@@ -30,6 +31,12 @@ struct ServiceContext {
   Scheduler* scheduler = nullptr;
   DetectionPipeline* pipeline = nullptr;
   AccelMetrics* metrics = nullptr;  // may be null (tests)
+  // The gate for loading and unloading models at run time (repository API, zmq upload); null: models are
+  // fixed at start-up (tests that build a bare context).
+  ModelControl* model_control = nullptr;
+  // The model repository the service was started with ("" when none): front ends that look a model up by a
+  // client's name (Frigate's zmq handshake) also see the models it holds but has not loaded.
+  std::string models_dir;
   std::vector<EngineKindReport> engine_reports;
   std::string default_engine = "auto";
   AccessPolicy access;  // keys for every front end (access_control.h)
@@ -39,6 +46,9 @@ struct ServiceContext {
   // How /ai/infer and /v1/vision/* read requests (defaults, limits, engine kinds a client may name). Built
   // once when the service is assembled (MakeInferParseOptions), not per request.
   InferParseOptions infer_options;
+  // Predictions one DeepStack / CodeProject.AI response carries unless the request asks otherwise
+  // (max_results); 0: no limit. Frigate's deepstack plugin writes them into a fixed 20-row array.
+  int deepstack_max_predictions = 20;
 };
 
 }  // namespace accel

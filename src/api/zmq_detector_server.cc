@@ -11,13 +11,18 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "api/client_json.h"
+#include "api/model_control.h"
+#include "api/model_lookup.h"
 #include "api/request_metrics.h"
+#include "api/zmq_model_store.h"
 #include "core/clock.h"
 #include "core/logging.h"
+#include "core/model_config.h"
 #include "core/tensor.h"
 #include "vision/image.h"
 
@@ -31,6 +36,8 @@ constexpr int kRows = 20;
 constexpr int kCols = 6;
 constexpr size_t kReplyBytes = kRows * kCols * sizeof(float);
 constexpr size_t kMaxFrames = 8;
+constexpr size_t kMaxPeers = 1024;  // handshake choices remembered (see Impl::peer_models)
+constexpr auto kRefusalLogInterval = std::chrono::seconds(10);
 
 Frames ErrorReply(const std::string& message) {
   json header = {{"shape", {kRows, kCols}}, {"dtype", "float32"}, {"error", message}};
@@ -97,25 +104,81 @@ struct ZmqDetectorServer::Impl {
   std::string bound;
   bool started = false;
 
+  // The model each client chose in its handshake, by ROUTER identity; clients that never shook hands (older
+  // Frigate versions) get the server's model. Written by the socket thread and the upload thread, hence the
+  // lock. Bounded, oldest first out: Frigate reconnects after every timeout under a new identity and shakes
+  // hands again, so old identities are dead weight.
+  std::mutex peers_mu;
+  std::map<std::string, std::string> peer_models;
+  std::deque<std::string> peer_order;
+
+  // Uploads (model_data): null when refused. One at a time, on upload_thread, so that loading a model (which
+  // takes seconds) never holds up the socket thread. `uploading` is cleared by the upload thread last.
+  std::unique_ptr<ZmqModelStore> store;
+  std::thread upload_thread;
+  std::atomic<bool> uploading{false};
+
+  // Socket thread only: refused requests are logged at most once per kRefusalLogInterval, with the number not
+  // logged since (a misconfigured Frigate sends several a second, forever).
+  SteadyTime last_refusal_log{};
+  int refusals_not_logged = 0;
+  std::set<std::string> size_notes;  // model + tensor size pairs already logged as letterboxed
+
   Impl(ServiceContext& c, Options o) : ctx(c), options(std::move(o)) {}
 
   std::string ModelName() const {
     return options.model.empty() ? ctx.pipeline->default_model() : options.model;
   }
-  bool ModelLoaded() const {
-    for (const auto& m : ctx.scheduler->Models())
-      if (m.name == ModelName()) return m.ready;
-    return false;
+
+  std::string PeerModel(const std::string& peer) {
+    std::lock_guard<std::mutex> lock(peers_mu);
+    auto it = peer_models.find(peer);
+    return it == peer_models.end() ? ModelName() : it->second;
+  }
+
+  void SetPeerModel(const std::string& peer, const std::string& model) {
+    std::lock_guard<std::mutex> lock(peers_mu);
+    auto [it, added] = peer_models.insert_or_assign(peer, model);
+    if (!added) return;
+    peer_order.push_back(peer);
+    while (peer_order.size() > kMaxPeers) {
+      peer_models.erase(peer_order.front());
+      peer_order.pop_front();
+    }
+  }
+
+  // The model a client means by `name` (see LookupModel), also under the name an upload of that file gets.
+  ModelLookup Lookup(const std::string& name) const {
+    ModelLookup found = LookupModel(*ctx.scheduler, ctx.models_dir, name);
+    if (found.available) return found;
+    if (auto stem = ZmqModelStore::ModelNameFor(name); stem.ok() && *stem != name)
+      found = LookupModel(*ctx.scheduler, ctx.models_dir, *stem);
+    return found;
+  }
+
+  void Refused(const std::string& why) {
+    const SteadyTime now = Clock::Real()->Now();
+    if (last_refusal_log != SteadyTime{} && now - last_refusal_log < kRefusalLogInterval) {
+      ++refusals_not_logged;
+      return;
+    }
+    ACCEL_LOG(kWarn, "zmq") << "request refused: " << why
+                            << (refusals_not_logged ? " (and " + std::to_string(refusals_not_logged) +
+                                                          " more refused since the last such line)"
+                                                    : std::string());
+    last_refusal_log = now;
+    refusals_not_logged = 0;
   }
 
   // Socket thread. Every client message gets exactly one reply, even when handling it throws: this is the
-  // per-message exception boundary of the zmq front end.
+  // per-message exception boundary of the zmq front end. envelope[0] is the client's ROUTER identity.
   void Handle(Frames envelope, Frames body) {
+    const std::string peer = envelope.empty() ? std::string() : envelope[0];
     auto reply = [outbox = outbox, envelope](Frames r) mutable {
       outbox->Post(std::move(envelope), std::move(r));
     };
     try {
-      HandleRequest(std::move(body), reply);
+      HandleRequest(peer, std::move(body), reply);
     } catch (const std::exception& e) {
       ACCEL_LOG(kError, "zmq") << "request handler threw: " << e.what();
       reply(ErrorReply(std::string("internal error: ") + e.what()));
@@ -123,7 +186,7 @@ struct ZmqDetectorServer::Impl {
   }
 
   template <typename Reply>
-  void HandleRequest(Frames body, Reply& reply) {
+  void HandleRequest(const std::string& peer, Frames body, Reply& reply) {
     if (body.empty()) return reply(ErrorReply("empty request"));
     auto parsed = ParseClientJson(body[0], "the zmq header");
     if (!parsed.ok()) return reply(ErrorReply(parsed.status().message()));
@@ -133,28 +196,40 @@ struct ZmqDetectorServer::Impl {
     auto model_data = OptionalBool(header, "model_data");
     if (!model_request.ok()) return reply(ErrorReply(model_request.status().message()));
     if (!model_data.ok()) return reply(ErrorReply(model_data.status().message()));
-    if (model_request->value_or(false)) {
-      json r = {{"model_available", true},
-                {"model_loaded", ModelLoaded()},
-                {"model_name", ModelName()},
-                {"server", "accel"}};
-      return reply({r.dump()});
-    }
-    if (model_data->value_or(false)) {
-      json r = {{"model_saved", false},
-                {"model_loaded", ModelLoaded()},
-                {"error", "Accel does not accept model uploads; it serves '" + ModelName() +
-                              "' from its model repository"}};
-      return reply({r.dump()});
+    if (model_request->value_or(false) || model_data->value_or(false)) {
+      auto name = OptionalString(header, "model_name");
+      if (!name.ok()) return reply(ErrorReply(name.status().message()));
+      if (model_request->value_or(false)) return reply({Handshake(peer, name->value_or("")).dump()});
+      return Upload(peer, name->value_or(""), std::move(body), reply);
     }
     if (body.size() != 2)
       return reply(ErrorReply("expected 2 frames [header, tensor], got " + std::to_string(body.size())));
-    auto image = TensorToImage(header, body[1]);
-    if (!image.ok()) return reply(ErrorReply(image.status().message()));
+    const std::string model = PeerModel(peer);
+    std::shared_ptr<const ModelConfig> config = ctx.scheduler->FindModel(model);
+    if (!config) {
+      const std::string why = "model '" + model + "' is not loaded";
+      Refused(why);
+      return reply(ErrorReply(why));
+    }
+    auto image = TensorToImage(header, body[1], *config);
+    if (!image.ok()) {
+      const std::string why =
+          image.status().message() + " (model '" + model +
+          "' takes one image tensor [1,H,W,3] or [1,3,H,W], uint8 or float32; its input is " +
+          std::to_string(config->input.width) + "x" + std::to_string(config->input.height) + ")";
+      Refused(why);
+      return reply(ErrorReply(why));
+    }
     const int width = image->width;
     const int height = image->height;
+    if ((width != config->input.width || height != config->input.height) && size_notes.size() < 64 &&
+        size_notes.insert(model + " " + std::to_string(width) + "x" + std::to_string(height)).second)
+      ACCEL_LOG(kInfo, "zmq") << width << "x" << height << " tensors are letterboxed to model '" << model
+                              << "''s " << config->input.width << "x" << config->input.height
+                              << " input; for the best accuracy set Frigate's model width and height to "
+                              << config->input.width << " and " << config->input.height;
     DetectionRequest request;
-    request.model = options.model;
+    request.model = model;
     request.filter.threshold = options.threshold;
     request.filter.max_results = labelmap->empty() ? kRows : -1;
     request.image = std::move(image).value();
@@ -192,7 +267,115 @@ struct ZmqDetectorServer::Impl {
     });
   }
 
-  StatusOr<Image> TensorToImage(const json& header, const std::string& data) const {
+  // The answer to {"model_request": true, "model_name": name}; remembers the client's choice. A client that
+  // names no model is asking about the server's own.
+  json Handshake(const std::string& peer, const std::string& name) {
+    const std::string asked = name.empty() ? ModelName() : name;
+    const ModelLookup found = Lookup(asked);
+    SetPeerModel(peer, found.available ? found.model : asked);
+    json r = {{"model_available", found.available},
+              {"model_loaded", found.loaded},
+              {"model_name", found.available ? found.model : asked},
+              {"server", "accel"}};
+    if (!found.available) {
+      r["error"] = "no model named '" + asked +
+                   "' (a model's name, or the file name of one of its artifacts)" +
+                   (store ? "; send it with model_data to have it loaded"
+                          : "; model uploads are off (--zmq-accept-models)");
+      Refused(r["error"].get<std::string>());
+    } else if (!found.loaded) {
+      r["error"] = "model '" + found.model +
+                   "' is in the repository but not loaded (or no device can serve it); load it through the "
+                   "repository API";
+      Refused(r["error"].get<std::string>());
+    } else {
+      ACCEL_LOG(kDebug, "zmq") << "handshake for '" << asked << "': model " << found.model;
+    }
+    return r;
+  }
+
+  // {"model_data": true, "model_name": name} + the file: saved and loaded on the upload thread when uploads
+  // are on; the reply comes from there.
+  template <typename Reply>
+  void Upload(const std::string& peer, const std::string& name, Frames body, Reply& reply) {
+    json r = {{"model_saved", false}, {"model_loaded", false}, {"model_name", name}};
+    if (!store) {
+      r["model_loaded"] = Lookup(name).loaded;
+      r["error"] =
+          "this server does not accept model uploads (start it with --zmq-accept-models DIR); it "
+          "serves the models of its repository";
+      Refused("model upload of '" + name + "': uploads are off (--zmq-accept-models)");
+      return reply({r.dump()});
+    }
+    if (body.size() != 2) {
+      r["error"] = "expected 2 frames [header, model file], got " + std::to_string(body.size());
+      return reply({r.dump()});
+    }
+    if (uploading.exchange(true)) {
+      r["error"] = "another model upload is being loaded; try again when it is done";
+      return reply({r.dump()});
+    }
+    if (upload_thread.joinable()) upload_thread.join();  // the last one, already finished
+    try {
+      upload_thread = std::thread([this, peer, name, bytes = std::move(body[1]), reply]() mutable {
+        json answer;
+        try {
+          answer = SaveAndLoad(peer, name, bytes);
+        } catch (const std::exception& e) {
+          answer = {{"model_saved", false}, {"model_loaded", false}, {"error", e.what()}};
+        }
+        reply({answer.dump()});
+        uploading = false;
+      });
+    } catch (...) {
+      uploading = false;  // no thread: the next upload may try again (the caller answers this one)
+      throw;
+    }
+  }
+
+  // Upload thread: the model file checked, saved and loaded (replacing an earlier upload of the same name).
+  json SaveAndLoad(const std::string& peer, const std::string& name, const std::string& bytes) {
+    json r = {{"model_saved", false}, {"model_loaded", false}, {"model_name", name}};
+    auto fail = [&](const std::string& why) {
+      r["error"] = why;
+      ACCEL_LOG(kWarn, "zmq") << "model upload '" << name << "' (" << bytes.size()
+                              << " bytes) refused: " << why;
+      return r;
+    };
+    // A model served from elsewhere (the repository) is never replaced by an upload of the same name.
+    auto stem = ZmqModelStore::ModelNameFor(name);
+    if (!stem.ok()) return fail(stem.status().message());
+    if (auto existing = ctx.scheduler->FindModel(*stem);
+        existing && existing->directory != std::filesystem::absolute(store->dir() / *stem))
+      return fail("a model named '" + *stem + "' is already served from " + existing->directory.string());
+    auto yaml = store->Save(name, bytes);
+    if (!yaml.ok()) return fail(yaml.status().message());
+    r["model_saved"] = true;
+    auto config = LoadModelConfig(*yaml);
+    if (!config.ok()) return fail(config.status().message());
+    if (!ctx.model_control) return fail("this server cannot load models at run time");
+    Status loaded = ctx.model_control->Change([&](Scheduler& scheduler) -> Status {
+      if (auto existing = scheduler.FindModel(config->name)) {
+        if (existing->directory != config->directory)
+          return FailedPrecondition("a model named '" + config->name + "' is already served from " +
+                                    existing->directory.string());
+        ACCEL_RETURN_IF_ERROR(scheduler.UnloadModel(config->name));
+      }
+      return scheduler.LoadModel(*config);
+    });
+    if (!loaded.ok()) return fail(loaded.message());
+    SetPeerModel(peer, config->name);
+    r["model_loaded"] = true;
+    r["model_name"] = config->name;
+    ACCEL_LOG(kInfo, "zmq") << "model '" << config->name << "' uploaded by a zmq client (" << bytes.size()
+                            << " bytes), saved to " << yaml->parent_path().string() << " and loaded";
+    return r;
+  }
+
+  StatusOr<Image> TensorToImage(const json& header, const std::string& data, const ModelConfig& model) const {
+    if (model.input.channels != 3)
+      return InvalidArgument("the model takes " + std::to_string(model.input.channels) +
+                             "-channel images; zmq tensors carry 3");
     ACCEL_ASSIGN_OR_RETURN(const json* shape_json, OptionalField(header, "shape", json::value_t::array));
     if (!shape_json) return InvalidArgument("header has no 'shape' array");
     std::vector<int64_t> shape;
@@ -345,6 +528,10 @@ Status ZmqDetectorServer::Start() {
     ACCEL_ASSIGN_OR_RETURN(auto ids, ReadLabelMap(s.options.labelmap_path));
     s.labelmap = std::make_shared<const std::map<std::string, int>>(std::move(ids));
   }
+  if (!s.options.accept_models_dir.empty()) {
+    s.store = std::make_unique<ZmqModelStore>(s.options.accept_models_dir, s.options.max_uploaded_models);
+    ACCEL_RETURN_IF_ERROR(s.store->Open());
+  }
   try {
     s.router = zmq::socket_t(s.zctx, zmq::socket_type::router);
     s.router.set(zmq::sockopt::linger, 0);
@@ -363,8 +550,13 @@ Status ZmqDetectorServer::Start() {
   }
   s.started = true;
   s.thread = std::thread([&s] { s.Loop(); });
-  ACCEL_LOG(kInfo, "zmq") << "Frigate zmq detector listening on " << s.bound << " (model " << s.ModelName()
+  ACCEL_LOG(kInfo, "zmq") << "Frigate zmq detector listening on " << s.bound << " (default model "
+                          << s.ModelName() << "; model uploads "
+                          << (s.store ? "accepted into " + s.store->dir().string() : std::string("refused"))
                           << ")";
+  if (s.store)
+    ACCEL_LOG(kWarn, "zmq") << "zmq model uploads are on: any client that can reach " << s.bound
+                            << " can make this server load and run an ONNX file it sends";
   return Status::Ok();
 }
 
@@ -383,6 +575,9 @@ void ZmqDetectorServer::Stop() {
     }
   }
   if (s.thread.joinable()) s.thread.join();
+  // A model load in progress finishes first (its reply is dropped below): the scheduler it uses is stopped
+  // only after the front ends.
+  if (s.upload_thread.joinable()) s.upload_thread.join();
   {
     std::lock_guard<std::mutex> lock(s.outbox->mu);
     s.outbox->closed = true;

@@ -110,6 +110,14 @@ std::vector<CommandOption> ServeOptions(ServeConfig& c, const std::vector<Engine
          c.zmq_pixel_format = v;
          return Status::Ok();
        }},
+      {"--zmq-accept-models", "ZMQ_ACCEPT_MODELS", "DIR",
+       "accept Frigate's zmq model uploads (ONNX only, at most --zmq-max-message-mb each) into DIR and load "
+       "them; any zmq client can then make the server run a model it sends (default: uploads refused)",
+       ACCEL_STRING_OPTION(zmq_accept_models)},
+      {"--deepstack-max-predictions", "DEEPSTACK_MAX_PREDICTIONS", "N",
+       "predictions per /v1/vision/* response, highest confidence first, unless the request sets "
+       "max_results (default 20: Frigate's deepstack detector fails on more; 0: no limit)",
+       ACCEL_INT_OPTION(deepstack_max_predictions, 0, 1000)},
       {"--models", "MODELS_DIR", "DIR", "model repository (default ./models)",
        ACCEL_STRING_OPTION(models_dir)},
       {"--default-model", "DEFAULT_MODEL", "NAME",
@@ -216,7 +224,7 @@ std::string ServeUsage(const std::vector<EngineKindOptions>& engine_kinds) {
   ServeConfig unused;
   return CommandUsage(
       "serve [options]",
-      "Serves the models in --models over HTTP (seed API /ai/*, DeepStack /v1/vision/detection, "
+      "Serves the models in --models over HTTP (seed API /ai/*, DeepStack / CodeProject.AI /v1/vision/*, "
       "KServe v2\n/v2/*, Prometheus /metrics, dashboard /), KServe v2 gRPC and Frigate's zmq "
       "detector protocol.\nEvery option can also be set by the environment variable shown; flags "
       "win. The options --support-<kind> and\n--<kind>-<option> come from the engines built in: each "

@@ -30,6 +30,10 @@ struct ServeConfig {
   int header_timeout_s = 10;    // whole request header within this; also the keep-alive idle time
   int zmq_max_message_mb = 32;  // larger zmq frames disconnect their sender (ZMQ_MAXMSGSIZE)
   std::string zmq_pixel_format = "rgb";  // pixel order of zmq tensors: rgb (Frigate's default) or bgr
+  // Folder where Frigate's zmq model uploads are saved and loaded from; "": uploads are refused.
+  std::string zmq_accept_models;
+  // Predictions per DeepStack / CodeProject.AI response unless the request sets max_results; 0: no limit.
+  int deepstack_max_predictions = 20;
   std::string models_dir = "models";
   std::string default_model = "yolox-nano";
   std::string default_engine = "auto";

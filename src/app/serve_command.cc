@@ -57,7 +57,7 @@ int RunServeCommand(const std::vector<std::string>& args) {
     return 1;
   }
   ACCEL_LOG(kInfo, "serve") << "listening on http://" << config.host << ":" << (*service)->http_port()
-                            << " (dashboard /, seed API /ai/*, DeepStack /v1/vision/detection)";
+                            << " (dashboard /, seed API /ai/*, DeepStack / CodeProject.AI /v1/vision/*)";
 
   int received = 0;
   sigwait(&signals, &received);

@@ -10,6 +10,7 @@
 #include "api/http_server.h"
 #include "api/kserve_grpc_server.h"
 #include "api/kserve_http_api.h"
+#include "api/model_control.h"
 #include "api/observability_api.h"
 #include "api/zmq_detector_server.h"
 #include "core/logging.h"
@@ -199,8 +200,12 @@ StatusOr<std::unique_ptr<Service>> Service::Create(const ServeConfig& config,
   limits.max_pixels = config.max_image_pixels;
   s.pipeline_ = std::make_unique<DetectionPipeline>(s.scheduler_.get(), s.cpu_pool_.get(),
                                                     config.default_model, limits);
+  s.model_control_ = std::make_unique<ModelControl>(s.scheduler_.get());
   ServiceContext& ctx = s.context_;
   ctx.scheduler = s.scheduler_.get();
+  ctx.model_control = s.model_control_.get();
+  ctx.models_dir = config.models_dir;
+  ctx.deepstack_max_predictions = config.deepstack_max_predictions;
   ctx.pipeline = s.pipeline_.get();
   ctx.metrics = s.metrics_.get();
   ctx.default_engine = config.default_engine;
@@ -259,7 +264,8 @@ Status Service::StartFrontEnds() {
                                              .bgr = config_.zmq_pixel_format == "bgr",
                                              .labelmap_path = config_.zmq_labelmap,
                                              .deadline_ms = config_.zmq_timeout_ms,
-                                             .max_message_bytes = int64_t{config_.zmq_max_message_mb} << 20});
+                                             .max_message_bytes = int64_t{config_.zmq_max_message_mb} << 20,
+                                             .accept_models_dir = config_.zmq_accept_models});
     started = f.zmq->Start();
   }
   if (!started.ok()) {

@@ -21,6 +21,7 @@ namespace accel {
 
 class AccelMetrics;
 class DetectionPipeline;
+class ModelControl;
 class ThreadPool;
 
 SchedulerOptions MakeSchedulerOptions(const ServeConfig& config);
@@ -75,6 +76,7 @@ class Service {
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<ThreadPool> cpu_pool_;
   std::unique_ptr<DetectionPipeline> pipeline_;
+  std::unique_ptr<ModelControl> model_control_;
   ServiceContext context_;
   std::unique_ptr<KServeBackend> kserve_;
   std::unique_ptr<FrontEnds> front_ends_;

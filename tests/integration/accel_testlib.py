@@ -22,9 +22,9 @@ def fail(msg):
 class Server:
     """`accel serve` on 127.0.0.1 and a free port; use as a context manager."""
 
-    def __init__(self, *extra_args, env=None):
+    def __init__(self, *extra_args, env=None, models=None):
         self.bin = os.environ.get("ACCEL_BIN") or fail("ACCEL_BIN is not set")
-        self.models = os.environ.get("ACCEL_MODELS") or fail("ACCEL_MODELS is not set")
+        self.models = models or os.environ.get("ACCEL_MODELS") or fail("ACCEL_MODELS is not set")
         self.extra = list(extra_args)
         self.env = dict(os.environ)
         self.env.update(env or {})
@@ -70,6 +70,12 @@ class Server:
 
     def alive(self):
         return self.proc.poll() is None
+
+    def log_text(self):
+        """What the server has logged so far."""
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
 
     def dump_log(self):
         try:
@@ -161,3 +167,31 @@ def check_matching_rule(produced, reference, integer_boxes=False):
         if not any(r["label"] == p["label"] and r["confidence"] >= 0.4 and iou(p, r) >= 0.5 for r in reference):
             problems.append("produced %s %.3f has no reference" % (p["label"], p["confidence"]))
     return problems
+
+
+def synthetic_model(repo, name, labels, artifact_bytes=None):
+    """Adds models/<name>/ to `repo`: a copy of the default model's model.yaml under another name, with
+    `labels` (a list, written to labels.txt) and its cpu artifact pointing at the default model's ONNX file
+    (a link to the same file), or at a file holding `artifact_bytes` when given. Only the cpu artifact is
+    kept. Returns the folder."""
+    import yaml
+    src = os.path.join(os.environ.get("ACCEL_MODELS") or fail("ACCEL_MODELS is not set"), "yolox-nano")
+    config = yaml.safe_load(open(os.path.join(src, "model.yaml")).read())
+    folder = os.path.join(repo, name)
+    os.makedirs(folder, exist_ok=True)
+    onnx = config["artifacts"]["cpu"]["path"]
+    if artifact_bytes is None:
+        os.symlink(os.path.realpath(os.path.join(src, onnx)), os.path.join(folder, onnx))
+    else:
+        with open(os.path.join(folder, onnx), "wb") as f:
+            f.write(artifact_bytes)
+    config["name"] = name
+    config["description"] = "synthetic test model " + name
+    config["artifacts"] = {"cpu": config["artifacts"]["cpu"]}
+    if labels is not None:
+        with open(os.path.join(folder, "labels.txt"), "w") as f:
+            f.write("\n".join(labels) + "\n")
+        config["labels"] = "labels.txt"
+    with open(os.path.join(folder, "model.yaml"), "w") as f:
+        yaml.safe_dump(config, f, sort_keys=False)
+    return folder

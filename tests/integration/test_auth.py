@@ -64,13 +64,28 @@ def http_keys(server):
         ok = st == want and (want != 200 or json.loads(data).get("success") is True)
         check(ok, "/v1/vision/detection form %s -> %d" % (fields, st))
 
+    # The same for CodeProject.AI's custom-model routes; its model list takes the key as a form field, in
+    # the query or in a header.
+    for fields, want in (({}, 401), ({"api_key": "wrong"}, 401), ({"api_key": USER}, 200)):
+        body, ctype = multipart(fields, {"image": ("a.jpg", jpeg(), "image/jpeg")})
+        st, _, data = server.request("POST", "/v1/vision/custom/" + MODEL, body, {"Content-Type": ctype})
+        ok = st == want and (want != 200 or json.loads(data).get("success") is True)
+        check(ok, "/v1/vision/custom/%s form %s -> %d" % (MODEL, fields, st))
+        body, ctype = multipart(fields, {})
+        st, _, data = server.request("POST", "/v1/vision/custom/list", body, {"Content-Type": ctype})
+        check(st == want, "/v1/vision/custom/list form %s -> %d" % (fields, st))
+    st, _, _ = server.request("POST", "/v1/vision/custom/list?api_key=" + USER, b"")
+    st_header, _, _ = server.request("POST", "/v1/vision/custom/list", b"", {"X-API-Key": USER})
+    check(st == 200 and st_header == 200, "/v1/vision/custom/list key in query -> %d, header -> %d" % (st, st_header))
+
     # KServe and metadata routes take the key in headers only.
     for path in ("/v2/models/" + MODEL, "/v2", "/ai/models", "/ai/engines"):
         st, _, _ = server.request("GET", path)
         st_key, _, _ = server.request("GET", path, headers={"X-API-Key": USER})
         check(st == 401 and st_key == 200, "GET %s: %d without a key, %d with" % (path, st, st_key))
     # Observability stays open by default (health checks of compose and Kubernetes need no key).
-    for path in ("/ai/health", "/v2/health/ready", "/v2/health/live", "/metrics", "/ai/stats", "/"):
+    for path in ("/ai/health", "/v2/health/ready", "/v2/health/live", "/metrics", "/ai/stats", "/",
+                 "/v1/server/status/ping", "/v1/status/updateavailable"):
         st, _, _ = server.request("GET", path)
         check(st == 200, "GET %s open by default -> %d" % (path, st))
 
@@ -170,7 +185,7 @@ def csrf_and_repository_control():
 
 def closed_observability():
     with Server("--engines", "cpu", "--api-key", USER, "--open-observability", "false") as server:
-        for path in ("/metrics", "/ai/health", "/v2/health/ready", "/ai/stats"):
+        for path in ("/metrics", "/ai/health", "/v2/health/ready", "/ai/stats", "/v1/server/status/ping"):
             st, _, _ = server.request("GET", path)
             st_key, _, _ = server.request("GET", path, headers={"Authorization": "Bearer " + USER})
             check(st == 401 and st_key == 200, "closed GET %s: %d without a key, %d with" % (path, st, st_key))

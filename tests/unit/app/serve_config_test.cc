@@ -39,10 +39,31 @@ TEST(ServeConfigTest, BadValuesAreErrorsNamingTheOption) {
   EXPECT_NE(bad_env.status().message().find("SUPPORT_HAILO"), std::string::npos);
 }
 
+TEST(ServeConfigTest, DeepStackCapAndZmqUploads) {
+  auto defaults = ParseServeConfig({});
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->deepstack_max_predictions, 20);  // Frigate's deepstack plugin has 20 rows
+  EXPECT_EQ(defaults->zmq_accept_models, "");          // uploads off unless asked for
+  setenv("DEEPSTACK_MAX_PREDICTIONS", "0", 1);
+  setenv("ZMQ_ACCEPT_MODELS", "/var/lib/accel/uploads", 1);
+  auto from_env = ParseServeConfig({});
+  unsetenv("DEEPSTACK_MAX_PREDICTIONS");
+  unsetenv("ZMQ_ACCEPT_MODELS");
+  ASSERT_TRUE(from_env.ok()) << from_env.status().ToString();
+  EXPECT_EQ(from_env->deepstack_max_predictions, 0);
+  EXPECT_EQ(from_env->zmq_accept_models, "/var/lib/accel/uploads");
+  auto flag = ParseServeConfig({"--deepstack-max-predictions", "5"});
+  ASSERT_TRUE(flag.ok());
+  EXPECT_EQ(flag->deepstack_max_predictions, 5);
+  EXPECT_FALSE(ParseServeConfig({"--deepstack-max-predictions", "-1"}).ok());
+  EXPECT_FALSE(ParseServeConfig({"--deepstack-max-predictions", "many"}).ok());
+}
+
 TEST(ServeConfigTest, UsageDocumentsEveryEnvironmentVariable) {
   const std::string usage = ServeUsage();
   for (const char* env : {"DEFAULT_ENGINE", "FALLBACK_ENGINE", "SUPPORT_HAILO", "SUPPORT_NVIDIA", "LOG_LEVEL",
-                          "DEBUG", "LOAD_BALANCING", "ROUND_ROBIN", "HAILO_BATCH_SIZE", "DEVICE_PRIORITY"})
+                          "DEBUG", "LOAD_BALANCING", "ROUND_ROBIN", "HAILO_BATCH_SIZE", "DEVICE_PRIORITY",
+                          "DEEPSTACK_MAX_PREDICTIONS", "ZMQ_ACCEPT_MODELS"})
     EXPECT_NE(usage.find(env), std::string::npos) << env;
 }
 
