@@ -1,11 +1,11 @@
 """Every decoder family end to end on the cpu engine (OpenCV DNN): for each family a tiny ONNX model built
 here (synthetic_models.py) whose outputs carry planted boxes in that family's exact layout; the real server
-loads them all from a temporary repository, and the boxes that come back through /ai/infer and KServe's
-<model>-detect entry point must be the planted ones mapped back to the image by hand. A classification model
-answers `classifications` on /ai/infer and is refused by the box-only routes. A broken model.yaml in the same
-repository is skipped with a clear log line and does not stop the others. Where the build has the nvidia
-plugin and python3-torch is installed, the same models as TorchScript run on the nvidia engine's CPU test
-device (decoding is the same whatever engine ran the model)."""
+loads them all from a temporary repository, and the boxes that come back through /ai/infer, DeepStack's
+/v1/vision/custom/{model} and KServe's <model>-detect entry point must be the planted ones mapped back to
+the image by hand. A classification model answers `classifications` on /ai/infer and is refused by the
+box-only routes. A broken model.yaml in the same repository is skipped with a clear log line and does not
+stop the others. Where the build has the nvidia plugin and python3-torch is installed, the same models as
+TorchScript run on the nvidia engine's CPU test device (decoding is the same whatever engine ran them)."""
 import base64
 import json
 import math
@@ -175,7 +175,7 @@ def kserve_detect(server, model, image):
                            "Inference-Header-Content-Length": str(len(header))})
 
 
-def check_families(server, engine, with_kserve):
+def check_families(server, engine, all_routes):
     image = png(WIDTH, HEIGHT)
     for name in FAMILIES:
         family = FAMILIES[name][0]
@@ -189,7 +189,15 @@ def check_families(server, engine, with_kserve):
             # /ai/infer rounds boxes to 0.1 px.
             compare("%s /ai/infer threshold %s" % (name, threshold), got,
                     expected(name, 0.4 if threshold is None else threshold), 0.051)
-        if with_kserve:
+        if all_routes:
+            body, ctype = multipart({}, {"image": ("test.png", image, "image/png")})
+            status, h, data = server.request("POST", "/v1/vision/custom/" + name, body, {"Content-Type": ctype})
+            check(status == 200, "%s custom route: HTTP %d %r" % (name, status, data[:300]))
+            reply = json.loads(data)
+            got = [(p["label"], p["confidence"], [p[k] for k in ("x_min", "y_min", "x_max", "y_max")])
+                   for p in reply["predictions"]]
+            # DeepStack answers whole pixels.
+            compare("%s /v1/vision/custom" % name, got, expected(name, 0.4), 0.51)
             status, h, data = kserve_detect(server, name, image)
             check(status == 200, "%s KServe: HTTP %d %r" % (name, status, data[:300]))
             # No binary output was asked for: the body is the JSON header alone.
@@ -199,7 +207,7 @@ def check_families(server, engine, with_kserve):
             got = list(zip(outs["labels"]["data"], outs["scores"]["data"], boxes.tolist()))
             compare("%s KServe" % name, got, expected(name, 0.4), 0.01)
         print("ok  %-6s %-26s %-13s boxes match the planted ones%s" %
-              (engine, name, family, " (/ai/infer and KServe)" if with_kserve else " (/ai/infer)"))
+              (engine, name, family, " (/ai/infer, /v1/vision/custom, KServe)" if all_routes else " (/ai/infer)"))
 
     status, body = ai_infer(server, CLASSIFIER, image, 0.05)
     check(status == 200, "classification /ai/infer: HTTP %d %s" % (status, body))
@@ -253,14 +261,15 @@ def main():
             check("syn-broken" in log and "rank 1" in log, "no clear log line for the broken model.yaml")
             print("ok  %d synthetic models loaded; the broken one skipped with a clear error" % len(loaded))
 
-            check_families(server, "cpu", with_kserve=True)
+            check_families(server, "cpu", all_routes=True)
             status, h, data = kserve_detect(server, CLASSIFIER, image)
             check(status == 404, "classification model through KServe -detect: HTTP %d %r" % (status, data[:200]))
             body, ctype = multipart({}, {"image": ("test.png", image, "image/png")})
-            status, h, data = server.request("POST", "/v1/vision/detection", body, {"Content-Type": ctype})
-            reply = data.decode(errors="replace")
-            check(status == 400 and "classification model" in reply,
-                  "classification model through DeepStack: HTTP %d %s" % (status, reply[:200]))
+            for route in ("/v1/vision/detection", "/v1/vision/custom/" + CLASSIFIER):
+                status, h, data = server.request("POST", route, body, {"Content-Type": ctype})
+                reply = data.decode(errors="replace")
+                check(status == 400 and "classification model" in reply,
+                      "classification model through %s: HTTP %d %s" % (route, status, reply[:200]))
             print("ok  box-only routes refuse the classification model clearly")
             check(server.alive(), "server died")
 
@@ -273,7 +282,7 @@ def main():
         write_repository(repo, torchscript=True)
         os.environ["ACCEL_MODELS"] = repo
         with Server("--engines", "nvidia", "--torch-cpu-device", "true", "--default-model", CLASSIFIER) as server:
-            check_families(server, "nvidia", with_kserve=False)
+            check_families(server, "nvidia", all_routes=False)
             check(server.alive(), "server died")
 
 
