@@ -141,18 +141,27 @@ json ModelsJson(const ServiceContext& ctx) {
   return {{"success", true}, {"default_model", ctx.pipeline->default_model()}, {"models", std::move(arr)}};
 }
 
+// A classification model's response carries `classifications` where a detector's carries `detections`;
+// `count` counts whichever it has.
 json DetectionResponseJson(const DetectionResult& r) {
-  return {{"success", true},
-          {"model_name", r.model},
-          {"engine_used", r.engine_kind},
-          {"device", r.device_id},
-          {"simulated", r.simulated},
-          {"detections", DetectionsJson(r.detections)},
-          {"count", r.detections.size()},
-          {"image", {{"width", r.image_width}, {"height", r.image_height}}},
-          {"batch_size", r.batch_size},
-          {"attempts", r.attempts},
-          {"timings", TimingsJson(r)}};
+  const bool classification = r.task == "classification";
+  json j = {{"success", true},
+            {"model_name", r.model},
+            {"engine_used", r.engine_kind},
+            {"device", r.device_id},
+            {"simulated", r.simulated}};
+  if (classification) {
+    j["task"] = r.task;
+    j["classifications"] = ClassificationsJson(r.classifications);
+  } else {
+    j["detections"] = DetectionsJson(r.detections);
+  }
+  j["count"] = classification ? r.classifications.size() : r.detections.size();
+  j["image"] = {{"width", r.image_width}, {"height", r.image_height}};
+  j["batch_size"] = r.batch_size;
+  j["attempts"] = r.attempts;
+  j["timings"] = TimingsJson(r);
+  return j;
 }
 
 // Fraction of detections that find a partner (same label, IoU >= 0.5) in the other set, over the larger
@@ -301,6 +310,7 @@ void RegisterAiRoutes(HttpRouter& router, ServiceContext& ctx) {
           if (ctx.metrics) ctx.metrics->RecordAccessDenied("http", HttpStatusFor(key.code()));
           return respond(AccessDeniedResponse(key));
         }
+        parsed->detection.accept_classification = true;
         ctx.pipeline->Detect(std::move(parsed->detection),
                              [&ctx, respond = std::move(respond), started](StatusOr<DetectionResult> result) {
                                RecordDetection(ctx, "ai", result, started);

@@ -79,6 +79,13 @@ nlohmann::json DetectionsJson(const std::vector<Detection>& detections) {
   return arr;
 }
 
+nlohmann::json ClassificationsJson(const std::vector<Classification>& classifications) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& c : classifications)
+    arr.push_back({{"label", c.label}, {"class_id", c.class_id}, {"confidence", Round(c.confidence, 4)}});
+  return arr;
+}
+
 nlohmann::json TimingsJson(const DetectionResult& r) {
   return {{"decode_ms", Round(r.decode_ms, 3)},
           {"preprocess_ms", Round(r.preprocess_ms, 3)},

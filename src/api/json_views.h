@@ -19,6 +19,8 @@ std::string DeviceState(const DeviceStatus& device);
 nlohmann::json DeviceJson(const DeviceStatus& device);
 nlohmann::json DeviceInfoJson(const DeviceInfo& device);
 nlohmann::json DetectionsJson(const std::vector<Detection>& detections);
+// [{label, class_id, confidence}], best first.
+nlohmann::json ClassificationsJson(const std::vector<Classification>& classifications);
 nlohmann::json TimingsJson(const DetectionResult& result);
 double Round(double value, int decimals);
 

@@ -9,6 +9,7 @@
 #include "api/model_control.h"
 #include "core/logging.h"
 #include "core/model_config.h"
+#include "core/model_repository.h"
 #include "core/numbers.h"
 
 namespace accel {
@@ -498,7 +499,7 @@ std::vector<KServeRepositoryEntry> KServeBackend::RepositoryIndex(bool ready_onl
     for (const auto& dir : std::filesystem::directory_iterator(options_.models_dir, ec)) {
       const auto yaml = dir.path() / "model.yaml";
       if (!std::filesystem::exists(yaml, ec)) continue;
-      auto cfg = LoadModelConfig(yaml);
+      auto cfg = LoadRepositoryModel(yaml);
       KServeRepositoryEntry e;
       e.name = cfg.ok() ? cfg->name : dir.path().filename().string();
       e.version = cfg.ok() ? cfg->version : "";
@@ -533,7 +534,7 @@ Status KServeBackend::LoadModel(const std::string& name) {
     for (const auto& dir : std::filesystem::directory_iterator(options_.models_dir, ec)) {
       const auto yaml = dir.path() / "model.yaml";
       if (!std::filesystem::exists(yaml, ec)) continue;
-      auto cfg = LoadModelConfig(yaml);
+      auto cfg = LoadRepositoryModel(yaml);
       if (!cfg.ok() || cfg->name != name) continue;
       ACCEL_LOG(kInfo, "kserve") << "repository load of model '" << name << "'";
       return scheduler.LoadModel(*cfg);

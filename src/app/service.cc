@@ -113,6 +113,8 @@ StatusOr<int> LoadModelRepository(const ServeConfig& config, Scheduler& schedule
       ACCEL_LOG(kWarn, "models") << "skipping " << entry.name << ": " << entry.config.status().message();
       continue;
     }
+    for (const auto& warning : entry.config->warnings)
+      ACCEL_LOG(kWarn, "models") << entry.config->name << ": " << warning;
     Status s = scheduler.LoadModel(*entry.config);
     if (!s.ok()) {
       ACCEL_LOG(kWarn, "models") << "model " << entry.name << " not loaded: " << s.message();

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/decoder_families.h"
+
 namespace accel {
 namespace {
 
@@ -15,11 +17,28 @@ T Get(const YAML::Node& node, const char* key, const T& fallback) {
   return node[key].as<T>();
 }
 
+// A file named in model.yaml must lie in the model's folder: a relative path without "..". model.yaml may
+// come from a less trusted place than the server's file system (a shared folder, an upload), and must not
+// be able to point the server at any file it can read.
+Status CheckInsideFolder(const std::string& what, const std::string& path) {
+  const std::filesystem::path p(path);
+  if (p.is_absolute())
+    return InvalidArgument("model.yaml: " + what + " path '" + path +
+                           "' is absolute; it must be a file in the model's folder (a relative path)");
+  for (const auto& part : p)
+    if (part == "..")
+      return InvalidArgument("model.yaml: " + what + " path '" + path +
+                             "' leaves the model's folder ('..'); it must be a file in that folder");
+  return Status::Ok();
+}
+
 StatusOr<std::vector<std::string>> LoadLabels(const YAML::Node& node, const std::filesystem::path& dir) {
   if (!node) return CocoLabels();
   if (node.IsSequence()) return node.as<std::vector<std::string>>();
   const auto text = node.as<std::string>();
   if (text == "coco80" || text == "coco") return CocoLabels();
+  if (text == "coco91") return Coco91Labels();
+  ACCEL_RETURN_IF_ERROR(CheckInsideFolder("labels", text));
   std::ifstream in(dir / text);
   if (!in) return NotFound("labels file '" + (dir / text).string() + "' not found");
   std::vector<std::string> labels;
@@ -37,7 +56,6 @@ StatusOr<ModelConfig> Parse(const YAML::Node& root, const std::filesystem::path&
   m.directory = std::filesystem::absolute(directory);
   m.name = Get<std::string>(root, "name", directory.filename().string());
   m.version = Get<std::string>(root, "version", "1");
-  m.task = Get<std::string>(root, "task", "detection");
   m.description = Get<std::string>(root, "description", "");
 
   const auto in = root["input"];
@@ -98,7 +116,13 @@ StatusOr<ModelConfig> Parse(const YAML::Node& root, const std::filesystem::path&
     m.decoder.max_detections = Get<int>(d, "max_detections", m.decoder.max_detections);
     m.decoder.max_boxes_per_class = Get<int>(d, "max_boxes_per_class", m.decoder.max_boxes_per_class);
     m.decoder.class_id_offset = Get<int>(d, "class_id_offset", m.decoder.class_id_offset);
+    m.decoder.layout = Get<std::string>(d, "layout", m.decoder.layout);
+    m.decoder.activation = Get<std::string>(d, "activation", m.decoder.activation);
+    m.decoder.no_object_class = Get<bool>(d, "no_object_class", m.decoder.no_object_class);
+    m.decoder.top_k = Get<int>(d, "top_k", m.decoder.top_k);
   }
+  m.task = Get<std::string>(root, "task",
+                            m.decoder.family == kClassificationFamily ? "classification" : "detection");
   ACCEL_ASSIGN_OR_RETURN(m.labels, LoadLabels(root["labels"], m.directory));
 
   m.max_batch = Get<int>(root, "max_batch", 1);
@@ -116,10 +140,12 @@ StatusOr<ModelConfig> Parse(const YAML::Node& root, const std::filesystem::path&
       const auto path = Get<std::string>(kv.second, "path", "");
       if (a.format.empty() || path.empty())
         return InvalidArgument("model.yaml: artifact '" + a.engine_kind + "' needs 'format' and 'path'");
-      a.path = std::filesystem::path(path).is_absolute() ? std::filesystem::path(path) : m.directory / path;
+      ACCEL_RETURN_IF_ERROR(CheckInsideFolder("artifact '" + a.engine_kind + "'", path));
+      a.path = m.directory / path;
       m.artifacts.push_back(std::move(a));
     }
   }
+  ACCEL_RETURN_IF_ERROR(CheckDecoderContract(m).WithContext("model.yaml"));
   return m;
 }
 
@@ -142,10 +168,17 @@ std::vector<int64_t> ModelConfig::InputItemShape() const {
 }
 
 StatusOr<ModelConfig> ParseModelConfig(const std::string& yaml_text, const std::filesystem::path& directory) {
+  // Every error names the model (model.yaml's name, else its folder's), so that a log line or a repository
+  // index entry says which model it is about.
+  std::string name = directory.filename().string();
   try {
-    return Parse(YAML::Load(yaml_text), directory);
+    const YAML::Node root = YAML::Load(yaml_text);
+    if (root.IsMap() && root["name"]) name = root["name"].as<std::string>();
+    auto parsed = Parse(root, directory);
+    if (!parsed.ok()) return parsed.status().WithContext("model '" + name + "'");
+    return parsed;
   } catch (const YAML::Exception& e) {
-    return InvalidArgument(std::string("model.yaml: ") + e.what());
+    return InvalidArgument("model '" + name + "': model.yaml: " + e.what());
   }
 }
 
@@ -187,6 +220,24 @@ const std::vector<std::string>& CocoLabels() {
                                                    "refrigerator",  "book",         "clock",
                                                    "vase",          "scissors",     "teddy bear",
                                                    "hair drier",    "toothbrush"};
+  return kLabels;
+}
+
+const std::vector<std::string>& Coco91Labels() {
+  // The category ids 1..90 of COCO that the 2017 release does not use, with their names from the paper;
+  // every other id takes the next name of the 80-class list, in order.
+  static const std::vector<std::string> kLabels = [] {
+    const std::map<int, std::string> unused = {
+        {12, "street sign"}, {26, "hat"},    {29, "shoe"}, {30, "eye glasses"}, {45, "plate"},
+        {66, "mirror"},      {68, "window"}, {69, "desk"}, {71, "door"},        {83, "blender"}};
+    std::vector<std::string> labels = {"background"};
+    size_t next = 0;
+    for (int id = 1; id <= 90; ++id) {
+      auto it = unused.find(id);
+      labels.push_back(it != unused.end() ? it->second : CocoLabels().at(next++));
+    }
+    return labels;
+  }();
   return kLabels;
 }
 

@@ -44,8 +44,8 @@ struct OutputSpec {
   DType dtype = DType::kFloat32;
 };
 
-// Decoder families understood by src/vision. "yolox": raw YOLOX head [anchors, 5 + classes].
-// "hailo_nms_by_class" / "hailo_nms_by_score": HailoRT host-side NMS outputs. "raw": no decoding
+// How a model's outputs become results. `family` names the decoder in src/vision; the families and the
+// output contract of each are listed in core/decoder_families.h (and docs/models.md). "raw": no decoding
 // (the model is only served through tensor APIs).
 struct DecoderSpec {
   std::string family = "yolox";
@@ -59,6 +59,16 @@ struct DecoderSpec {
   // Added to the class index a decoder reads before labels are looked up (Hailo NMS: a HEF whose class 0 is
   // background reports COCO "person" as 1; set -1 there so ids match `labels`). Default 0: no change.
   int class_id_offset = 0;
+  // yolo-generic: where a candidate's 4 + C values lie: "channels_first" ([4+C, N], as Ultralytics
+  // exports), "channels_last" ([N, 4+C]) or "auto" (told from the declared output shape).
+  std::string layout = "auto";
+  // detr, classification: how class values become confidences: "sigmoid", "softmax" or "none" (already
+  // probabilities). Empty: the family's default (detr: sigmoid, classification: none).
+  std::string activation;
+  // detr with softmax: the last class column is DETR's "no object" class, which is never reported.
+  bool no_object_class = false;
+  // classification: most classes one result carries, best first.
+  int top_k = 5;
 };
 
 struct Artifact {
@@ -70,6 +80,7 @@ struct Artifact {
 struct ModelConfig {
   std::string name;
   std::string version = "1";
+  // "detection" or "classification" (follows decoder.family unless model.yaml says; they must agree).
   std::string task = "detection";
   std::string description;
   std::filesystem::path directory;  // absolute path of models/<name>/
@@ -80,6 +91,9 @@ struct ModelConfig {
   int max_batch = 1;
   int max_queue_delay_us = 0;  // dynamic batching window
   std::vector<Artifact> artifacts;
+  // Problems found when the repository was read that did not stop the model from loading (an artifact
+  // whose file is missing while another artifact exists). The service logs them.
+  std::vector<std::string> warnings;
 
   // The artifact for an engine kind, or nullptr.
   const Artifact* ArtifactFor(const std::string& engine_kind) const;
@@ -89,11 +103,17 @@ struct ModelConfig {
   std::vector<int64_t> InputItemShape() const;
 };
 
-// Parses model.yaml text. `directory` resolves relative artifact and label-file paths.
+// Parses model.yaml text and checks it against its decoder family's contract (CheckDecoderContract).
+// `directory` resolves relative artifact and label-file paths; paths must stay inside it (no "..", not
+// absolute). Artifact files are not opened here: the repository reader checks them (model_repository.h).
 StatusOr<ModelConfig> ParseModelConfig(const std::string& yaml_text, const std::filesystem::path& directory);
 StatusOr<ModelConfig> LoadModelConfig(const std::filesystem::path& model_yaml);
 
-// The 80 COCO class names in the usual order (person, bicycle, ..., toothbrush).
+// The 80 COCO class names in the usual order (person, bicycle, ..., toothbrush). model.yaml: `coco80`.
 const std::vector<std::string>& CocoLabels();
+// COCO by category id, as TF object-detection models and DETR-style heads number classes: 91 entries,
+// index 0 "background", 1 "person" ... 90 "toothbrush", with the ten ids the 2017 release left unused
+// named as in the COCO paper (12 "street sign", 26 "hat", ...). model.yaml: `coco91`.
+const std::vector<std::string>& Coco91Labels();
 
 }  // namespace accel

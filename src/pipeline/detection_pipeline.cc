@@ -2,6 +2,8 @@
 
 #include <future>
 
+#include "core/decoder_families.h"
+#include "vision/classification.h"
 #include "vision/decoder.h"
 #include "vision/preprocess.h"
 
@@ -19,13 +21,22 @@ void DetectionPipeline::Detect(DetectionRequest request, DetectionDone done) {
     done(NotFound("model '" + request.model + "' is not loaded"));
     return;
   }
-  if (model->task != "detection" || model->decoder.family == "raw") {
+  const bool classification = model->decoder.family == kClassificationFamily;
+  if (classification && !request.accept_classification) {
+    done(InvalidArgument(
+        "model '" + request.model +
+        "' is a classification model: this API returns boxes; use /ai/infer or the tensor API "
+        "(/v2)"));
+    return;
+  }
+  if (!classification && (model->task != "detection" || model->decoder.family == "raw")) {
     done(InvalidArgument("model '" + request.model + "' is not a detection model; use the tensor API (/v2)"));
     return;
   }
   pool_->Post([this, request = std::move(request), done = std::move(done), model, start]() mutable {
     auto result = std::make_shared<DetectionResult>();
     result->model = model->name;
+    result->task = model->task;
     const SteadyTime t0 = Clock::Real()->Now();
     Image image;
     if (request.image) {
@@ -71,12 +82,15 @@ void DetectionPipeline::Detect(DetectionRequest request, DetectionDone done) {
                          // Head decoding is light (a few hundred microseconds): it runs on the thread
                          // that completed the inference rather than paying a second hop to the pool.
                          const SteadyTime t3 = Clock::Real()->Now();
-                         auto detections = DecodeDetections(*model, inference->outputs, transform, filter);
-                         if (!detections.ok()) {
-                           done(detections.status());
-                           return;
+                         if (model->decoder.family == kClassificationFamily) {
+                           auto classes = DecodeClassification(*model, inference->outputs, filter);
+                           if (!classes.ok()) return done(classes.status());
+                           result->classifications = std::move(classes).value();
+                         } else {
+                           auto detections = DecodeDetections(*model, inference->outputs, transform, filter);
+                           if (!detections.ok()) return done(detections.status());
+                           result->detections = std::move(detections).value();
                          }
-                         result->detections = std::move(detections).value();
                          result->device_id = inference->device_id;
                          result->engine_kind = inference->engine_kind;
                          result->simulated = inference->simulated;

@@ -16,6 +16,7 @@
 #include "core/status.h"
 #include "core/thread_pool.h"
 #include "scheduler/scheduler.h"
+#include "vision/classification.h"
 #include "vision/detection.h"
 #include "vision/image.h"
 
@@ -26,6 +27,10 @@ struct DetectionRequest {
   std::string engine = "auto";  // "auto" or an engine kind
   DetectionFilter filter;
   std::optional<SteadyTime> deadline;
+  // Whether the caller can render classification results (DetectionResult::classifications). Front ends
+  // that only know boxes leave it false, and a classification model then fails with InvalidArgument
+  // rather than answering an empty list of boxes.
+  bool accept_classification = false;
   // Exactly one of these: encoded JPEG/PNG bytes, or an already decoded RGB image.
   std::string encoded;
   std::optional<Image> image;
@@ -33,7 +38,10 @@ struct DetectionRequest {
 
 struct DetectionResult {
   std::string model;
+  // The model's task: "detection" fills `detections`, "classification" fills `classifications`.
+  std::string task = "detection";
   std::vector<Detection> detections;
+  std::vector<Classification> classifications;
   int image_width = 0;  // original image size
   int image_height = 0;
   std::string device_id;

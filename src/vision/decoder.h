@@ -1,5 +1,7 @@
 // Detection decoders: turn a model's raw output tensors for one item into detections in original-image
-// pixels. Which decoder runs is chosen by model.yaml's decoder.family.
+// pixels. Which decoder runs is chosen by model.yaml's decoder.family (the families and their output
+// contracts: core/decoder_families.h); the decoders live one concept per file (yolo_decoders,
+// yolo_nas_decoder, ssd_decoder, detr_decoder, hailo_nms; classification models: classification.h).
 #pragma once
 
 #include <vector>
@@ -13,8 +15,8 @@
 namespace accel {
 
 // Decodes one item's outputs (batch dimension 1), applies class-aware NMS where the family needs it,
-// labels from the model, and the filter. Errors (400/500) when the outputs do not match the model's
-// declared shapes.
+// labels from the model, and the filter. Internal error when the outputs do not match the family's
+// contract; InvalidArgument for a classification or raw model (no boxes). Pure and thread-safe.
 StatusOr<std::vector<Detection>> DecodeDetections(const ModelConfig& model, const TensorList& outputs,
                                                   const LetterboxTransform& transform,
                                                   const DetectionFilter& filter);

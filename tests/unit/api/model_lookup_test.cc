@@ -25,7 +25,17 @@ TEST(ModelLookupTest, FindsRepositoryModelsByNameOrArtifactFileName) {
         << "artifacts:\n  cpu: {format: onnx, path: "
         << (std::string(name) == "yolox-nano" ? "yolox_nano" : name)
         << ".onnx}\n  nvidia: {format: torchscript, path: weights/" << name << ".torchscript.pt}\n";
+    // The repository reader drops a model whose artifact files are all missing: give it its files.
+    fs::create_directories(repo / name / "weights");
+    std::ofstream(repo / name /
+                  ((std::string(name) == "yolox-nano" ? "yolox_nano" : name) + std::string(".onnx")));
+    std::ofstream(repo / name / "weights" / (std::string(name) + ".torchscript.pt"));
   }
+  // A model whose artifact file is missing could not be loaded: it is not available.
+  fs::create_directories(repo / "ghost");
+  std::ofstream(repo / "ghost" / "model.yaml")
+      << "name: ghost\ninput: {width: 416, height: 416}\noutputs: [{name: o, shape: [3549, 85]}]\n"
+      << "artifacts:\n  cpu: {format: onnx, path: ghost.onnx}\n";
   fs::create_directories(repo / "broken");
   std::ofstream(repo / "broken" / "model.yaml") << "input: [not, a, map\n";
   Scheduler scheduler(SchedulerOptions{});
@@ -39,7 +49,7 @@ TEST(ModelLookupTest, FindsRepositoryModelsByNameOrArtifactFileName) {
   EXPECT_EQ(LookupModel(scheduler, repo, "yolov8n.torchscript.pt").model, "yolov8n");
   EXPECT_EQ(LookupModel(scheduler, repo, "yolov8n.onnx").model, "yolov8n");
   for (const char* miss : {"", "yolox_nano", "YOLOX_NANO.onnx", "weights/yolov8n.torchscript.pt", "broken",
-                           "model.yaml", "yolov9-t.onnx"}) {
+                           "model.yaml", "yolov9-t.onnx", "ghost", "ghost.onnx"}) {
     auto none = LookupModel(scheduler, repo, miss);
     EXPECT_FALSE(none.available) << miss;
     EXPECT_EQ(none.model, "") << miss;

@@ -32,7 +32,8 @@ TEST(ModelConfigTest, DefaultModelYamlParses) {
 }
 
 TEST(ModelConfigTest, RejectsBadValuesWithClearMessages) {
-  const std::string base = "input: {width: 416, height: 416}\noutputs: [{name: out, shape: [10]}]\n";
+  const std::string base =
+      "input: {width: 416, height: 416}\noutputs: [{name: out, shape: [10]}]\ndecoder: {family: raw}\n";
   EXPECT_TRUE(ParseModelConfig(base, "/tmp/m").ok());
   auto bad_layout =
       ParseModelConfig("input: {width: 4, height: 4, layout: CHW}\noutputs: [{shape: [1]}]", "/tmp/m");
@@ -52,7 +53,7 @@ TEST(ModelConfigTest, LabelsFromListAndFile) {
   const auto dir = std::filesystem::temp_directory_path() / "accel_labels_test";
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "labels.txt") << "cat\ndog\r\n\n";
-  const std::string base = "input: {width: 8, height: 8}\noutputs: [{shape: [1]}]\n";
+  const std::string base = "input: {width: 8, height: 8}\noutputs: [{shape: [1]}]\ndecoder: {family: raw}\n";
   auto from_file = ParseModelConfig(base + "labels: labels.txt\n", dir);
   ASSERT_TRUE(from_file.ok()) << from_file.status().ToString();
   EXPECT_EQ(from_file->labels, (std::vector<std::string>{"cat", "dog"}));
@@ -68,7 +69,8 @@ TEST(ModelRepositoryTest, ReportsBrokenModelsWithoutFailing) {
   std::filesystem::create_directories(root / "good");
   std::filesystem::create_directories(root / "broken");
   std::filesystem::create_directories(root / "not-a-model");
-  std::ofstream(root / "good/model.yaml") << "input: {width: 8, height: 8}\noutputs: [{shape: [1]}]\n";
+  std::ofstream(root / "good/model.yaml")
+      << "input: {width: 8, height: 8}\noutputs: [{shape: [1]}]\ndecoder: {family: raw}\n";
   std::ofstream(root / "broken/model.yaml") << "input: {width: -1}\n";
   auto entries = ScanModelRepository(root);
   ASSERT_TRUE(entries.ok());
