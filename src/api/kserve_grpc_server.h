@@ -12,6 +12,12 @@
 // memory RPCs answer UNIMPLEMENTED. Errors map from accel::StatusCode
 // (GrpcCodeFor): INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, INTERNAL.
 //
+// TLS (Options::tls): the TCP port (and any TCP listen_addresses) take gRPC's SSL server credentials
+// built from the same checked PEM files as the HTTP front end; with a client CA, clients must present a
+// certificate it signed. Unix-socket addresses ("unix:...", "unix-abstract:...") stay plaintext: they are
+// reachable only on this host, guarded by the socket file's permissions, and TLS there would cost every
+// same-host client a handshake and encryption for no protection.
+//
 // This header deliberately includes no gRPC header: only kserve_grpc_server.cc and the generated code
 // compile against grpc++ (slow to build).
 #pragma once
@@ -22,6 +28,7 @@
 
 #include "api/kserve_common.h"
 #include "api/service_context.h"
+#include "api/tls_credentials.h"
 #include "core/status.h"
 
 namespace accel {
@@ -53,6 +60,8 @@ class KServeGrpcServer {
     // can open, so it is for trusted same-host clients only (ideally on a Unix socket). Off: the register
     // RPC answers PERMISSION_DENIED and ServerMetadata does not list the extension.
     bool shared_memory = false;
+    // TLS on the TCP addresses when tls.enabled() (see above); off: plaintext everywhere.
+    TlsFiles tls = {};
   };
 
   // `context` and `backend` must outlive the server.
@@ -62,7 +71,8 @@ class KServeGrpcServer {
   KServeGrpcServer& operator=(const KServeGrpcServer&) = delete;
 
   // Binds and starts serving on gRPC's own threads. Unavailable when an address cannot be bound;
-  // InvalidArgument when there is nothing to listen on (port -1 and no listen_addresses).
+  // InvalidArgument when there is nothing to listen on (port -1 and no listen_addresses), or naming the file
+  // when a TLS file cannot be read or does not fit (LoadTlsCredentials).
   Status Start();
   int port() const;  // the bound TCP port after Start (the real one when Options::port was 0); 0 without
   // Stops accepting, cancels what is in flight after a short grace period, waits. Idempotent.
