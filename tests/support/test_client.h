@@ -94,13 +94,20 @@ class TestClient {
   // True when the server closed the connection (the next read hits EOF) within the stream timeout. Over
   // TLS, a close without close_notify (a timeout, a refused handshake) counts too.
   bool ReadsEof(std::chrono::seconds timeout = std::chrono::seconds(10)) {
+    if (buffer_.size() > 0) return false;
+    beast::error_code ec = ReadOneByte(timeout);
+    return ec == asio::error::eof || ec == asio::error::connection_reset ||
+           ec == asio::ssl::error::stream_truncated;
+  }
+
+  // How reading one more byte ends (over TLS: eof after the server's close_notify, stream_truncated
+  // without one); success when a byte came.
+  beast::error_code ReadOneByte(std::chrono::seconds timeout = std::chrono::seconds(10)) {
     stream().expires_after(timeout);
     char byte;
     beast::error_code ec;
-    if (buffer_.size() > 0) return false;
     Visit([&](auto& s) { s.read_some(asio::buffer(&byte, 1), ec); });
-    return ec == asio::error::eof || ec == asio::error::connection_reset ||
-           ec == asio::ssl::error::stream_truncated;
+    return ec;
   }
 
   // The TCP stream (under TLS, the layer below it).

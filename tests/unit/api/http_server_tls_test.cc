@@ -79,6 +79,18 @@ TEST_F(HttpServerTlsTest, ClientThatDoesNotTrustTheServerFails) {
   EXPECT_THROW(TestClient(server_->port(), &wrong), boost::system::system_error);
 }
 
+TEST_F(HttpServerTlsTest, ClosingAfterAResponseSendsCloseNotify) {
+  ASSERT_TRUE(StartServer(TlsOptions()).ok());
+  TestTls tls = ServerOnly();
+  TestClient client(server_->port(), &tls);
+  boost::beast::http::request<boost::beast::http::string_body> request(boost::beast::http::verb::get, "/last",
+                                                                       11);
+  request.keep_alive(false);
+  EXPECT_EQ(client.Send(request).body(), "hello /last");
+  // eof, not stream_truncated: the peer can tell a finished response from a cut connection.
+  EXPECT_EQ(client.ReadOneByte(), asio::error::eof);
+}
+
 TEST_F(HttpServerTlsTest, PlaintextIsRefusedAndTheServerKeepsServing) {
   ASSERT_TRUE(StartServer(TlsOptions()).ok());
   for (int i = 0; i < 3; ++i) {
