@@ -1,5 +1,8 @@
 #include "api/http_server.h"
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -8,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -16,10 +20,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "core/logging.h"
 
@@ -29,8 +35,11 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using ErrorCode = boost::system::error_code;
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 constexpr const char* kLog = "http";
 // Bounds on the lingering close after an error answer (see Session::LingerThenClose).
@@ -41,7 +50,14 @@ constexpr std::chrono::seconds kLingerTime{3};
 constexpr size_t kReadBufferLimit = 65'000;
 constexpr size_t kLingerMaxBytes = 256u << 20;
 
-class Session;
+// What the server needs of a connection, whatever stream it speaks through (Session<Stream>).
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  // Connection thread only.
+  virtual void Close() = 0;
+  virtual asio::any_io_executor executor() = 0;
+};
 
 // State shared by the server and its connections. Connections hold it by shared_ptr, so the io_contexts
 // outlive every socket even when a foreign thread keeps a responder (and thus a connection) past Stop().
@@ -49,24 +65,30 @@ struct Shared {
   HttpServer::Options options;
   HttpHandler handler;
   std::vector<std::unique_ptr<asio::io_context>> contexts;  // fixed after Start
+  // Set by Start when TLS is on; shared by every connection's OpenSSL session (read-only after Start).
+  std::unique_ptr<ssl::context> tls;
   std::atomic<bool> stopping{false};
   size_t max_connections = 0;               // fixed after Start
   std::atomic<size_t> open_connections{0};  // Session objects alive, counted from accept to close
   std::atomic<uint64_t> refused_connections{0};
   mutable std::mutex sessions_mu;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+  std::unordered_map<Connection*, std::weak_ptr<Connection>> sessions;
 };
 
 bool HasControlChars(std::string_view s) {
   return std::any_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
-// One connection. Every member is touched only on the connection's io_context thread, except Deliver(),
-// which any thread may call.
-class Session : public std::enable_shared_from_this<Session> {
+// One connection, over plain TCP (PlainStream) or TLS (TlsStream); the HTTP logic is the same for both.
+// Timeouts live on the TCP layer (Tcp()), whatever the stream. Every member is touched only on the
+// connection's io_context thread, except Deliver(), which any thread may call.
+template <class Stream>
+class Session : public Connection, public std::enable_shared_from_this<Session<Stream>> {
  public:
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
   Session(std::shared_ptr<Shared> shared, tcp::socket socket)
-      : shared_(std::move(shared)), stream_(std::move(socket)) {
+      : shared_(std::move(shared)), stream_(MakeStream(std::move(socket), *shared_)) {
     shared_->open_connections.fetch_add(1);
   }
 
@@ -79,52 +101,90 @@ class Session : public std::enable_shared_from_this<Session> {
   void Start() {
     {
       std::lock_guard<std::mutex> lock(shared_->sessions_mu);
-      shared_->sessions.emplace(this, weak_from_this());
+      shared_->sessions.emplace(this, this->weak_from_this());
     }
     if (shared_->stopping) return Close();
     ErrorCode ec;
     // Without TCP_NODELAY a keep-alive answer written after the previous one waits ~40 ms for the peer's
     // delayed ACK (Nagle); throughput collapses to a few dozen requests per second.
-    stream_.socket().set_option(tcp::no_delay(true), ec);
-    auto endpoint = stream_.socket().remote_endpoint(ec);
+    Tcp().socket().set_option(tcp::no_delay(true), ec);
+    auto endpoint = Tcp().socket().remote_endpoint(ec);
     if (!ec) {
       remote_address_ = endpoint.address().to_string();
       remote_port_ = endpoint.port();
     }
-    ReadHeader();
+    // The TLS handshake and the first header share this deadline: a peer that connects and then stalls
+    // (never handshakes, or handshakes and sends nothing) is bounded like a slow-header one.
+    first_header_deadline_ = std::chrono::steady_clock::now() + shared_->options.header_timeout;
+    if constexpr (kTls) {
+      Tcp().expires_at(*first_header_deadline_);
+      stream_.async_handshake(ssl::stream_base::server,
+                              beast::bind_front_handler(&Session::OnHandshake, this->shared_from_this()));
+    } else {
+      ReadHeader();
+    }
   }
 
   // Any thread. Hands a response to the connection's thread; ignored when the connection is gone.
   void Deliver(HttpResponse response) {
     if (shared_->stopping) return;
     asio::dispatch(stream_.get_executor(),
-                   [self = shared_from_this(), response = std::move(response)]() mutable {
+                   [self = this->shared_from_this(), response = std::move(response)]() mutable {
                      self->WriteResponse(std::move(response));
                    });
   }
 
   // Connection thread only.
-  void Close() {
+  void Close() override {
     if (closed_) return;
     closed_ = true;
     awaiting_response_ = false;
     ErrorCode ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.close();
+    Tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
+    Tcp().close();
   }
 
-  asio::any_io_executor executor() { return stream_.get_executor(); }
+  asio::any_io_executor executor() override { return stream_.get_executor(); }
 
  private:
+  static Stream MakeStream(tcp::socket socket, Shared& shared) {
+    if constexpr (kTls) {
+      return Stream(std::move(socket), *shared.tls);
+    } else {
+      return Stream(std::move(socket));
+    }
+  }
+
+  // The TCP stream under the connection: it carries the deadlines and owns the socket.
+  beast::tcp_stream& Tcp() { return beast::get_lowest_layer(stream_); }
+
+  void OnHandshake(ErrorCode ec) {
+    if (ec) {
+      // Plaintext on a TLS port, port scanners, clients without an acceptable certificate: routine on an
+      // exposed port, so not a warning.
+      if (ec != asio::error::operation_aborted && !shared_->stopping) {
+        ACCEL_LOG(kDebug, kLog) << "TLS handshake with " << remote_address_ << ":" << remote_port_
+                                << " failed: " << ec.message();
+      }
+      return Close();
+    }
+    ReadHeader();
+  }
+
   void ReadHeader() {
     if (closed_) return;
     parser_.emplace();
     parser_->body_limit(shared_->options.max_body_bytes);
     parser_->header_limit(
         static_cast<std::uint32_t>(std::min<size_t>(shared_->options.max_header_bytes, UINT32_MAX)));
-    stream_.expires_after(shared_->options.header_timeout);
+    if (first_header_deadline_) {
+      Tcp().expires_at(*first_header_deadline_);
+      first_header_deadline_.reset();
+    } else {
+      Tcp().expires_after(shared_->options.header_timeout);
+    }
     http::async_read_header(stream_, buffer_, *parser_,
-                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+                            beast::bind_front_handler(&Session::OnHeader, this->shared_from_this()));
   }
 
   void OnHeader(ErrorCode ec, size_t) {
@@ -134,9 +194,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (message.version() >= 11 && beast::iequals(message[http::field::expect], "100-continue")) {
       // The client holds the body back until it hears this (curl does so for large multipart uploads).
       static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-      stream_.expires_after(shared_->options.idle_timeout);
+      Tcp().expires_after(shared_->options.idle_timeout);
       asio::async_write(stream_, asio::buffer(kContinue.data(), kContinue.size()),
-                        [self = shared_from_this()](ErrorCode write_ec, size_t) {
+                        [self = this->shared_from_this()](ErrorCode write_ec, size_t) {
                           if (write_ec) return self->Close();
                           self->ReadBody();
                         });
@@ -147,9 +207,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void ReadBody() {
     if (closed_) return;
-    stream_.expires_after(BodyDeadline());
+    Tcp().expires_after(BodyDeadline());
     http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::OnBody, shared_from_this()));
+                     beast::bind_front_handler(&Session::OnBody, this->shared_from_this()));
   }
 
   // A body of known length gets header_timeout plus its length at the minimum rate; a chunked one (length
@@ -215,7 +275,7 @@ class Session : public std::enable_shared_from_this<Session> {
     head_request_ = message.method() == http::verb::head;
     awaiting_response_ = true;
 
-    HttpResponder responder = [state = std::make_shared<ResponderState>(shared_from_this())](
+    HttpResponder responder = [state = std::make_shared<ResponderState>(this->shared_from_this())](
                                   HttpResponse response) { state->Respond(std::move(response)); };
     try {
       shared_->handler(std::move(request), responder);
@@ -322,49 +382,76 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write() {
-    stream_.expires_after(shared_->options.idle_timeout);
-    http::async_write(stream_, response_, beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
+    Tcp().expires_after(shared_->options.idle_timeout);
+    http::async_write(stream_, response_,
+                      beast::bind_front_handler(&Session::OnWrite, this->shared_from_this()));
   }
 
   void OnWrite(ErrorCode ec, size_t) {
     if (ec) return Close();
     if (!close_after_write_) return ReadHeader();
-    if (linger_after_write_) return LingerThenClose();
+    StopSending([self = this->shared_from_this()] {
+      if (self->linger_after_write_) return self->LingerThenClose();
+      self->Close();
+    });
+  }
+
+  // Ends our direction of the connection, then calls `then`: over TLS a close_notify first (so that the peer
+  // can tell our end from a cut connection), then TCP's FIN. It does not wait for the peer's close_notify:
+  // OpenSSL's shutdown would, so the peer's is marked as received, which makes async_shutdown send ours and
+  // finish.
+  template <class Then>
+  void StopSending(Then then) {
+    if constexpr (kTls) {
+      SSL* native = stream_.native_handle();
+      SSL_set_shutdown(native, SSL_get_shutdown(native) | SSL_RECEIVED_SHUTDOWN);
+      Tcp().expires_after(kLingerTime);
+      stream_.async_shutdown([self = this->shared_from_this(), then = std::move(then)](ErrorCode) mutable {
+        if (self->closed_) return;
+        self->ShutdownSend();
+        then();
+      });
+    } else {
+      ShutdownSend();
+      then();
+    }
+  }
+
+  void ShutdownSend() {
     ErrorCode ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    Close();
+    Tcp().socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
   // Closing a socket with unread input makes the kernel send RST, which can destroy our error answer before
-  // the client reads it. So after an error we stop sending, then read and discard what the client still
-  // sends, within bounds, and close when it hangs up.
+  // the client reads it. So after an error we stop sending (StopSending), then read and discard what the
+  // client still sends, within bounds, and close when it hangs up. The discarded bytes are read from the TCP
+  // layer: over TLS they need no decrypting.
   void LingerThenClose() {
-    ErrorCode ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
     buffer_.consume(buffer_.size());
-    stream_.expires_after(kLingerTime);
+    Tcp().expires_after(kLingerTime);
     Drain();
   }
 
   void Drain() {
     if (closed_) return;
     if (!drain_buffer_) drain_buffer_ = std::make_unique<char[]>(kDrainChunk);
-    stream_.async_read_some(asio::buffer(drain_buffer_.get(), kDrainChunk),
-                            [self = shared_from_this()](ErrorCode ec, size_t n) {
-                              self->drained_ += n;
-                              if (ec || self->drained_ > kLingerMaxBytes) return self->Close();
-                              self->Drain();
-                            });
+    Tcp().async_read_some(asio::buffer(drain_buffer_.get(), kDrainChunk),
+                          [self = this->shared_from_this()](ErrorCode ec, size_t n) {
+                            self->drained_ += n;
+                            if (ec || self->drained_ > kLingerMaxBytes) return self->Close();
+                            self->Drain();
+                          });
   }
 
   static constexpr size_t kDrainChunk = 64 << 10;
   std::shared_ptr<Shared> shared_;  // first: destroyed last, after the socket
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_{kReadBufferLimit};
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;  // the answer being written
   std::string remote_address_;
   int remote_port_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> first_header_deadline_;  // until the first header
   unsigned version_ = 11;
   bool keep_alive_ = true;
   bool head_request_ = false;
@@ -377,7 +464,9 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 // Answers a connection over the cap without giving it a session: one non-blocking write of a canned 503
-// (the kernel's socket buffer takes it whole), then close. Logged once per 1,000 refusals.
+// (the kernel's socket buffer takes it whole), then close; on a TLS port only the close (a plaintext answer
+// would be garbage to a TLS client, and a handshake is the work the cap is there to refuse). Logged once
+// per 1,000 refusals.
 void RefuseConnection(Shared& shared, tcp::socket socket) {
   static constexpr std::string_view kBody =
       R"({"success":false,"error":"too many open connections; retry shortly"})";
@@ -386,14 +475,61 @@ void RefuseConnection(Shared& shared, tcp::socket socket) {
       "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
       std::to_string(kBody.size()) + "\r\n\r\n" + std::string(kBody);
   ErrorCode ec;
-  socket.non_blocking(true, ec);
-  socket.write_some(asio::buffer(kResponse), ec);
+  if (!shared.tls) {
+    socket.non_blocking(true, ec);
+    socket.write_some(asio::buffer(kResponse), ec);
+  }
   socket.shutdown(tcp::socket::shutdown_both, ec);
   socket.close(ec);
   if (shared.refused_connections.fetch_add(1) % 1000 == 0)
     ACCEL_LOG(kWarn, kLog) << "connection refused with 503: " << shared.max_connections
                            << " connections open (the cap; see --max-connections), "
                            << shared.refused_connections.load() << " refused so far";
+}
+
+template <class Stream>
+void StartSession(std::shared_ptr<Shared> shared, tcp::socket socket) {
+  auto session = std::make_shared<Session<Stream>>(std::move(shared), std::move(socket));
+  // Start on the connection's own thread; the acceptor runs on context 0.
+  asio::post(session->executor(), [session] { session->Start(); });
+}
+
+// The OpenSSL context every TLS connection shares: TLS 1.2 or newer, no renegotiation, and, with a client
+// CA, client certificates required and verified against it.
+StatusOr<std::unique_ptr<ssl::context>> MakeTlsContext(const TlsCredentials& credentials) {
+  try {
+    auto context = std::make_unique<ssl::context>(ssl::context::tls_server);
+    SSL_CTX* native = context->native_handle();
+    if (SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION) != 1)
+      return Internal("cannot set the minimum TLS version");
+    context->set_options(ssl::context::default_workarounds | ssl::context::no_compression |
+                         ssl::context::single_dh_use);
+    // Client-initiated renegotiation (TLS 1.2) lets a peer make the server redo expensive handshakes.
+    SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+    // Idle kept-alive connections then hold no read/write buffers (~34 KiB each).
+    SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
+    // Session resumption with client certificates needs a context id (OpenSSL refuses to resume without).
+    static constexpr unsigned char kSessionContext[] = "accel-http";
+    SSL_CTX_set_session_id_context(native, kSessionContext, sizeof(kSessionContext) - 1);
+    context->use_certificate_chain(asio::buffer(credentials.cert_chain_pem));
+    context->use_private_key(asio::buffer(credentials.private_key_pem), ssl::context::pem);
+    if (!credentials.client_ca_pem.empty()) {
+      context->add_certificate_authority(asio::buffer(credentials.client_ca_pem));
+      // Named in the certificate request, so that a client with several certificates sends the right one.
+      BIO* bio = BIO_new_mem_buf(credentials.client_ca_pem.data(),
+                                 static_cast<int>(credentials.client_ca_pem.size()));
+      while (X509* ca = bio ? PEM_read_bio_X509(bio, nullptr, nullptr, nullptr) : nullptr) {
+        SSL_CTX_add_client_CA(native, ca);
+        X509_free(ca);
+      }
+      BIO_free(bio);
+      ERR_clear_error();
+      context->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    }
+    return context;
+  } catch (const boost::system::system_error& e) {
+    return InvalidArgument(std::string("cannot set up TLS: ") + e.what());
+  }
 }
 
 }  // namespace
@@ -429,9 +565,11 @@ struct HttpServer::Impl {
         return;
       }
       try {
-        auto session = std::make_shared<Session>(shared, std::move(socket));
-        // Start on the connection's own thread; the acceptor runs on context 0.
-        asio::post(session->executor(), [session] { session->Start(); });
+        if (shared->tls) {
+          StartSession<TlsStream>(shared, std::move(socket));
+        } else {
+          StartSession<PlainStream>(shared, std::move(socket));
+        }
       } catch (const std::exception& e) {
         ACCEL_LOG(kError, kLog) << "cannot start connection: " << e.what();
       }
@@ -462,6 +600,10 @@ Status HttpServer::Start() {
                             ? static_cast<size_t>(files.rlim_cur)
                             : 1024;
     shared.max_connections = soft > 256 + 16 ? soft - 256 : 16;
+  }
+  if (options.tls.enabled()) {
+    ACCEL_ASSIGN_OR_RETURN(TlsCredentials credentials, LoadTlsCredentials(options.tls));
+    ACCEL_ASSIGN_OR_RETURN(shared.tls, MakeTlsContext(credentials));
   }
   int threads = options.io_threads > 0 ? options.io_threads
                                        : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
@@ -525,9 +667,11 @@ Status HttpServer::Start() {
         }
       });
     }
-    ACCEL_LOG(kInfo, kLog) << "listening on " << endpoint.address().to_string() << ":" << impl.port << " ("
-                           << threads << " I/O threads, body limit " << options.max_body_bytes
-                           << " bytes, at most " << shared.max_connections << " connections)";
+    ACCEL_LOG(kInfo, kLog)
+        << "listening on " << endpoint.address().to_string() << ":" << impl.port << " ("
+        << (shared.tls ? options.tls.client_ca_file.empty() ? "TLS, " : "TLS with client certificates, " : "")
+        << threads << " I/O threads, body limit " << options.max_body_bytes << " bytes, at most "
+        << shared.max_connections << " connections)";
   } catch (const std::exception& e) {
     return Internal(std::string("cannot start HTTP server: ") + e.what());
   }
@@ -553,7 +697,7 @@ void HttpServer::Stop() {
     impl.acceptor->close(ec);
     impl.retry_timer->cancel();
   });
-  std::vector<std::shared_ptr<Session>> open;
+  std::vector<std::shared_ptr<Connection>> open;
   {
     std::lock_guard<std::mutex> lock(shared.sessions_mu);
     for (auto& [raw, weak] : shared.sessions) {

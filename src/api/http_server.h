@@ -6,6 +6,13 @@
 // everything a connection does is serialised on that thread. A responder called from a foreign thread posts
 // the write there. Errors the server produces itself are JSON {"success": false, "error": "..."}: 400 for
 // malformed HTTP (then close), 413 for a body over max_body_bytes, 431 for headers over max_header_bytes.
+//
+// TLS (Options::tls): the port then speaks only TLS 1.2 or newer (OpenSSL through Asio), with the same
+// HTTP behaviour inside. A connection's TLS handshake and its first request header share one deadline,
+// header_timeout from the accept, and the connection counts against max_connections from the accept, so
+// peers that connect and never handshake are bounded like slow-header ones. A peer that fails the handshake
+// (plaintext HTTP, no or an untrusted client certificate, an old protocol) is disconnected and logged at
+// debug level only: on an exposed port such peers are routine.
 #pragma once
 
 #include <chrono>
@@ -14,6 +21,7 @@
 #include <string>
 
 #include "api/http_types.h"
+#include "api/tls_credentials.h"
 #include "core/status.h"
 
 namespace accel {
@@ -38,6 +46,9 @@ class HttpServer {
     // files, gRPC, zmq and engines (at least 16).
     size_t max_connections = 0;
     std::string server_name = "accel";  // Server header; empty: none
+    // TLS when tls.enabled(): certificate chain, key and optional client CA (client certificates are then
+    // required and verified). Off: plaintext HTTP.
+    TlsFiles tls;
   };
 
   HttpServer(Options options, HttpHandler handler);
@@ -46,7 +57,8 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   // Binds, listens and starts the I/O threads. Unavailable with a clear message when the address is in use
-  // or cannot be bound; FailedPrecondition when called twice. Not thread-safe against Stop().
+  // or cannot be bound; InvalidArgument naming the file when a TLS file cannot be read or does not fit
+  // (LoadTlsCredentials); FailedPrecondition when called twice. Not thread-safe against Stop().
   Status Start();
   // The bound port after a successful Start (the real one when Options::port was 0); 0 before.
   int port() const;

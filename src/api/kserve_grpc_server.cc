@@ -760,6 +760,11 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
   const bool shared_memory_;
 };
 
+// gRPC's Unix domain socket address schemes: same-host only, kept plaintext (see the header).
+bool IsUnixSocketAddress(const std::string& address) {
+  return address.rfind("unix:", 0) == 0 || address.rfind("unix-abstract:", 0) == 0;
+}
+
 }  // namespace
 
 struct KServeGrpcServer::Impl {
@@ -816,10 +821,21 @@ Status KServeGrpcServer::Start() {
         "clients on it");
   const mode_t socket_mode = static_cast<mode_t>(impl_->options.unix_socket_mode) & 0777;
   if (socket_mode & 0007) return InvalidArgument("the gRPC Unix socket must not be accessible to others");
+  std::shared_ptr<grpc::ServerCredentials> tcp_credentials = grpc::InsecureServerCredentials();
+  if (impl_->options.tls.enabled()) {
+    ACCEL_ASSIGN_OR_RETURN(TlsCredentials tls, LoadTlsCredentials(impl_->options.tls));
+    grpc::SslServerCredentialsOptions ssl(tls.client_ca_pem.empty()
+                                              ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                                              : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+    ssl.pem_root_certs = tls.client_ca_pem;
+    ssl.pem_key_cert_pairs.push_back({tls.private_key_pem, tls.cert_chain_pem});
+    tcp_credentials = grpc::SslServerCredentials(ssl);
+  }
   std::deque<int> selected;
   for (const auto& a : addresses) {
     selected.push_back(0);
-    builder.AddListeningPort(a, grpc::InsecureServerCredentials(), &selected.back());
+    builder.AddListeningPort(a, IsUnixSocketAddress(a) ? grpc::InsecureServerCredentials() : tcp_credentials,
+                             &selected.back());
   }
   builder.SetMaxReceiveMessageSize(impl_->options.max_message_bytes);
   builder.SetMaxSendMessageSize(impl_->options.max_message_bytes);
@@ -855,8 +871,11 @@ Status KServeGrpcServer::Start() {
   impl_->port = impl_->options.port >= 0 ? selected[0] : 0;
   for (size_t i = 0; i < addresses.size(); ++i) {
     const bool tcp = impl_->options.port >= 0 && i == 0;
+    const char* security = !impl_->options.tls.enabled() || IsUnixSocketAddress(addresses[i]) ? ""
+                           : impl_->options.tls.client_ca_file.empty()                        ? " (TLS)"
+                                                                       : " (TLS with client certificates)";
     ACCEL_LOG(kInfo, "kserve") << "KServe v2 gRPC listening on "
-                               << (tcp ? host + ":" + std::to_string(selected[0]) : addresses[i]);
+                               << (tcp ? host + ":" + std::to_string(selected[0]) : addresses[i]) << security;
   }
   return Status::Ok();
 }

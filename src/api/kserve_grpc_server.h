@@ -13,6 +13,12 @@
 // only: see Options::shared_memory. Errors map from accel::StatusCode
 // (GrpcCodeFor): INVALID_ARGUMENT, NOT_FOUND, UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, INTERNAL.
 //
+// TLS (Options::tls): the TCP port (and any TCP listen_addresses) take gRPC's SSL server credentials
+// built from the same checked PEM files as the HTTP front end; with a client CA, clients must present a
+// certificate it signed. Unix-socket addresses ("unix:...", "unix-abstract:...") stay plaintext: they are
+// reachable only on this host, guarded by the socket file's permissions, and TLS there would cost every
+// same-host client a handshake and encryption for no protection.
+//
 // This header deliberately includes no gRPC header: only kserve_grpc_server.cc and the generated code
 // compile against grpc++ (slow to build).
 #pragma once
@@ -25,6 +31,7 @@
 
 #include "api/kserve_common.h"
 #include "api/service_context.h"
+#include "api/tls_credentials.h"
 #include "core/status.h"
 
 namespace accel {
@@ -64,6 +71,8 @@ class KServeGrpcServer {
     // exactly (chmod): 0600 lets only the server's user connect, 0660 its group too. Bits for others are
     // refused by Start. Connecting needs write permission on the file, so these decide who can connect.
     int unix_socket_mode = 0600;
+    // TLS on the TCP addresses when tls.enabled() (see above); off: plaintext everywhere.
+    TlsFiles tls = {};
   };
 
   // `context` and `backend` must outlive the server.
@@ -74,8 +83,8 @@ class KServeGrpcServer {
 
   // Binds and starts serving on gRPC's own threads. Unavailable when an address cannot be bound or its socket
   // file's mode cannot be set; InvalidArgument when there is nothing to listen on (port -1 and no
-  // listen_addresses), when shared_memory is on without a "unix:" address, or for a unix_socket_mode with
-  // bits for others.
+  // listen_addresses), when shared_memory is on without a "unix:" address, for a unix_socket_mode with bits
+  // for others, or naming the file when a TLS file cannot be read or does not fit (LoadTlsCredentials).
   Status Start();
   int port() const;  // the bound TCP port after Start (the real one when Options::port was 0); 0 without
   // Stops accepting, cancels what is in flight after a short grace period, waits. Idempotent.

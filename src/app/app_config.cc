@@ -197,6 +197,14 @@ std::vector<CommandOption> ServeOptions(ServeConfig& c, const std::vector<Engine
       {"--header-timeout-s", "HEADER_TIMEOUT_S", "S",
        "a request's headers must arrive within this; also the keep-alive idle time (default 10)",
        ACCEL_INT_OPTION(header_timeout_s, 1, 3600)},
+      {"--tls-cert", "TLS_CERT_FILE", "FILE",
+       "serve HTTP and gRPC over TLS with this PEM certificate chain (needs --tls-key; default: plaintext)",
+       ACCEL_STRING_OPTION(tls_cert_file)},
+      {"--tls-key", "TLS_KEY_FILE", "FILE", "PEM private key of --tls-cert",
+       ACCEL_STRING_OPTION(tls_key_file)},
+      {"--tls-client-ca", "TLS_CLIENT_CA_FILE", "FILE",
+       "require client certificates signed by this PEM CA on TLS connections (default: none asked)",
+       ACCEL_STRING_OPTION(tls_client_ca_file)},
       {"--max-image-pixels", "MAX_IMAGE_PIXELS", "N", "largest decoded image, 413 above (default 40000000)",
        ACCEL_INT_OPTION(max_image_pixels, 1, 1LL << 32)},
       {"--api-key", "API_KEY", "KEY",
@@ -236,6 +244,11 @@ StatusOr<ServeConfig> ParseServeConfig(const std::vector<std::string>& args,
   ACCEL_ASSIGN_OR_RETURN(auto positional,
                          ParseCommandLine("serve", ServeOptions(config, engine_kinds), args, true));
   if (!positional.empty()) return InvalidArgument("unexpected argument '" + positional[0] + "'");
+  if (config.tls_cert_file.empty() != config.tls_key_file.empty())
+    return InvalidArgument(
+        "TLS needs both --tls-cert and --tls-key (TLS_CERT_FILE, TLS_KEY_FILE), or neither");
+  if (!config.tls_client_ca_file.empty() && config.tls_cert_file.empty())
+    return InvalidArgument("--tls-client-ca needs TLS on: give --tls-cert and --tls-key too");
   return config;
 }
 

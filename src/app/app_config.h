@@ -61,6 +61,11 @@ struct ServeConfig {
   int queue_capacity = 64;
   int execution_timeout_ms = 5000;
   size_t max_body_bytes = 32u << 20;
+  // TLS for HTTP and gRPC (docs/tls.md): PEM certificate chain and key, both or neither; with a client CA,
+  // clients must present a certificate it signed. "": off.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string tls_client_ca_file;
   int max_image_width = 8192;
   int max_image_height = 8192;
   long long max_image_pixels = 40'000'000;

@@ -1,5 +1,7 @@
 #include "app/loadgen_command.h"
 
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,8 +19,10 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <nlohmann/json.hpp>
 
 #include "api/base64.h"
@@ -35,18 +39,52 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using ErrorCode = boost::system::error_code;
 using SteadyClock = std::chrono::steady_clock;
 
 std::chrono::nanoseconds Seconds(double s) { return std::chrono::nanoseconds(static_cast<int64_t>(s * 1e9)); }
 
-// A keep-alive HTTP/1.1 connection driven synchronously by one worker thread. Async operations on a private
-// io_context are used only because Beast applies timeouts to asynchronous operations alone.
+// The client side of https:// targets: TLS 1.2 or newer, the server's certificate verified against
+// files.ca_file (or the system's CAs), and the client certificate when one is given.
+StatusOr<std::unique_ptr<ssl::context>> MakeClientTlsContext(const BenchTlsFiles& files) {
+  try {
+    auto context = std::make_unique<ssl::context>(ssl::context::tls_client);
+    SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+    context->set_verify_mode(ssl::verify_peer);
+    if (files.ca_file.empty()) {
+      context->set_default_verify_paths();
+    } else {
+      context->load_verify_file(files.ca_file);
+    }
+    if (files.cert_file.empty() != files.key_file.empty())
+      return InvalidArgument("a TLS client certificate needs its key (--tls-cert with --tls-key)");
+    if (!files.cert_file.empty()) {
+      context->use_certificate_chain_file(files.cert_file);
+      context->use_private_key_file(files.key_file, ssl::context::pem);
+    }
+    return context;
+  } catch (const boost::system::system_error& e) {
+    return InvalidArgument(std::string("TLS client setup (--tls-ca, --tls-cert, --tls-key): ") + e.what());
+  }
+}
+
+// A keep-alive HTTP/1.1 connection driven synchronously by one worker thread, over TCP or TLS. Async
+// operations on a private io_context are used only because Beast applies timeouts to asynchronous operations
+// alone.
 class HttpBenchClient : public BenchClient {
  public:
   HttpBenchClient(const HttpBenchProtocol& protocol, BenchTarget target, double timeout_s)
       : protocol_(protocol), target_(std::move(target)), timeout_(Seconds(timeout_s)), context_(1) {
+    if (target_.tls) {
+      auto tls = MakeClientTlsContext(target_.tls_files);
+      if (tls.ok()) {
+        tls_context_ = std::move(tls).value();
+      } else {
+        setup_error_ = tls.status().message();
+      }
+    }
     const auto& prepared = protocol_.requests();
     requests_.reserve(prepared.size());
     std::string host = target_.host + ":" + std::to_string(target_.port);
@@ -68,11 +106,11 @@ class HttpBenchClient : public BenchClient {
 
   BenchOutcome Send(size_t input_index) override {
     BenchOutcome outcome;
-    if (requests_.empty()) {
-      outcome.error = "no prepared requests";
+    if (requests_.empty() || !setup_error_.empty()) {
+      outcome.error = requests_.empty() ? "no prepared requests" : setup_error_;
       return outcome;
     }
-    if (!stream_) {
+    if (!connected()) {
       if (ErrorCode ec = Connect()) {
         outcome.error =
             "connect to " + target_.host + ":" + std::to_string(target_.port) + ": " + ec.message();
@@ -80,22 +118,18 @@ class HttpBenchClient : public BenchClient {
       }
     }
     auto& request = requests_[input_index % requests_.size()];
-    ErrorCode ec = Run([&](auto done) { http::async_write(*stream_, request, done); });
+    ErrorCode ec = Run([&](auto& stream, auto done) { http::async_write(stream, request, done); });
     http::response_parser<http::string_body> parser;
     parser.body_limit(256u << 20);
-    if (!ec) ec = Run([&](auto done) { http::async_read(*stream_, buffer_, parser, done); });
+    if (!ec) ec = Run([&](auto& stream, auto done) { http::async_read(stream, buffer_, parser, done); });
     if (ec) {
-      stream_.reset();  // the next Send reconnects
-      buffer_.clear();
+      Disconnect();  // the next Send reconnects
       outcome.error = ec == beast::error::timeout ? "timeout" : ec.message();
       return outcome;
     }
     auto& response = parser.get();
     outcome.code = static_cast<int>(response.result_int());
-    if (!response.keep_alive()) {
-      stream_.reset();
-      buffer_.clear();
-    }
+    if (!response.keep_alive()) Disconnect();
     Status valid = protocol_.ValidateResponse(outcome.code, response.body());
     outcome.ok = valid.ok();
     if (!valid.ok()) outcome.error = valid.message();
@@ -103,11 +137,28 @@ class HttpBenchClient : public BenchClient {
   }
 
  private:
+  bool connected() const { return plain_.has_value() || tls_.has_value(); }
+
+  // The TCP layer: it carries the timeouts.
+  beast::tcp_stream& Tcp() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
+
+  void Disconnect() {
+    plain_.reset();
+    tls_.reset();
+    buffer_.clear();
+  }
+
+  // Starts one operation on the connection's stream (TCP or TLS) and runs it to completion or timeout.
   template <typename Start>
   ErrorCode Run(Start start) {
     ErrorCode result = asio::error::would_block;
-    stream_->expires_after(timeout_);
-    start([&result](ErrorCode ec, size_t) { result = ec; });
+    Tcp().expires_after(timeout_);
+    auto done = [&result](ErrorCode ec, size_t) { result = ec; };
+    if (tls_) {
+      start(*tls_, done);
+    } else {
+      start(*plain_, done);
+    }
     context_.restart();
     context_.run();
     return result;
@@ -120,28 +171,55 @@ class HttpBenchClient : public BenchClient {
       endpoints_ = resolver.resolve(target_.host, std::to_string(target_.port), ec);
       if (ec) return ec;
     }
-    stream_.emplace(context_);
-    buffer_.clear();
+    Disconnect();
+    if (tls_context_) {
+      tls_.emplace(context_, *tls_context_);
+    } else {
+      plain_.emplace(context_);
+    }
     ErrorCode result = asio::error::would_block;
-    stream_->expires_after(timeout_);
-    stream_->async_connect(endpoints_,
-                           [&result](ErrorCode connect_ec, const tcp::endpoint&) { result = connect_ec; });
+    Tcp().expires_after(timeout_);
+    Tcp().async_connect(endpoints_,
+                        [&result](ErrorCode connect_ec, const tcp::endpoint&) { result = connect_ec; });
     context_.restart();
     context_.run();
+    if (!result && tls_) result = Handshake();
     if (result) {
-      stream_.reset();
+      Disconnect();
       return result;
     }
-    stream_->socket().set_option(tcp::no_delay(true), ec);
+    Tcp().socket().set_option(tcp::no_delay(true), ec);
     return {};
+  }
+
+  // Names the server (SNI, when it is a host name) and checks that its certificate is for that name or IP.
+  ErrorCode Handshake() {
+    SSL* native = tls_->native_handle();
+    ErrorCode ip_ec;
+    asio::ip::make_address(target_.host, ip_ec);
+    if (ip_ec) {
+      SSL_set_tlsext_host_name(native, target_.host.c_str());
+      SSL_set1_host(native, target_.host.c_str());
+    } else {
+      X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(native), target_.host.c_str());
+    }
+    ErrorCode result = asio::error::would_block;
+    Tcp().expires_after(timeout_);
+    tls_->async_handshake(ssl::stream_base::client, [&result](ErrorCode ec) { result = ec; });
+    context_.restart();
+    context_.run();
+    return result;
   }
 
   const HttpBenchProtocol& protocol_;
   BenchTarget target_;
   std::chrono::nanoseconds timeout_;
   asio::io_context context_;
+  std::unique_ptr<ssl::context> tls_context_;  // https only; outlives tls_
+  std::string setup_error_;                    // the TLS context could not be made: every Send fails
   tcp::resolver::results_type endpoints_;
-  std::optional<beast::tcp_stream> stream_;
+  std::optional<beast::tcp_stream> plain_;  // one of plain_ and tls_ while connected
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
   beast::flat_buffer buffer_;
   std::vector<http::request<http::span_body<const char>>> requests_;
 };
@@ -309,14 +387,20 @@ std::string CodesText(const std::map<int, uint64_t>& codes) {
 }  // namespace
 
 StatusOr<BenchTarget> ParseBenchUrl(std::string_view url) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.substr(0, kScheme.size()) != kScheme) {
-    return InvalidArgument("bench URL must start with http:// (got '" + std::string(url) + "')");
+  constexpr std::string_view kHttp = "http://";
+  constexpr std::string_view kHttps = "https://";
+  BenchTarget target;
+  std::string_view rest;
+  if (url.substr(0, kHttp.size()) == kHttp) {
+    rest = url.substr(kHttp.size());
+  } else if (url.substr(0, kHttps.size()) == kHttps) {
+    rest = url.substr(kHttps.size());
+    target.tls = true;
+  } else {
+    return InvalidArgument("bench URL must start with http:// or https:// (got '" + std::string(url) + "')");
   }
-  std::string_view rest = url.substr(kScheme.size());
   size_t slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
-  BenchTarget target;
   if (slash != std::string_view::npos) {
     target.base_path = std::string(rest.substr(slash));
     while (!target.base_path.empty() && target.base_path.back() == '/') target.base_path.pop_back();
@@ -336,7 +420,7 @@ StatusOr<BenchTarget> ParseBenchUrl(std::string_view url) {
   }
   if (host.empty()) return InvalidArgument("no host in URL '" + std::string(url) + "'");
   target.host = std::string(host);
-  target.port = 80;
+  target.port = target.tls ? 443 : 80;
   if (!port.empty()) {
     int value = 0;
     for (char c : port) {
@@ -436,6 +520,12 @@ BenchStepResult RunBenchStep(const BenchConfig& config) {
   };
   auto target = ParseBenchUrl(config.url);
   if (!target.ok()) return fail(target.status());
+  target->tls_files = config.protocol_options.tls;
+  if (target->tls) {
+    // Checked once here so that bad files stop the step instead of failing every request.
+    auto tls = MakeClientTlsContext(target->tls_files);
+    if (!tls.ok()) return fail(tls.status());
+  }
   if (config.duration_s <= 0) return fail(InvalidArgument("bench duration must be positive"));
 
   std::shared_ptr<BenchProtocol> protocol = config.protocol;
@@ -618,7 +708,8 @@ int RunBenchCommand(int argc, char** argv) {
   };
   int concurrency = 1;
   const std::vector<CommandOption> options = {
-      {"--url", "", "URL", "server (default http://127.0.0.1:8000)", StringValue(&base.url)},
+      {"--url", "", "URL", "server, http:// or https:// (default http://127.0.0.1:8000)",
+       StringValue(&base.url)},
       {"--api", "", "API",
        "deepstack: multipart POST /v1/vision/detection (field image); ai: POST /ai/infer with JSON "
        "image_base64; kserve-http: POST /v2/models/<model>-detect/infer, image as BYTES (binary data "
@@ -637,6 +728,15 @@ int RunBenchCommand(int argc, char** argv) {
        StringValue(&base.protocol_options.models_dir)},
       {"--grpc-url", "", "HOST:PORT", "for --api grpc (default 127.0.0.1:8001)",
        StringValue(&base.protocol_options.grpc_url)},
+      {"--grpc-tls", "", "", "for --api grpc: gRPC over TLS (with --tls-ca, --tls-cert, --tls-key)",
+       BoolValue("grpc-tls", &base.protocol_options.grpc_tls)},
+      {"--tls-ca", "", "FILE",
+       "PEM CA that an https:// or --grpc-tls server's certificate must chain to (default: the system's)",
+       StringValue(&base.protocol_options.tls.ca_file)},
+      {"--tls-cert", "", "FILE", "PEM client certificate for servers that require one (with --tls-key)",
+       StringValue(&base.protocol_options.tls.cert_file)},
+      {"--tls-key", "", "FILE", "PEM private key of --tls-cert",
+       StringValue(&base.protocol_options.tls.key_file)},
       {"--zmq-endpoint", "", "ENDPOINT", "for --api zmq (default tcp://127.0.0.1:5555)",
        StringValue(&base.protocol_options.zmq_endpoint)},
       {"--image", "", "FILE", "input image; repeat to cycle over several (required)",

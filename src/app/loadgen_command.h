@@ -18,13 +18,23 @@
 
 namespace accel {
 
+// How the load generator's clients speak TLS (https:// URLs, --grpc-tls). PEM files.
+struct BenchTlsFiles {
+  std::string ca_file;    // CA the server's certificate must chain to; "": the system's trusted CAs
+  std::string cert_file;  // client certificate, for servers that require one; "": none
+  std::string key_file;   // its private key
+};
+
 struct BenchTarget {
   std::string host = "127.0.0.1";
   int port = 8000;
   std::string base_path;  // URL path prefix without a trailing '/', usually ""
+  bool tls = false;       // https: TLS 1.2+, the server's certificate verified against tls_files.ca_file
+  BenchTlsFiles tls_files;
 };
 
-// "http://host:port/prefix" -> BenchTarget. Only plain http.
+// "http://host:port/prefix" or "https://..." -> BenchTarget (default ports 80 and 443). tls_files is left
+// empty.
 StatusOr<BenchTarget> ParseBenchUrl(std::string_view url);
 
 // What one request ended as. `code` is the HTTP status for HTTP protocols (a gRPC protocol would put its
@@ -86,6 +96,8 @@ struct BenchProtocolOptions {
   bool model_native = false;                // kserve-http/grpc: send the model's raw input tensor
   std::string models_dir = "models";        // where <model>/model.yaml is read for --model-native
   std::string grpc_url = "127.0.0.1:8001";  // grpc: host:port
+  bool grpc_tls = false;                    // grpc: over TLS, with `tls`
+  BenchTlsFiles tls;                        // for https:// URLs and grpc_tls
   std::string zmq_endpoint = "tcp://127.0.0.1:5555";
 };
 

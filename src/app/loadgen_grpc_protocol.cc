@@ -3,6 +3,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -12,6 +14,15 @@ namespace accel {
 namespace {
 
 class GrpcBenchProtocol;
+
+StatusOr<std::string> ReadPem(const std::string& flag, const std::string& path) {
+  if (path.empty()) return std::string();
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgument("cannot read " + flag + " file '" + path + "'");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 class GrpcBenchClient : public BenchClient {
  public:
@@ -32,6 +43,15 @@ class GrpcBenchProtocol : public BenchProtocol {
   Status Prepare(const std::vector<std::string>& inputs) override {
     if (inputs.empty()) return InvalidArgument("no input images");
     if (options_.grpc_url.empty()) return InvalidArgument("no --grpc-url");
+    if (options_.grpc_tls) {
+      const BenchTlsFiles& files = options_.tls;
+      if (files.cert_file.empty() != files.key_file.empty())
+        return InvalidArgument("a TLS client certificate needs its key (--tls-cert with --tls-key)");
+      // Read once: every client's channel is built from the same PEM text. Empty roots: gRPC's default CAs.
+      ACCEL_ASSIGN_OR_RETURN(tls_.pem_root_certs, ReadPem("--tls-ca", files.ca_file));
+      ACCEL_ASSIGN_OR_RETURN(tls_.pem_cert_chain, ReadPem("--tls-cert", files.cert_file));
+      ACCEL_ASSIGN_OR_RETURN(tls_.pem_private_key, ReadPem("--tls-key", files.key_file));
+    }
     requests_.clear();
     const std::string model = BenchModelName(options_);
     for (const auto& input : inputs) {
@@ -65,9 +85,13 @@ class GrpcBenchProtocol : public BenchProtocol {
 
   const inference::ModelInferRequest& request(size_t i) const { return requests_[i % requests_.size()]; }
   const BenchProtocolOptions& options() const { return options_; }
+  std::shared_ptr<grpc::ChannelCredentials> credentials() const {
+    return options_.grpc_tls ? grpc::SslCredentials(tls_) : grpc::InsecureChannelCredentials();
+  }
 
  private:
   BenchProtocolOptions options_;
+  grpc::SslCredentialsOptions tls_;  // with grpc_tls, from Prepare
   std::vector<inference::ModelInferRequest> requests_;
 };
 
@@ -81,7 +105,7 @@ GrpcBenchClient::GrpcBenchClient(const GrpcBenchProtocol& protocol, double timeo
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetString("accel.bench.client", std::to_string(reinterpret_cast<uintptr_t>(this)));
   stub_ = inference::GRPCInferenceService::NewStub(
-      grpc::CreateCustomChannel(protocol.options().grpc_url, grpc::InsecureChannelCredentials(), args));
+      grpc::CreateCustomChannel(protocol.options().grpc_url, protocol.credentials(), args));
 }
 
 BenchOutcome GrpcBenchClient::Send(size_t input_index) {

@@ -56,7 +56,8 @@ int RunServeCommand(const std::vector<std::string>& args) {
     ACCEL_LOG(kError, "serve") << s.message();
     return 1;
   }
-  ACCEL_LOG(kInfo, "serve") << "listening on http://" << config.host << ":" << (*service)->http_port()
+  ACCEL_LOG(kInfo, "serve") << "listening on " << (config.tls_cert_file.empty() ? "http://" : "https://")
+                            << config.host << ":" << (*service)->http_port()
                             << " (dashboard /, seed API /ai/*, DeepStack / CodeProject.AI /v1/vision/*)";
 
   int received = 0;

@@ -245,6 +245,8 @@ Status Service::StartFrontEnds() {
   http_options.max_body_bytes = config_.max_body_bytes;
   http_options.max_connections = static_cast<size_t>(config_.max_connections);
   http_options.header_timeout = std::chrono::seconds(config_.header_timeout_s);
+  const TlsFiles tls{config_.tls_cert_file, config_.tls_key_file, config_.tls_client_ca_file};
+  http_options.tls = tls;
   f.http = std::make_unique<HttpServer>(http_options, f.router.AsHandler());
   Status started = f.http->Start();
 
@@ -254,6 +256,7 @@ Status Service::StartFrontEnds() {
   grpc_options.shm_max_regions = config_.grpc_shm_max_regions;
   grpc_options.shm_max_bytes = uint64_t{static_cast<unsigned>(config_.grpc_shm_max_mb)} << 20;
   grpc_options.unix_socket_mode = config_.grpc_socket_mode;
+  grpc_options.tls = tls;
   const bool grpc_on = config_.grpc_port >= 0 || !config_.grpc_listen.empty();
   if (started.ok() && grpc_on) {
     f.grpc = std::make_unique<KServeGrpcServer>(context_, *kserve_, grpc_options);

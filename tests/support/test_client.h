@@ -1,16 +1,20 @@
-// A tiny synchronous Beast client for the HTTP tests (and nothing else).
+// A tiny synchronous Beast client for the HTTP tests (and nothing else), over plain TCP or TLS.
 #pragma once
 
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 namespace accel::testing {
 
@@ -19,19 +23,44 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
+// How a TestClient speaks TLS: the CA it trusts (the server's name is checked against 127.0.0.1) and,
+// optionally, a client certificate and key.
+struct TestTls {
+  std::string ca_file;
+  std::string cert_file;  // "": no client certificate
+  std::string key_file;
+};
+
 class TestClient {
  public:
-  explicit TestClient(int port) : stream_(context_) {
-    stream_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)));
-    stream_.socket().set_option(tcp::no_delay(true));
-    stream_.expires_after(std::chrono::seconds(10));
+  // Connects (and with `tls`, handshakes); throws boost::system::system_error when either fails.
+  explicit TestClient(int port, const TestTls* tls = nullptr) {
+    tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port));
+    if (!tls) {
+      plain_.emplace(context_);
+      plain_->connect(endpoint);
+    } else {
+      ssl_context_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+      ssl_context_->load_verify_file(tls->ca_file);
+      ssl_context_->set_verify_mode(asio::ssl::verify_peer);
+      ssl_context_->set_verify_callback(asio::ssl::host_name_verification("127.0.0.1"));
+      if (!tls->cert_file.empty()) {
+        ssl_context_->use_certificate_chain_file(tls->cert_file);
+        ssl_context_->use_private_key_file(tls->key_file, asio::ssl::context::pem);
+      }
+      tls_.emplace(context_, *ssl_context_);
+      beast::get_lowest_layer(*tls_).connect(endpoint);
+      tls_->handshake(asio::ssl::stream_base::client);
+    }
+    stream().socket().set_option(tcp::no_delay(true));
+    stream().expires_after(std::chrono::seconds(10));
   }
 
   http::response<http::string_body> Send(http::request<http::string_body> request) {
     if (request[http::field::host].empty()) request.set(http::field::host, "127.0.0.1");
     request.prepare_payload();
-    stream_.expires_after(std::chrono::seconds(10));
-    http::write(stream_, request);
+    stream().expires_after(std::chrono::seconds(10));
+    Visit([&](auto& s) { http::write(s, request); });
     return Read(request.method() == http::verb::head);
   }
 
@@ -48,8 +77,8 @@ class TestClient {
   }
 
   void WriteRaw(const std::string& bytes) {
-    stream_.expires_after(std::chrono::seconds(10));
-    asio::write(stream_, asio::buffer(bytes));
+    stream().expires_after(std::chrono::seconds(10));
+    Visit([&](auto& s) { asio::write(s, asio::buffer(bytes)); });
   }
 
   // Reads one response; throws boost::system::system_error on EOF or error.
@@ -57,26 +86,47 @@ class TestClient {
     http::response_parser<http::string_body> parser;
     parser.body_limit(256u << 20);
     parser.skip(head);
-    stream_.expires_after(std::chrono::seconds(10));
-    http::read(stream_, buffer_, parser);
+    stream().expires_after(std::chrono::seconds(10));
+    Visit([&](auto& s) { http::read(s, buffer_, parser); });
     return parser.release();
   }
 
-  // True when the server closed the connection (the next read hits EOF) within the stream timeout.
+  // True when the server closed the connection (the next read hits EOF) within the stream timeout. Over
+  // TLS, a close without close_notify (a timeout, a refused handshake) counts too.
   bool ReadsEof(std::chrono::seconds timeout = std::chrono::seconds(10)) {
-    stream_.expires_after(timeout);
-    char byte;
-    beast::error_code ec;
     if (buffer_.size() > 0) return false;
-    stream_.read_some(asio::buffer(&byte, 1), ec);
-    return ec == asio::error::eof || ec == asio::error::connection_reset;
+    beast::error_code ec = ReadOneByte(timeout);
+    return ec == asio::error::eof || ec == asio::error::connection_reset ||
+           ec == asio::ssl::error::stream_truncated;
   }
 
-  beast::tcp_stream& stream() { return stream_; }
+  // How reading one more byte ends (over TLS: eof after the server's close_notify, stream_truncated
+  // without one); success when a byte came.
+  beast::error_code ReadOneByte(std::chrono::seconds timeout = std::chrono::seconds(10)) {
+    stream().expires_after(timeout);
+    char byte;
+    beast::error_code ec;
+    Visit([&](auto& s) { s.read_some(asio::buffer(&byte, 1), ec); });
+    return ec;
+  }
+
+  // The TCP stream (under TLS, the layer below it).
+  beast::tcp_stream& stream() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
 
  private:
+  template <class F>
+  void Visit(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(*plain_);
+    }
+  }
+
   asio::io_context context_;
-  beast::tcp_stream stream_;
+  std::unique_ptr<asio::ssl::context> ssl_context_;  // outlives tls_
+  std::optional<beast::tcp_stream> plain_;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
   beast::flat_buffer buffer_;
 };
 

@@ -11,11 +11,14 @@
 #include <nlohmann/json.hpp>
 
 #include "test_client.h"
+#include "test_pki.h"
 
 namespace accel {
 namespace {
 
 using testing::TestClient;
+using testing::TestPki;
+using testing::TestTls;
 namespace http = boost::beast::http;
 using Json = nlohmann::json;
 
@@ -38,12 +41,23 @@ class DelayedResponder {
   std::vector<std::thread> threads_;
 };
 
-class HttpServerTest : public ::testing::Test {
+// Every test runs twice: over plain TCP and over TLS (parameter true), with the same expectations, since
+// the server's HTTP behaviour must not depend on the transport.
+class HttpServerTest : public ::testing::TestWithParam<bool> {
  protected:
+  static void SetUpTestSuite() { pki_ = std::make_unique<TestPki>(); }
+  static void TearDownTestSuite() { pki_.reset(); }
+
+  void SetUp() override { tls_ = TestTls{pki_->ca_cert, "", ""}; }
+
+  // The client side of the transport under test: null for plain TCP. Any thread.
+  const TestTls* tls() const { return GetParam() ? &tls_ : nullptr; }
+
   void StartServer(HttpServer::Options options = {}) {
     options.host = "127.0.0.1";
     options.port = 0;
     if (options.io_threads == 0) options.io_threads = 2;
+    if (GetParam()) options.tls = TlsFiles{pki_->server_cert, pki_->server_key_file, ""};
     server_ = std::make_unique<HttpServer>(options, [this](HttpRequest&& request, HttpResponder responder) {
       Handle(std::move(request), std::move(responder));
     });
@@ -100,6 +114,8 @@ class HttpServerTest : public ::testing::Test {
     return r;
   }
 
+  static std::unique_ptr<TestPki> pki_;
+  TestTls tls_;
   DelayedResponder delayed_;  // declared before server_: joined after the server is gone
   std::unique_ptr<HttpServer> server_;
   std::atomic<int> handled_{0};
@@ -108,9 +124,9 @@ class HttpServerTest : public ::testing::Test {
   std::vector<HttpResponder> kept_;
 };
 
-TEST_F(HttpServerTest, GetReachesHandler) {
+TEST_P(HttpServerTest, GetReachesHandler) {
   StartServer();
-  TestClient client(server_->port());
+  TestClient client(server_->port(), tls());
   http::request<http::string_body> request(http::verb::get, "/a/b%20c?name=x+y%21&z", 11);
   request.set("X-Test", "hello");
   auto response = client.Send(std::move(request));
@@ -127,9 +143,9 @@ TEST_F(HttpServerTest, GetReachesHandler) {
   EXPECT_EQ(body["version"], 11);
 }
 
-TEST_F(HttpServerTest, PostBodyArrivesWhole) {
+TEST_P(HttpServerTest, PostBodyArrivesWhole) {
   StartServer();
-  TestClient client(server_->port());
+  TestClient client(server_->port(), tls());
   std::string payload(3 << 20, 'q');
   payload.replace(0, 5, "START");
   auto response = client.Post("/upload", payload);
@@ -139,9 +155,9 @@ TEST_F(HttpServerTest, PostBodyArrivesWhole) {
   EXPECT_EQ(body["body_prefix"], payload.substr(0, 16));
 }
 
-TEST_F(HttpServerTest, ChunkedRequestBody) {
+TEST_P(HttpServerTest, ChunkedRequestBody) {
   StartServer();
-  TestClient client(server_->port());
+  TestClient client(server_->port(), tls());
   client.WriteRaw(
       "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
       "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n");
@@ -150,9 +166,9 @@ TEST_F(HttpServerTest, ChunkedRequestBody) {
   EXPECT_EQ(Json::parse(response.body())["body_prefix"], "hello world");
 }
 
-TEST_F(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {
+TEST_P(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {
   StartServer();
-  TestClient client(server_->port());
+  TestClient client(server_->port(), tls());
   int first_port = -1;
   for (int i = 0; i < 20; ++i) {
     auto response = client.Get("/k?i=" + std::to_string(i));
@@ -165,10 +181,10 @@ TEST_F(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {
   EXPECT_EQ(handled_.load(), 20);
 }
 
-TEST_F(HttpServerTest, Http10ClosesUnlessKeepAlive) {
+TEST_P(HttpServerTest, Http10ClosesUnlessKeepAlive) {
   StartServer();
   {
-    TestClient client(server_->port());
+    TestClient client(server_->port(), tls());
     client.WriteRaw("GET /old HTTP/1.0\r\n\r\n");
     auto response = client.Read();
     EXPECT_EQ(response.result_int(), 200);
@@ -177,7 +193,7 @@ TEST_F(HttpServerTest, Http10ClosesUnlessKeepAlive) {
     EXPECT_TRUE(client.ReadsEof());
   }
   {
-    TestClient client(server_->port());
+    TestClient client(server_->port(), tls());
     for (int i = 0; i < 3; ++i) {
       client.WriteRaw("GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
       auto response = client.Read();
@@ -187,9 +203,9 @@ TEST_F(HttpServerTest, Http10ClosesUnlessKeepAlive) {
   }
 }
 
-TEST_F(HttpServerTest, ConnectionCloseIsHonoured) {
+TEST_P(HttpServerTest, ConnectionCloseIsHonoured) {
   StartServer();
-  TestClient client(server_->port());
+  TestClient client(server_->port(), tls());
   client.WriteRaw("GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
   auto response = client.Read();
   EXPECT_EQ(response.result_int(), 200);
@@ -197,9 +213,9 @@ TEST_F(HttpServerTest, ConnectionCloseIsHonoured) {
   EXPECT_TRUE(client.ReadsEof());
 }
 
-TEST_F(HttpServerTest, PipelinedRequestsAnsweredInOrder) {
+TEST_P(HttpServerTest, PipelinedRequestsAnsweredInOrder) {
   StartServer();
-  TestClient client(server_->port());
+  TestClient client(server_->port(), tls());
   // The slow one is answered from another thread after 100 ms; the fast one must still come second.
   client.WriteRaw(
       "GET /slow HTTP/1.1\r\nHost: a\r\n\r\nGET /fast?name=2 HTTP/1.1\r\nHost: a\r\n\r\n"
@@ -212,9 +228,9 @@ TEST_F(HttpServerTest, PipelinedRequestsAnsweredInOrder) {
   EXPECT_EQ(Json::parse(third.body())["body_prefix"], "abc");
 }
 
-TEST_F(HttpServerTest, ResponderFromAnotherThreadAfterDelay) {
+TEST_P(HttpServerTest, ResponderFromAnotherThreadAfterDelay) {
   StartServer();
-  TestClient client(server_->port());
+  TestClient client(server_->port(), tls());
   for (int i = 0; i < 3; ++i) {
     auto start = std::chrono::steady_clock::now();
     auto response = client.Get("/slow");
@@ -225,12 +241,12 @@ TEST_F(HttpServerTest, ResponderFromAnotherThreadAfterDelay) {
   }
 }
 
-TEST_F(HttpServerTest, BodyOverLimitGets413Json) {
+TEST_P(HttpServerTest, BodyOverLimitGets413Json) {
   HttpServer::Options options;
   options.max_body_bytes = 1024;
   StartServer(options);
   {
-    TestClient client(server_->port());
+    TestClient client(server_->port(), tls());
     auto response = client.Post("/big", std::string(4096, 'x'));
     EXPECT_EQ(response.result_int(), 413);
     Json body = Json::parse(response.body());
@@ -240,7 +256,7 @@ TEST_F(HttpServerTest, BodyOverLimitGets413Json) {
   }
   {
     // Chunked: the size is only known while reading.
-    TestClient client(server_->port());
+    TestClient client(server_->port(), tls());
     std::string chunk(800, 'y');
     client.WriteRaw("POST /big HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n320\r\n" + chunk +
                     "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n");
@@ -249,15 +265,15 @@ TEST_F(HttpServerTest, BodyOverLimitGets413Json) {
   }
   {
     // At the limit is fine, and the server is still healthy.
-    TestClient client(server_->port());
+    TestClient client(server_->port(), tls());
     auto response = client.Post("/ok", std::string(1024, 'z'));
     EXPECT_EQ(response.result_int(), 200);
   }
 }
 
-TEST_F(HttpServerTest, Expect100Continue) {
+TEST_P(HttpServerTest, Expect100Continue) {
   StartServer();
-  TestClient client(server_->port());
+  TestClient client(server_->port(), tls());
   client.WriteRaw("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
   auto interim = client.Read();
   EXPECT_EQ(interim.result_int(), 100);
@@ -267,17 +283,17 @@ TEST_F(HttpServerTest, Expect100Continue) {
   EXPECT_EQ(Json::parse(response.body())["body_prefix"], "12345");
 }
 
-TEST_F(HttpServerTest, Expect100ContinueOverLimitRejectedBeforeBody) {
+TEST_P(HttpServerTest, Expect100ContinueOverLimitRejectedBeforeBody) {
   HttpServer::Options options;
   options.max_body_bytes = 100;
   StartServer(options);
-  TestClient client(server_->port());
+  TestClient client(server_->port(), tls());
   client.WriteRaw("POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 5000\r\nExpect: 100-continue\r\n\r\n");
   auto response = client.Read();
   EXPECT_EQ(response.result_int(), 413);
 }
 
-TEST_F(HttpServerTest, GarbageGets400OrCloseAndServerSurvives) {
+TEST_P(HttpServerTest, GarbageGets400OrCloseAndServerSurvives) {
   StartServer();
   const std::vector<std::string> garbage = {
       std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) + "\r\n\r\n",  // a TLS hello
@@ -290,7 +306,7 @@ TEST_F(HttpServerTest, GarbageGets400OrCloseAndServerSurvives) {
       "\r\n\r\n\r\n\r\n",
   };
   for (const auto& bytes : garbage) {
-    TestClient client(server_->port());
+    TestClient client(server_->port(), tls());
     client.WriteRaw(bytes);
     try {
       auto response = client.Read();
@@ -301,24 +317,24 @@ TEST_F(HttpServerTest, GarbageGets400OrCloseAndServerSurvives) {
       // Closing without an answer is also acceptable.
     }
   }
-  TestClient client(server_->port());
+  TestClient client(server_->port(), tls());
   EXPECT_EQ(client.Get("/after").result_int(), 200);
 }
 
-TEST_F(HttpServerTest, HeadersOverLimitGet431) {
+TEST_P(HttpServerTest, HeadersOverLimitGet431) {
   HttpServer::Options options;
   options.max_header_bytes = 2048;
   StartServer(options);
-  TestClient client(server_->port());
+  TestClient client(server_->port(), tls());
   http::request<http::string_body> request(http::verb::get, "/h", 11);
   request.set("X-Big", std::string(4096, 'h'));
   auto response = client.Send(std::move(request));
   EXPECT_EQ(response.result_int(), 431);
 }
 
-TEST_F(HttpServerTest, HandlerThatThrowsOrForgetsGets500) {
+TEST_P(HttpServerTest, HandlerThatThrowsOrForgetsGets500) {
   StartServer();
-  TestClient client(server_->port());
+  TestClient client(server_->port(), tls());
   auto thrown = client.Get("/throw");
   EXPECT_EQ(thrown.result_int(), 500);
   EXPECT_EQ(Json::parse(thrown.body())["success"], false);
@@ -327,9 +343,9 @@ TEST_F(HttpServerTest, HandlerThatThrowsOrForgetsGets500) {
   EXPECT_EQ(client.Get("/fine").result_int(), 200);  // same connection still usable
 }
 
-TEST_F(HttpServerTest, StatusAndHeadersFromHandler) {
+TEST_P(HttpServerTest, StatusAndHeadersFromHandler) {
   StartServer();
-  TestClient client(server_->port());
+  TestClient client(server_->port(), tls());
   auto response = client.Get("/status?code=503");
   EXPECT_EQ(response.result_int(), 503);
   EXPECT_EQ(response["Retry-After"], "1");
@@ -340,9 +356,9 @@ TEST_F(HttpServerTest, StatusAndHeadersFromHandler) {
   EXPECT_EQ(client.Get("/fine").result_int(), 200);
 }
 
-TEST_F(HttpServerTest, HeadHasLengthButNoBody) {
+TEST_P(HttpServerTest, HeadHasLengthButNoBody) {
   StartServer();
-  TestClient client(server_->port());
+  TestClient client(server_->port(), tls());
   auto response = client.Send(http::request<http::string_body>(http::verb::head, "/h", 11));
   EXPECT_EQ(response.result_int(), 200);
   EXPECT_GT(std::stoul(std::string(response[http::field::content_length])), 10u);
@@ -350,10 +366,10 @@ TEST_F(HttpServerTest, HeadHasLengthButNoBody) {
   EXPECT_EQ(client.Get("/after-head").result_int(), 200);  // framing intact
 }
 
-TEST_F(HttpServerTest, RespondingAfterClientLeftIsHarmless) {
+TEST_P(HttpServerTest, RespondingAfterClientLeftIsHarmless) {
   StartServer();
   {
-    TestClient client(server_->port());
+    TestClient client(server_->port(), tls());
     client.WriteRaw("GET /keep HTTP/1.1\r\nHost: a\r\n\r\n");
     HttpResponder responder = WaitForKept();
     ASSERT_TRUE(responder);
@@ -361,13 +377,13 @@ TEST_F(HttpServerTest, RespondingAfterClientLeftIsHarmless) {
     responder(HttpResponse{});  // may race with the server noticing the close; either way no crash
     responder(HttpResponse{});  // second call ignored
   }
-  TestClient client(server_->port());
+  TestClient client(server_->port(), tls());
   EXPECT_EQ(client.Get("/fine").result_int(), 200);
 }
 
-TEST_F(HttpServerTest, RespondingAfterStopIsHarmless) {
+TEST_P(HttpServerTest, RespondingAfterStopIsHarmless) {
   StartServer();
-  TestClient client(server_->port());
+  TestClient client(server_->port(), tls());
   client.WriteRaw("GET /keep HTTP/1.1\r\nHost: a\r\n\r\n");
   HttpResponder responder = WaitForKept();
   ASSERT_TRUE(responder);
@@ -379,7 +395,7 @@ TEST_F(HttpServerTest, RespondingAfterStopIsHarmless) {
   EXPECT_TRUE(client.ReadsEof());
 }
 
-TEST_F(HttpServerTest, ManyConcurrentConnections) {
+TEST_P(HttpServerTest, ManyConcurrentConnections) {
   StartServer();
   constexpr int kClients = 48;
   constexpr int kRequests = 25;
@@ -388,7 +404,7 @@ TEST_F(HttpServerTest, ManyConcurrentConnections) {
   for (int c = 0; c < kClients; ++c) {
     threads.emplace_back([&, c] {
       try {
-        TestClient client(server_->port());
+        TestClient client(server_->port(), tls());
         for (int i = 0; i < kRequests; ++i) {
           auto response = client.Post("/c" + std::to_string(c), std::string(100 + i, 'a'));
           if (response.result_int() == 200 && Json::parse(response.body())["body_size"] == 100 + i) ++ok;
@@ -401,12 +417,12 @@ TEST_F(HttpServerTest, ManyConcurrentConnections) {
   EXPECT_EQ(ok.load(), kClients * kRequests);
 }
 
-TEST_F(HttpServerTest, IdleConnectionIsClosedQuietly) {
+TEST_P(HttpServerTest, IdleConnectionIsClosedQuietly) {
   HttpServer::Options options;
   options.header_timeout =
       std::chrono::seconds(1);  // a kept-alive connection waits this for its next request
   StartServer(options);
-  TestClient client(server_->port());
+  TestClient client(server_->port(), tls());
   EXPECT_EQ(client.Get("/x").result_int(), 200);
   auto start = std::chrono::steady_clock::now();
   EXPECT_TRUE(client.ReadsEof(std::chrono::seconds(5)));
@@ -414,6 +430,13 @@ TEST_F(HttpServerTest, IdleConnectionIsClosedQuietly) {
   EXPECT_GE(waited, std::chrono::milliseconds(800));
   EXPECT_LT(waited, std::chrono::seconds(4));
 }
+
+std::unique_ptr<TestPki> HttpServerTest::pki_;
+
+INSTANTIATE_TEST_SUITE_P(Transport, HttpServerTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Tls" : "Plain";
+                         });
 
 TEST(HttpServerStartTest, AddressInUseIsAClearError) {
   HttpServer::Options options;

@@ -8,6 +8,7 @@
 #include "api/base64.h"
 #include "api/http_server.h"
 #include "api/multipart.h"
+#include "test_pki.h"
 
 namespace accel {
 namespace {
@@ -178,6 +179,60 @@ TEST(BenchConfigTest, ParseUrl) {
   EXPECT_FALSE(ParseBenchUrl("http://:80").ok());
   EXPECT_FALSE(ParseBenchUrl("http://h:99999").ok());
   EXPECT_FALSE(ParseBenchUrl("http://h:8x").ok());
+  EXPECT_FALSE(t->tls);
+  t = ParseBenchUrl("https://example.org/p");
+  ASSERT_TRUE(t.ok());
+  EXPECT_TRUE(t->tls);
+  EXPECT_EQ(t->port, 443);
+  EXPECT_EQ(t->base_path, "/p");
+  t = ParseBenchUrl("https://127.0.0.1:8443");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->port, 8443);
+  EXPECT_FALSE(ParseBenchUrl("httpss://x").ok());
+}
+
+// https:// against an HttpServer with TLS: requests succeed when the bench trusts the server's CA, and none
+// does when it does not (the system's CAs know nothing of the test CA) or when it speaks plaintext.
+TEST(BenchTlsTest, HttpsNeedsTheServersCa) {
+  testing::TestPki pki;
+  HttpServer::Options options;
+  options.host = "127.0.0.1";
+  options.port = 0;
+  options.io_threads = 1;
+  options.tls = TlsFiles{pki.server_cert, pki.server_key_file, ""};
+  HttpServer server(options, [](HttpRequest&&, HttpResponder responder) {
+    HttpResponse response;
+    response.body = R"({"success": true})";
+    responder(std::move(response));
+  });
+  ASSERT_TRUE(server.Start().ok());
+  BenchConfig config;
+  config.api = "ai";
+  config.inputs = {"image"};
+  config.duration_s = 0.3;
+  config.timeout_s = 2;
+  config.progress = false;
+  const std::string address = "127.0.0.1:" + std::to_string(server.port());
+
+  config.url = "https://" + address;
+  config.protocol_options.tls.ca_file = pki.ca_cert;
+  BenchStepResult trusted = RunBenchStep(config);
+  ASSERT_TRUE(trusted.status.ok()) << trusted.status.ToString();
+  EXPECT_GT(trusted.ok, 0u) << trusted.first_error;
+  EXPECT_EQ(trusted.errors, 0u) << trusted.first_error;
+
+  config.protocol_options.tls.ca_file = "";
+  BenchStepResult untrusted = RunBenchStep(config);
+  EXPECT_EQ(untrusted.ok, 0u);
+  EXPECT_GT(untrusted.codes[0], 0u) << "expected transport errors";
+
+  config.url = "http://" + address;
+  BenchStepResult plaintext = RunBenchStep(config);
+  EXPECT_EQ(plaintext.ok, 0u);
+
+  config.url = "https://" + address;
+  config.protocol_options.tls.ca_file = pki.dir() + "/missing.pem";
+  EXPECT_EQ(RunBenchStep(config).status.code(), StatusCode::kInvalidArgument);
 }
 
 TEST(BenchCommandTest, UsageErrors) {

@@ -59,6 +59,26 @@ TEST(ServeConfigTest, DeepStackCapAndZmqUploads) {
   EXPECT_FALSE(ParseServeConfig({"--deepstack-max-predictions", "many"}).ok());
 }
 
+TEST(ServeConfigTest, TlsNeedsCertificateAndKeyTogether) {
+  auto on = ParseServeConfig({"--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-client-ca", "ca.pem"});
+  ASSERT_TRUE(on.ok()) << on.status().ToString();
+  EXPECT_EQ(on->tls_cert_file, "c.pem");
+  EXPECT_EQ(on->tls_key_file, "k.pem");
+  EXPECT_EQ(on->tls_client_ca_file, "ca.pem");
+  setenv("TLS_KEY_FILE", "env.key", 1);
+  auto env = ParseServeConfig({"--tls-cert", "c.pem"});
+  unsetenv("TLS_KEY_FILE");
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  EXPECT_EQ(env->tls_key_file, "env.key");
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--tls-cert", "c.pem"}, {"--tls-key", "k.pem"}, {"--tls-client-ca", "ca.pem"}}) {
+    auto bad = ParseServeConfig(args);
+    ASSERT_FALSE(bad.ok()) << args[0];
+    EXPECT_NE(bad.status().message().find("--tls-"), std::string::npos) << bad.status().ToString();
+  }
+  EXPECT_TRUE(ParseServeConfig({}).ok());
+}
+
 TEST(ServeConfigTest, UsageDocumentsEveryEnvironmentVariable) {
   const std::string usage = ServeUsage();
   for (const char* env : {"DEFAULT_ENGINE", "FALLBACK_ENGINE", "SUPPORT_HAILO", "SUPPORT_NVIDIA", "LOG_LEVEL",
