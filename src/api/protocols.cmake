@@ -33,7 +33,9 @@ add_library(accel_protocols STATIC
   kserve_http_api.cc
   kserve_grpc_server.cc
   kserve_grpc_fast_path.cc
+  kserve_grpc_request.cc
   shared_memory_registry.cc
+  zmq_detector_request.cc
   zmq_detector_server.cc
 )
 target_include_directories(accel_protocols PRIVATE ${ACCEL_CPPZMQ_INCLUDE})

@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
-#include <cstring>
 #include <deque>
 #include <fstream>
 #include <map>
@@ -14,23 +12,21 @@
 #include <sstream>
 #include <thread>
 
-#include "api/client_json.h"
 #include "api/request_metrics.h"
+#include "api/zmq_detector_request.h"
 #include "core/clock.h"
 #include "core/logging.h"
-#include "core/tensor.h"
 #include "vision/image.h"
 
 namespace accel {
 namespace {
 
 using nlohmann::json;
-using Frames = std::vector<std::string>;
+using Frames = ZmqFrames;
 
 constexpr int kRows = 20;
 constexpr int kCols = 6;
 constexpr size_t kReplyBytes = kRows * kCols * sizeof(float);
-constexpr size_t kMaxFrames = 8;
 
 Frames ErrorReply(const std::string& message) {
   json header = {{"shape", {kRows, kCols}}, {"dtype", "float32"}, {"error", message}};
@@ -124,40 +120,29 @@ struct ZmqDetectorServer::Impl {
 
   template <typename Reply>
   void HandleRequest(Frames body, Reply& reply) {
-    if (body.empty()) return reply(ErrorReply("empty request"));
-    auto parsed = ParseClientJson(body[0], "the zmq header");
+    auto parsed = ParseZmqRequest(body, {ctx.pipeline->limits(), options.bgr});
     if (!parsed.ok()) return reply(ErrorReply(parsed.status().message()));
-    const json& header = *parsed;
-    if (!header.is_object()) return reply(ErrorReply("the first frame must be a JSON object header"));
-    auto model_request = OptionalBool(header, "model_request");
-    auto model_data = OptionalBool(header, "model_data");
-    if (!model_request.ok()) return reply(ErrorReply(model_request.status().message()));
-    if (!model_data.ok()) return reply(ErrorReply(model_data.status().message()));
-    if (model_request->value_or(false)) {
+    if (parsed->kind == ZmqRequest::Kind::kModelRequest) {
       json r = {{"model_available", true},
                 {"model_loaded", ModelLoaded()},
                 {"model_name", ModelName()},
                 {"server", "accel"}};
       return reply({r.dump()});
     }
-    if (model_data->value_or(false)) {
+    if (parsed->kind == ZmqRequest::Kind::kModelData) {
       json r = {{"model_saved", false},
                 {"model_loaded", ModelLoaded()},
                 {"error", "Accel does not accept model uploads; it serves '" + ModelName() +
                               "' from its model repository"}};
       return reply({r.dump()});
     }
-    if (body.size() != 2)
-      return reply(ErrorReply("expected 2 frames [header, tensor], got " + std::to_string(body.size())));
-    auto image = TensorToImage(header, body[1]);
-    if (!image.ok()) return reply(ErrorReply(image.status().message()));
-    const int width = image->width;
-    const int height = image->height;
+    const int width = parsed->image.width;
+    const int height = parsed->image.height;
     DetectionRequest request;
     request.model = options.model;
     request.filter.threshold = options.threshold;
     request.filter.max_results = labelmap->empty() ? kRows : -1;
-    request.image = std::move(image).value();
+    request.image = std::move(parsed->image);
     if (options.deadline_ms > 0)
       request.deadline = Clock::Real()->Now() + std::chrono::milliseconds(options.deadline_ms);
     // The callback may outlive this server (Stop during inference): it captures only shared state and the
@@ -190,75 +175,6 @@ struct ZmqDetectorServer::Impl {
       }
       reply({std::move(rows)});
     });
-  }
-
-  StatusOr<Image> TensorToImage(const json& header, const std::string& data) const {
-    ACCEL_ASSIGN_OR_RETURN(const json* shape_json, OptionalField(header, "shape", json::value_t::array));
-    if (!shape_json) return InvalidArgument("header has no 'shape' array");
-    std::vector<int64_t> shape;
-    for (const auto& d : *shape_json) {
-      if (!d.is_number_integer() || d.get<int64_t>() <= 0 || d.get<int64_t>() > 1 << 16)
-        return InvalidArgument("shape entries must be positive integers up to 65536");
-      shape.push_back(d.get<int64_t>());
-    }
-    ACCEL_ASSIGN_OR_RETURN(auto dtype_field, OptionalString(header, "dtype"));
-    const std::string dtype = dtype_field.value_or("");
-    size_t elem = 0;
-    if (dtype == "uint8")
-      elem = 1;
-    else if (dtype == "float32")
-      elem = 4;
-    else
-      return InvalidArgument("dtype '" + dtype + "' is not supported (uint8 or float32)");
-    int64_t h = 0, w = 0;
-    bool nchw = false;
-    if (shape.size() == 4 && shape[0] == 1 && shape[3] == 3) {
-      h = shape[1], w = shape[2];
-    } else if (shape.size() == 4 && shape[0] == 1 && shape[1] == 3) {
-      h = shape[2], w = shape[3], nchw = true;
-    } else if (shape.size() == 3 && shape[2] == 3) {
-      h = shape[0], w = shape[1];
-    } else {
-      return InvalidArgument("shape " + ShapeToString(shape) + " is not [1,H,W,3], [H,W,3] or [1,3,H,W]");
-    }
-    // Before any allocation: the image limits bound what the pipeline will take anyway.
-    const ImageLimits& limits = ctx.pipeline->limits();
-    if (w > limits.max_width || h > limits.max_height || w * h > limits.max_pixels)
-      return PayloadTooLarge("tensor image " + std::to_string(w) + "x" + std::to_string(h) +
-                             " is over the limit of " + std::to_string(limits.max_width) + "x" +
-                             std::to_string(limits.max_height));
-    const size_t pixels = static_cast<size_t>(h) * static_cast<size_t>(w);
-    if (data.size() != pixels * 3 * elem)
-      return InvalidArgument("tensor has " + std::to_string(data.size()) + " bytes; shape " +
-                             ShapeToString(shape) + " of " + dtype + " needs " +
-                             std::to_string(pixels * 3 * elem));
-    std::vector<uint8_t> rgb(pixels * 3);
-    float scale = 1.0f;
-    if (elem == 4) {
-      // Frigate's input_dtype float sends 0..1, float_denorm 0..255; tell them apart by range.
-      float max_v = 0;
-      for (size_t i = 0; i < pixels * 3; ++i) {
-        float v;
-        std::memcpy(&v, data.data() + i * 4, 4);
-        if (!std::isfinite(v)) return InvalidArgument("tensor holds a non-finite value");
-        max_v = std::max(max_v, v);
-      }
-      scale = max_v <= 1.0f + 1e-3f ? 255.0f : 1.0f;
-    }
-    auto value = [&](size_t i) -> uint8_t {
-      if (elem == 1) return static_cast<uint8_t>(data[i]);
-      float v;
-      std::memcpy(&v, data.data() + i * 4, 4);
-      return static_cast<uint8_t>(std::clamp(std::lround(v * scale), 0L, 255L));
-    };
-    for (size_t p = 0; p < pixels; ++p) {
-      for (int c = 0; c < 3; ++c) {
-        const size_t src = nchw ? c * pixels + p : p * 3 + c;
-        const int dst_c = options.bgr ? 2 - c : c;
-        rgb[p * 3 + dst_c] = value(src);
-      }
-    }
-    return ImageFromRgb(std::move(rgb), static_cast<int>(w), static_cast<int>(h), ctx.pipeline->limits());
   }
 
   void Loop() {
@@ -294,15 +210,8 @@ struct ZmqDetectorServer::Impl {
             ACCEL_LOG(kWarn, "zmq") << "receive failed: " << e.what();
             break;
           }
-          // ROUTER prepends the peer identity; REQ adds an empty delimiter: envelope = up to that delimiter.
-          size_t split = 0;
-          while (split < frames.size() && !frames[split].empty()) ++split;
-          if (split == frames.size()) split = 0;  // no delimiter: only the identity frame is the envelope
-          Frames envelope(std::make_move_iterator(frames.begin()),
-                          std::make_move_iterator(frames.begin() + static_cast<long>(split + 1)));
-          Frames body(std::make_move_iterator(frames.begin() + static_cast<long>(split + 1)),
-                      std::make_move_iterator(frames.end()));
-          Handle(std::move(envelope), std::move(body));
+          ZmqMessage message = SplitZmqEnvelope(std::move(frames));
+          Handle(std::move(message.envelope), std::move(message.body));
         }
       }
     }
@@ -313,9 +222,8 @@ struct ZmqDetectorServer::Impl {
       zmq::message_t m;
       auto got = router.recv(m, frames.empty() ? zmq::recv_flags::dontwait : zmq::recv_flags::none);
       if (!got) return false;
-      // A request has identity, delimiter, header and tensor: frames past kMaxFrames are read and dropped,
-      // so a message of a million empty frames costs nothing (the handler then answers "expected 2 frames").
-      if (frames.size() < kMaxFrames) frames.emplace_back(static_cast<const char*>(m.data()), m.size());
+      // Frames past kZmqMaxFrames are read and dropped (the handler then answers "expected 2 frames").
+      if (frames.size() < kZmqMaxFrames) frames.emplace_back(static_cast<const char*>(m.data()), m.size());
       if (!m.more()) return true;
     }
   }
