@@ -177,33 +177,6 @@ json DataToJson(const KServeOutput& out) {
 
 bool JsonRenderable(const std::string& d) { return d != "FP16" && d != "BF16" && KServeElementSize(d) != 2; }
 
-// Splits "/v2/models/{m}[/versions/{v}][/action]" into model, version and action ("" for metadata).
-Status ParseModelPath(const std::string& raw_path, const std::string& prefix, std::string& model,
-                      std::string& version, std::string& action) {
-  std::string path = raw_path;
-  while (path.size() > prefix.size() && path.back() == '/') path.pop_back();
-  std::vector<std::string> parts;
-  size_t pos = prefix.size();
-  while (pos <= path.size()) {
-    size_t next = path.find('/', pos);
-    if (next == std::string::npos) next = path.size();
-    parts.push_back(path.substr(pos, next - pos));
-    pos = next + 1;
-  }
-  if (parts.empty() || parts[0].empty()) return InvalidArgument("no model name in " + raw_path);
-  auto decoded = UrlDecodeStrict(parts[0], false);
-  if (!decoded.ok()) return decoded.status();
-  model = *decoded;
-  size_t i = 1;
-  if (parts.size() >= 3 && parts[1] == "versions") {
-    version = parts[2];
-    i = 3;
-  }
-  if (parts.size() > i + 1) return NotFound("no such endpoint: " + raw_path);
-  action = parts.size() == i + 1 ? parts[i] : "";
-  return Status::Ok();
-}
-
 json MetadataJson(const KServeModelMetadata& m) {
   auto tensors = [](const std::vector<KServeTensorMetadata>& list) {
     json arr = json::array();
@@ -221,18 +194,11 @@ json MetadataJson(const KServeModelMetadata& m) {
 void HandleInfer(ServiceContext& ctx, KServeBackend& backend, HttpRequest&& request, const std::string& model,
                  const std::string& version, HttpResponder respond) {
   const SteadyTime started = Clock::Real()->Now();
-  std::optional<size_t> header_length;
-  const std::string_view header = request.Header("Inference-Header-Content-Length");
-  if (!header.empty()) {
-    size_t n = 0;
-    auto [ptr, ec] = std::from_chars(header.data(), header.data() + header.size(), n);
-    if (ec != std::errc() || ptr != header.data() + header.size())
-      return respond(KServeError(InvalidArgument("Inference-Header-Content-Length is not a number")));
-    header_length = n;
-  }
+  auto header_length = ParseInferenceHeaderLength(request.Header("Inference-Header-Content-Length"));
+  if (!header_length.ok()) return respond(KServeError(header_length.status()));
   auto parsed = std::make_shared<KServeHttpParsed>();
   auto body = std::make_shared<std::string>(std::move(request.body));
-  Status s = ParseKServeHttpInfer(*body, header_length, *parsed);
+  Status s = ParseKServeHttpInfer(*body, *header_length, *parsed);
   if (!s.ok()) {
     RecordApiRequest(ctx, "kserve_http", model, "", HttpStatusFor(s.code()), started);
     return respond(KServeError(s));
@@ -270,6 +236,41 @@ void RunControl(std::function<Status()> op, HttpResponder respond) {
 }
 
 }  // namespace
+
+Status ParseKServeModelPath(const std::string& raw_path, const std::string& prefix, std::string& model,
+                            std::string& version, std::string& action) {
+  std::string path = raw_path;
+  while (path.size() > prefix.size() && path.back() == '/') path.pop_back();
+  std::vector<std::string> parts;
+  size_t pos = prefix.size();
+  while (pos <= path.size()) {
+    size_t next = path.find('/', pos);
+    if (next == std::string::npos) next = path.size();
+    parts.push_back(path.substr(pos, next - pos));
+    pos = next + 1;
+  }
+  if (parts.empty() || parts[0].empty()) return InvalidArgument("no model name in " + raw_path);
+  auto decoded = UrlDecodeStrict(parts[0], false);
+  if (!decoded.ok()) return decoded.status();
+  model = *decoded;
+  size_t i = 1;
+  if (parts.size() >= 3 && parts[1] == "versions") {
+    version = parts[2];
+    i = 3;
+  }
+  if (parts.size() > i + 1) return NotFound("no such endpoint: " + raw_path);
+  action = parts.size() == i + 1 ? parts[i] : "";
+  return Status::Ok();
+}
+
+StatusOr<std::optional<size_t>> ParseInferenceHeaderLength(std::string_view header) {
+  if (header.empty()) return std::optional<size_t>();
+  size_t n = 0;
+  auto [ptr, ec] = std::from_chars(header.data(), header.data() + header.size(), n);
+  if (ec != std::errc() || ptr != header.data() + header.size())
+    return InvalidArgument("Inference-Header-Content-Length is not a number");
+  return std::optional<size_t>(n);
+}
 
 Status ParseKServeHttpInfer(std::string_view body, std::optional<size_t> header_length,
                             KServeHttpParsed& parsed) {
@@ -433,7 +434,7 @@ void RegisterKServeRoutes(HttpRouter& router, ServiceContext& ctx, KServeBackend
   router.AddPrefix("GET", "/v2/models/", kInferenceRoute,
                    [&backend](HttpRequest&& request, HttpResponder respond) {
                      std::string model, version, action;
-                     Status s = ParseModelPath(request.path, "/v2/models/", model, version, action);
+                     Status s = ParseKServeModelPath(request.path, "/v2/models/", model, version, action);
                      if (!s.ok()) return respond(KServeError(s));
                      if (action.empty()) {
                        auto meta = backend.ModelMetadata(model, version);
@@ -449,7 +450,7 @@ void RegisterKServeRoutes(HttpRouter& router, ServiceContext& ctx, KServeBackend
   router.AddPrefix("POST", "/v2/models/", kInferenceRoute,
                    [&ctx, &backend](HttpRequest&& request, HttpResponder respond) {
                      std::string model, version, action;
-                     Status s = ParseModelPath(request.path, "/v2/models/", model, version, action);
+                     Status s = ParseKServeModelPath(request.path, "/v2/models/", model, version, action);
                      if (!s.ok()) return respond(KServeError(s));
                      if (action != "infer")
                        return respond(KServeError(NotFound("no such endpoint: POST " + request.path)));
@@ -479,7 +480,7 @@ void RegisterKServeRoutes(HttpRouter& router, ServiceContext& ctx, KServeBackend
       "POST", "/v2/repository/models/", kStateChangingAdminRoute,
       [&backend](HttpRequest&& request, HttpResponder respond) {
         std::string model, version, action;
-        Status s = ParseModelPath(request.path, "/v2/repository/models/", model, version, action);
+        Status s = ParseKServeModelPath(request.path, "/v2/repository/models/", model, version, action);
         if (!s.ok()) return respond(KServeError(s));
         if (!request.body.empty()) {
           auto j = ParseClientJson(request.body, "body");

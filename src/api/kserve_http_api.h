@@ -24,6 +24,15 @@ namespace accel {
 // `context` and `backend` must outlive the router.
 void RegisterKServeRoutes(HttpRouter& router, ServiceContext& context, KServeBackend& backend);
 
+// Splits "<prefix>{m}[/versions/{v}][/action]" (e.g. prefix "/v2/models/") into the model (percent-decoded),
+// version and action ("" for metadata). InvalidArgument without a model name, NotFound for more segments.
+Status ParseKServeModelPath(const std::string& raw_path, const std::string& prefix, std::string& model,
+                            std::string& version, std::string& action);
+
+// The Inference-Header-Content-Length header's value: nullopt when empty (absent); InvalidArgument when it
+// is not a decimal number that fits size_t.
+StatusOr<std::optional<size_t>> ParseInferenceHeaderLength(std::string_view header);
+
 // The body of an HTTP infer request (exposed for unit tests): JSON, optionally followed by binary tensor
 // data when `header_length` (Inference-Header-Content-Length) is given. On success `request` views into
 // `storage` and `body`, which must outlive it. binary_outputs: names of outputs asked for as binary data;

@@ -33,10 +33,12 @@ add_library(accel_protocols STATIC
   kserve_http_api.cc
   kserve_grpc_server.cc
   kserve_grpc_fast_path.cc
+  kserve_grpc_request.cc
   shared_memory_registry.cc
   address_allow_list.cc
   zmq_access.cc
   zmq_curve_keys.cc
+  zmq_detector_request.cc
   zmq_detector_server.cc
   zmq_model_store.cc
 )

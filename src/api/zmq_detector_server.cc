@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
-#include <cstring>
 #include <deque>
 #include <fstream>
 #include <map>
@@ -21,6 +19,7 @@
 #include "api/model_lookup.h"
 #include "api/request_metrics.h"
 #include "api/zmq_access.h"
+#include "api/zmq_detector_request.h"
 #include "api/zmq_model_store.h"
 #include "core/clock.h"
 #include "core/logging.h"
@@ -33,12 +32,11 @@ namespace accel {
 namespace {
 
 using nlohmann::json;
-using Frames = std::vector<std::string>;
+using Frames = ZmqFrames;
 
 constexpr int kRows = 20;
 constexpr int kCols = 6;
 constexpr size_t kReplyBytes = kRows * kCols * sizeof(float);
-constexpr size_t kMaxFrames = 8;
 constexpr size_t kMaxPeers = 1024;  // handshake choices remembered (see Impl::peer_models)
 constexpr auto kRefusalLogInterval = std::chrono::seconds(10);
 
@@ -231,41 +229,32 @@ struct ZmqDetectorServer::Impl {
 
   template <typename Reply>
   void HandleRequest(const std::string& peer, Frames body, Reply& reply) {
-    if (body.empty()) return reply(ErrorReply("empty request"));
-    auto parsed = ParseClientJson(body[0], "the zmq header");
-    if (!parsed.ok()) return reply(ErrorReply(parsed.status().message()));
-    const json& header = *parsed;
-    if (!header.is_object()) return reply(ErrorReply("the first frame must be a JSON object header"));
-    auto model_request = OptionalBool(header, "model_request");
-    auto model_data = OptionalBool(header, "model_data");
-    if (!model_request.ok()) return reply(ErrorReply(model_request.status().message()));
-    if (!model_data.ok()) return reply(ErrorReply(model_data.status().message()));
-    if (model_request->value_or(false) || model_data->value_or(false)) {
-      auto name = OptionalString(header, "model_name");
-      if (!name.ok()) return reply(ErrorReply(name.status().message()));
-      if (model_request->value_or(false)) return reply({Handshake(peer, name->value_or("")).dump()});
-      return Upload(peer, name->value_or(""), std::move(body), reply);
-    }
-    if (body.size() != 2)
-      return reply(ErrorReply("expected 2 frames [header, tensor], got " + std::to_string(body.size())));
+    auto parsed = ParseZmqRequest(body, {ctx.pipeline->limits(), options.bgr});
+    if (parsed.ok() && parsed->kind == ZmqRequest::Kind::kModelRequest)
+      return reply({Handshake(peer, parsed->model_name).dump()});
+    if (parsed.ok() && parsed->kind == ZmqRequest::Kind::kModelData)
+      return Upload(peer, parsed->model_name, std::move(body), reply);
     const std::string model = PeerModel(peer);
     std::shared_ptr<const ModelConfig> config = ctx.scheduler->FindModel(model);
-    if (!config) {
-      const std::string why = "model '" + model + "' is not loaded";
+    if (!parsed.ok() || !config || config->input.channels != 3) {
+      std::string why;
+      if (!parsed.ok())
+        why = parsed.status().message() + " (model '" + model +
+              "' takes one image tensor [1,H,W,3] or [1,3,H,W], uint8 or float32" +
+              (config ? "; its input is " + std::to_string(config->input.width) + "x" +
+                            std::to_string(config->input.height)
+                      : std::string()) +
+              ")";
+      else if (!config)
+        why = "model '" + model + "' is not loaded";
+      else
+        why = "model '" + model + "' takes " + std::to_string(config->input.channels) +
+              "-channel images; zmq tensors carry 3";
       Refused(why);
       return reply(ErrorReply(why));
     }
-    auto image = TensorToImage(header, body[1], *config);
-    if (!image.ok()) {
-      const std::string why =
-          image.status().message() + " (model '" + model +
-          "' takes one image tensor [1,H,W,3] or [1,3,H,W], uint8 or float32; its input is " +
-          std::to_string(config->input.width) + "x" + std::to_string(config->input.height) + ")";
-      Refused(why);
-      return reply(ErrorReply(why));
-    }
-    const int width = image->width;
-    const int height = image->height;
+    const int width = parsed->image.width;
+    const int height = parsed->image.height;
     if ((width != config->input.width || height != config->input.height) && size_notes.size() < 64 &&
         size_notes.insert(model + " " + std::to_string(width) + "x" + std::to_string(height)).second)
       ACCEL_LOG(kInfo, "zmq") << width << "x" << height << " tensors are letterboxed to model '" << model
@@ -276,7 +265,7 @@ struct ZmqDetectorServer::Impl {
     request.model = model;
     request.filter.threshold = options.threshold;
     request.filter.max_results = labelmap->empty() ? kRows : -1;
-    request.image = std::move(image).value();
+    request.image = std::move(parsed->image);
     if (options.deadline_ms > 0)
       request.deadline = Clock::Real()->Now() + std::chrono::milliseconds(options.deadline_ms);
     // The callback may outlive this server (Stop during inference): it captures only shared state and the
@@ -309,183 +298,6 @@ struct ZmqDetectorServer::Impl {
       }
       reply({std::move(rows)});
     });
-  }
-
-  // The answer to {"model_request": true, "model_name": name}; remembers the client's choice. A client that
-  // names no model is asking about the server's own.
-  json Handshake(const std::string& peer, const std::string& name) {
-    const std::string asked = name.empty() ? ModelName() : name;
-    const ModelLookup found = Lookup(asked);
-    SetPeerModel(peer, found.available ? found.model : asked);
-    json r = {{"model_available", found.available},
-              {"model_loaded", found.loaded},
-              {"model_name", found.available ? found.model : asked},
-              {"server", "accel"}};
-    if (!found.available) {
-      r["error"] = "no model named '" + asked +
-                   "' (a model's name, or the file name of one of its artifacts)" +
-                   (store ? "; send it with model_data to have it loaded"
-                          : "; model uploads are off (--zmq-accept-models)");
-      Refused(r["error"].get<std::string>());
-    } else if (!found.loaded) {
-      r["error"] = "model '" + found.model +
-                   "' is in the repository but not loaded (or no device can serve it); load it through the "
-                   "repository API";
-      Refused(r["error"].get<std::string>());
-    } else {
-      ACCEL_LOG(kDebug, "zmq") << "handshake for '" << asked << "': model " << found.model;
-    }
-    return r;
-  }
-
-  // {"model_data": true, "model_name": name} + the file: saved and loaded on the upload thread when uploads
-  // are on; the reply comes from there.
-  template <typename Reply>
-  void Upload(const std::string& peer, const std::string& name, Frames body, Reply& reply) {
-    json r = {{"model_saved", false}, {"model_loaded", false}, {"model_name", name}};
-    if (!store) {
-      r["model_loaded"] = Lookup(name).loaded;
-      r["error"] =
-          "this server does not accept model uploads (start it with --zmq-accept-models DIR); it "
-          "serves the models of its repository";
-      Refused("model upload of '" + name + "': uploads are off (--zmq-accept-models)");
-      return reply({r.dump()});
-    }
-    if (body.size() != 2) {
-      r["error"] = "expected 2 frames [header, model file], got " + std::to_string(body.size());
-      return reply({r.dump()});
-    }
-    if (uploading.exchange(true)) {
-      r["error"] = "another model upload is being loaded; try again when it is done";
-      return reply({r.dump()});
-    }
-    if (upload_thread.joinable()) upload_thread.join();  // the last one, already finished
-    try {
-      upload_thread = std::thread([this, peer, name, bytes = std::move(body[1]), reply]() mutable {
-        json answer;
-        try {
-          answer = SaveAndLoad(peer, name, bytes);
-        } catch (const std::exception& e) {
-          answer = {{"model_saved", false}, {"model_loaded", false}, {"error", e.what()}};
-        }
-        reply({answer.dump()});
-        uploading = false;
-      });
-    } catch (...) {
-      uploading = false;  // no thread: the next upload may try again (the caller answers this one)
-      throw;
-    }
-  }
-
-  // Upload thread: the model file checked, saved and loaded (replacing an earlier upload of the same name).
-  json SaveAndLoad(const std::string& peer, const std::string& name, const std::string& bytes) {
-    json r = {{"model_saved", false}, {"model_loaded", false}, {"model_name", name}};
-    auto fail = [&](const std::string& why) {
-      r["error"] = why;
-      ACCEL_LOG(kWarn, "zmq") << "model upload '" << name << "' (" << bytes.size()
-                              << " bytes) refused: " << why;
-      return r;
-    };
-    // A model served from elsewhere (the repository) is never replaced by an upload of the same name.
-    auto stem = ZmqModelStore::ModelNameFor(name);
-    if (!stem.ok()) return fail(stem.status().message());
-    if (auto existing = ctx.scheduler->FindModel(*stem);
-        existing && existing->directory != std::filesystem::absolute(store->dir() / *stem))
-      return fail("a model named '" + *stem + "' is already served from " + existing->directory.string());
-    auto yaml = store->Save(name, bytes);
-    if (!yaml.ok()) return fail(yaml.status().message());
-    r["model_saved"] = true;
-    auto config = LoadModelConfig(*yaml);
-    if (!config.ok()) return fail(config.status().message());
-    if (!ctx.model_control) return fail("this server cannot load models at run time");
-    Status loaded = ctx.model_control->Change([&](Scheduler& scheduler) -> Status {
-      if (auto existing = scheduler.FindModel(config->name)) {
-        if (existing->directory != config->directory)
-          return FailedPrecondition("a model named '" + config->name + "' is already served from " +
-                                    existing->directory.string());
-        ACCEL_RETURN_IF_ERROR(scheduler.UnloadModel(config->name));
-      }
-      return scheduler.LoadModel(*config);
-    });
-    if (!loaded.ok()) return fail(loaded.message());
-    SetPeerModel(peer, config->name);
-    r["model_loaded"] = true;
-    r["model_name"] = config->name;
-    ACCEL_LOG(kInfo, "zmq") << "model '" << config->name << "' uploaded by a zmq client (" << bytes.size()
-                            << " bytes), saved to " << yaml->parent_path().string() << " and loaded";
-    return r;
-  }
-
-  StatusOr<Image> TensorToImage(const json& header, const std::string& data, const ModelConfig& model) const {
-    if (model.input.channels != 3)
-      return InvalidArgument("the model takes " + std::to_string(model.input.channels) +
-                             "-channel images; zmq tensors carry 3");
-    ACCEL_ASSIGN_OR_RETURN(const json* shape_json, OptionalField(header, "shape", json::value_t::array));
-    if (!shape_json) return InvalidArgument("header has no 'shape' array");
-    std::vector<int64_t> shape;
-    for (const auto& d : *shape_json) {
-      if (!d.is_number_integer() || d.get<int64_t>() <= 0 || d.get<int64_t>() > 1 << 16)
-        return InvalidArgument("shape entries must be positive integers up to 65536");
-      shape.push_back(d.get<int64_t>());
-    }
-    ACCEL_ASSIGN_OR_RETURN(auto dtype_field, OptionalString(header, "dtype"));
-    const std::string dtype = dtype_field.value_or("");
-    size_t elem = 0;
-    if (dtype == "uint8")
-      elem = 1;
-    else if (dtype == "float32")
-      elem = 4;
-    else
-      return InvalidArgument("dtype '" + dtype + "' is not supported (uint8 or float32)");
-    int64_t h = 0, w = 0;
-    bool nchw = false;
-    if (shape.size() == 4 && shape[0] == 1 && shape[3] == 3) {
-      h = shape[1], w = shape[2];
-    } else if (shape.size() == 4 && shape[0] == 1 && shape[1] == 3) {
-      h = shape[2], w = shape[3], nchw = true;
-    } else if (shape.size() == 3 && shape[2] == 3) {
-      h = shape[0], w = shape[1];
-    } else {
-      return InvalidArgument("shape " + ShapeToString(shape) + " is not [1,H,W,3], [H,W,3] or [1,3,H,W]");
-    }
-    // Before any allocation: the image limits bound what the pipeline will take anyway.
-    const ImageLimits& limits = ctx.pipeline->limits();
-    if (w > limits.max_width || h > limits.max_height || w * h > limits.max_pixels)
-      return PayloadTooLarge("tensor image " + std::to_string(w) + "x" + std::to_string(h) +
-                             " is over the limit of " + std::to_string(limits.max_width) + "x" +
-                             std::to_string(limits.max_height));
-    const size_t pixels = static_cast<size_t>(h) * static_cast<size_t>(w);
-    if (data.size() != pixels * 3 * elem)
-      return InvalidArgument("tensor has " + std::to_string(data.size()) + " bytes; shape " +
-                             ShapeToString(shape) + " of " + dtype + " needs " +
-                             std::to_string(pixels * 3 * elem));
-    std::vector<uint8_t> rgb(pixels * 3);
-    float scale = 1.0f;
-    if (elem == 4) {
-      // Frigate's input_dtype float sends 0..1, float_denorm 0..255; tell them apart by range.
-      float max_v = 0;
-      for (size_t i = 0; i < pixels * 3; ++i) {
-        float v;
-        std::memcpy(&v, data.data() + i * 4, 4);
-        if (!std::isfinite(v)) return InvalidArgument("tensor holds a non-finite value");
-        max_v = std::max(max_v, v);
-      }
-      scale = max_v <= 1.0f + 1e-3f ? 255.0f : 1.0f;
-    }
-    auto value = [&](size_t i) -> uint8_t {
-      if (elem == 1) return static_cast<uint8_t>(data[i]);
-      float v;
-      std::memcpy(&v, data.data() + i * 4, 4);
-      return static_cast<uint8_t>(std::clamp(std::lround(v * scale), 0L, 255L));
-    };
-    for (size_t p = 0; p < pixels; ++p) {
-      for (int c = 0; c < 3; ++c) {
-        const size_t src = nchw ? c * pixels + p : p * 3 + c;
-        const int dst_c = options.bgr ? 2 - c : c;
-        rgb[p * 3 + dst_c] = value(src);
-      }
-    }
-    return ImageFromRgb(std::move(rgb), static_cast<int>(w), static_cast<int>(h), ctx.pipeline->limits());
   }
 
   void Loop() {
@@ -528,15 +340,8 @@ struct ZmqDetectorServer::Impl {
             ACCEL_LOG(kWarn, "zmq") << "receive failed: " << e.what();
             break;
           }
-          // ROUTER prepends the peer identity; REQ adds an empty delimiter: envelope = up to that delimiter.
-          size_t split = 0;
-          while (split < frames.size() && !frames[split].empty()) ++split;
-          if (split == frames.size()) split = 0;  // no delimiter: only the identity frame is the envelope
-          Frames envelope(std::make_move_iterator(frames.begin()),
-                          std::make_move_iterator(frames.begin() + static_cast<long>(split + 1)));
-          Frames body(std::make_move_iterator(frames.begin() + static_cast<long>(split + 1)),
-                      std::make_move_iterator(frames.end()));
-          Handle(std::move(envelope), std::move(body));
+          ZmqMessage message = SplitZmqEnvelope(std::move(frames));
+          Handle(std::move(message.envelope), std::move(message.body));
         }
       }
     }
@@ -549,7 +354,8 @@ struct ZmqDetectorServer::Impl {
       for (;;) {
         zmq::message_t m;
         if (!zap.recv(m, zmq::recv_flags::dontwait)) return;  // spurious wake-up
-        if (request.size() < kMaxFrames) request.emplace_back(static_cast<const char*>(m.data()), m.size());
+        if (request.size() < kZmqMaxFrames)
+          request.emplace_back(static_cast<const char*>(m.data()), m.size());
         if (!m.more()) break;
       }
       ZapDecision decision;
@@ -606,9 +412,8 @@ struct ZmqDetectorServer::Impl {
       zmq::message_t m;
       auto got = router.recv(m, frames.empty() ? zmq::recv_flags::dontwait : zmq::recv_flags::none);
       if (!got) return false;
-      // A request has identity, delimiter, header and tensor: frames past kMaxFrames are read and dropped,
-      // so a message of a million empty frames costs nothing (the handler then answers "expected 2 frames").
-      if (frames.size() < kMaxFrames) frames.emplace_back(static_cast<const char*>(m.data()), m.size());
+      // Frames past kZmqMaxFrames are read and dropped (the handler then answers "expected 2 frames").
+      if (frames.size() < kZmqMaxFrames) frames.emplace_back(static_cast<const char*>(m.data()), m.size());
       if (!m.more()) return true;
     }
   }

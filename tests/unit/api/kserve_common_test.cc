@@ -136,5 +136,29 @@ TEST(KServeHttpRender, JsonOrBinaryOutputs) {
   EXPECT_NE(body.substr(0, *header_length).find(R"("binary_data_size":8)"), std::string::npos);
 }
 
+TEST(KServeHttpParse, InferenceHeaderLength) {
+  EXPECT_EQ(*ParseInferenceHeaderLength(""), std::nullopt);
+  EXPECT_EQ(*ParseInferenceHeaderLength("123"), std::optional<size_t>(123));
+  for (const char* bad : {"-1", "12a", " 1", "99999999999999999999999"})
+    EXPECT_EQ(ParseInferenceHeaderLength(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+}
+
+TEST(KServeHttpParse, ModelPath) {
+  std::string model, version, action;
+  ASSERT_TRUE(
+      ParseKServeModelPath("/v2/models/a%2Fb/versions/3/infer/", "/v2/models/", model, version, action).ok());
+  EXPECT_EQ(model, "a/b");
+  EXPECT_EQ(version, "3");
+  EXPECT_EQ(action, "infer");
+  ASSERT_TRUE(ParseKServeModelPath("/v2/models/m", "/v2/models/", model, version, action).ok());
+  EXPECT_EQ(action, "");
+  EXPECT_EQ(ParseKServeModelPath("/v2/models/", "/v2/models/", model, version, action).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseKServeModelPath("/v2/models/m/x/y", "/v2/models/", model, version, action).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(ParseKServeModelPath("/v2/models/%zz/infer", "/v2/models/", model, version, action).code(),
+            StatusCode::kInvalidArgument);
+}
+
 }  // namespace
 }  // namespace accel
