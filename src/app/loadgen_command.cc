@@ -95,6 +95,7 @@ class HttpBenchClient : public BenchClient {
       request.version(11);
       request.set(http::field::host, host);
       request.set(http::field::user_agent, "accel-bench");
+      if (!target_.api_key.empty()) request.set("X-API-Key", target_.api_key);
       if (!p.content_type.empty()) request.set(http::field::content_type, p.content_type);
       for (const auto& [name, value] : p.headers) request.set(name, value);
       request.body() = http::span_body<const char>::value_type(p.body.data(), p.body.size());
@@ -521,6 +522,7 @@ BenchStepResult RunBenchStep(const BenchConfig& config) {
   auto target = ParseBenchUrl(config.url);
   if (!target.ok()) return fail(target.status());
   target->tls_files = config.protocol_options.tls;
+  target->api_key = config.protocol_options.api_key;
   if (target->tls) {
     // Checked once here so that bad files stop the step instead of failing every request.
     auto tls = MakeClientTlsContext(target->tls_files);
@@ -737,6 +739,8 @@ int RunBenchCommand(int argc, char** argv) {
        StringValue(&base.protocol_options.tls.cert_file)},
       {"--tls-key", "", "FILE", "PEM private key of --tls-cert",
        StringValue(&base.protocol_options.tls.key_file)},
+      {"--api-key", "", "KEY", "send this key with every request (X-API-Key; gRPC: x-api-key metadata)",
+       StringValue(&base.protocol_options.api_key)},
       {"--zmq-endpoint", "", "ENDPOINT", "for --api zmq (default tcp://127.0.0.1:5555)",
        StringValue(&base.protocol_options.zmq_endpoint)},
       {"--image", "", "FILE", "input image; repeat to cycle over several (required)",

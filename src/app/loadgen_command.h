@@ -31,6 +31,7 @@ struct BenchTarget {
   std::string base_path;  // URL path prefix without a trailing '/', usually ""
   bool tls = false;       // https: TLS 1.2+, the server's certificate verified against tls_files.ca_file
   BenchTlsFiles tls_files;
+  std::string api_key;  // sent as X-API-Key on every request when not empty
 };
 
 // "http://host:port/prefix" or "https://..." -> BenchTarget (default ports 80 and 443). tls_files is left
@@ -98,6 +99,7 @@ struct BenchProtocolOptions {
   std::string grpc_url = "127.0.0.1:8001";  // grpc: host:port
   bool grpc_tls = false;                    // grpc: over TLS, with `tls`
   BenchTlsFiles tls;                        // for https:// URLs and grpc_tls
+  std::string api_key;                      // sent as X-API-Key (HTTP) / x-api-key metadata (gRPC)
   std::string zmq_endpoint = "tcp://127.0.0.1:5555";
 };
 

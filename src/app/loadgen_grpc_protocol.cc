@@ -110,6 +110,7 @@ GrpcBenchClient::GrpcBenchClient(const GrpcBenchProtocol& protocol, double timeo
 
 BenchOutcome GrpcBenchClient::Send(size_t input_index) {
   grpc::ClientContext context;
+  if (!protocol_.options().api_key.empty()) context.AddMetadata("x-api-key", protocol_.options().api_key);
   context.set_deadline(std::chrono::system_clock::now() +
                        std::chrono::microseconds(static_cast<int64_t>(timeout_s_ * 1e6)));
   inference::ModelInferResponse response;
