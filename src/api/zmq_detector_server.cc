@@ -397,6 +397,111 @@ struct ZmqDetectorServer::Impl {
     }
   }
 
+  // The answer to {"model_request": true, "model_name": name}; remembers the client's choice. A client that
+  // names no model is asking about the server's own.
+  json Handshake(const std::string& peer, const std::string& name) {
+    const std::string asked = name.empty() ? ModelName() : name;
+    const ModelLookup found = Lookup(asked);
+    SetPeerModel(peer, found.available ? found.model : asked);
+    json r = {{"model_available", found.available},
+              {"model_loaded", found.loaded},
+              {"model_name", found.available ? found.model : asked},
+              {"server", "accel"}};
+    if (!found.available) {
+      r["error"] = "no model named '" + asked +
+                   "' (a model's name, or the file name of one of its artifacts)" +
+                   (store ? "; send it with model_data to have it loaded"
+                          : "; model uploads are off (--zmq-accept-models)");
+      Refused(r["error"].get<std::string>());
+    } else if (!found.loaded) {
+      r["error"] = "model '" + found.model +
+                   "' is in the repository but not loaded (or no device can serve it); load it through the "
+                   "repository API";
+      Refused(r["error"].get<std::string>());
+    } else {
+      ACCEL_LOG(kDebug, "zmq") << "handshake for '" << asked << "': model " << found.model;
+    }
+    return r;
+  }
+
+  // {"model_data": true, "model_name": name} + the file: saved and loaded on the upload thread when uploads
+  // are on; the reply comes from there.
+  template <typename Reply>
+  void Upload(const std::string& peer, const std::string& name, Frames body, Reply& reply) {
+    json r = {{"model_saved", false}, {"model_loaded", false}, {"model_name", name}};
+    if (!store) {
+      r["model_loaded"] = Lookup(name).loaded;
+      r["error"] =
+          "this server does not accept model uploads (start it with --zmq-accept-models DIR); it "
+          "serves the models of its repository";
+      Refused("model upload of '" + name + "': uploads are off (--zmq-accept-models)");
+      return reply({r.dump()});
+    }
+    if (body.size() != 2) {
+      r["error"] = "expected 2 frames [header, model file], got " + std::to_string(body.size());
+      return reply({r.dump()});
+    }
+    if (uploading.exchange(true)) {
+      r["error"] = "another model upload is being loaded; try again when it is done";
+      return reply({r.dump()});
+    }
+    if (upload_thread.joinable()) upload_thread.join();  // the last one, already finished
+    try {
+      upload_thread = std::thread([this, peer, name, bytes = std::move(body[1]), reply]() mutable {
+        json answer;
+        try {
+          answer = SaveAndLoad(peer, name, bytes);
+        } catch (const std::exception& e) {
+          answer = {{"model_saved", false}, {"model_loaded", false}, {"error", e.what()}};
+        }
+        reply({answer.dump()});
+        uploading = false;
+      });
+    } catch (...) {
+      uploading = false;  // no thread: the next upload may try again (the caller answers this one)
+      throw;
+    }
+  }
+
+  // Upload thread: the model file checked, saved and loaded (replacing an earlier upload of the same name).
+  json SaveAndLoad(const std::string& peer, const std::string& name, const std::string& bytes) {
+    json r = {{"model_saved", false}, {"model_loaded", false}, {"model_name", name}};
+    auto fail = [&](const std::string& why) {
+      r["error"] = why;
+      ACCEL_LOG(kWarn, "zmq") << "model upload '" << name << "' (" << bytes.size()
+                              << " bytes) refused: " << why;
+      return r;
+    };
+    // A model served from elsewhere (the repository) is never replaced by an upload of the same name.
+    auto stem = ZmqModelStore::ModelNameFor(name);
+    if (!stem.ok()) return fail(stem.status().message());
+    if (auto existing = ctx.scheduler->FindModel(*stem);
+        existing && existing->directory != std::filesystem::absolute(store->dir() / *stem))
+      return fail("a model named '" + *stem + "' is already served from " + existing->directory.string());
+    auto yaml = store->Save(name, bytes);
+    if (!yaml.ok()) return fail(yaml.status().message());
+    r["model_saved"] = true;
+    auto config = LoadModelConfig(*yaml);
+    if (!config.ok()) return fail(config.status().message());
+    if (!ctx.model_control) return fail("this server cannot load models at run time");
+    Status loaded = ctx.model_control->Change([&](Scheduler& scheduler) -> Status {
+      if (auto existing = scheduler.FindModel(config->name)) {
+        if (existing->directory != config->directory)
+          return FailedPrecondition("a model named '" + config->name + "' is already served from " +
+                                    existing->directory.string());
+        ACCEL_RETURN_IF_ERROR(scheduler.UnloadModel(config->name));
+      }
+      return scheduler.LoadModel(*config);
+    });
+    if (!loaded.ok()) return fail(loaded.message());
+    SetPeerModel(peer, config->name);
+    r["model_loaded"] = true;
+    r["model_name"] = config->name;
+    ACCEL_LOG(kInfo, "zmq") << "model '" << config->name << "' uploaded by a zmq client (" << bytes.size()
+                            << " bytes), saved to " << yaml->parent_path().string() << " and loaded";
+    return r;
+  }
+
   // Counted every time; logged at most once per 10 s, with the number not logged since. A refused client
   // keeps trying (Frigate re-creates its socket after each 200 ms timeout; a plaintext client at a CURVE
   // endpoint reconnects about every 100 ms), so logging each attempt would flood the log.
