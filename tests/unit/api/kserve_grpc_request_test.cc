@@ -85,7 +85,10 @@ TEST(KServeGrpcRequestTest, MalformedWireAndSharedMemoryWithoutRegistry) {
   params["shared_memory_region"].set_string_param("r");
   params["shared_memory_byte_size"].set_uint64_param(6);
   KServeRequest shm_out;
-  EXPECT_EQ(ConvertModelInferRequest(in_shm, shm_out, storage, shm).code(), StatusCode::kUnimplemented);
+  // Without a registry (shm off, or a TCP peer) a region is refused, and the request says so, so that the
+  // server answers PERMISSION_DENIED.
+  EXPECT_EQ(ConvertModelInferRequest(in_shm, shm_out, storage, shm).code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(shm.refused);
   SharedMemoryRegistry empty;
   KServeShmRequest with_registry{&empty, {}};
   EXPECT_EQ(ConvertModelInferRequest(in_shm, shm_out, storage, with_registry).code(), StatusCode::kNotFound);
