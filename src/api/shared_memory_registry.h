@@ -82,7 +82,7 @@ class SharedMemoryRegistry {
   // Whether one more region of `byte_size` fits the caps; the error otherwise. Caller holds mu_.
   Status CheckCapsLocked(const std::string& name, uint64_t byte_size) const;
 
-  const Options options_;
+  const Options options_{};
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Region>> regions_;
   uint64_t total_bytes_ = 0;  // sum of the registered regions' byte_size; guarded by mu_
