@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,12 +45,12 @@ inline std::vector<std::string> SplitFrames(std::string_view input) {
 
 // Stops the run as a finding: for a property a harness checks itself (a round trip, a view inside its
 // buffer), where the sanitizers would see nothing wrong.
-#define ACCEL_FUZZ_CHECK(condition)                                                       \
-  do {                                                                                    \
-    if (!(condition)) {                                                                   \
-      __builtin_printf("%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, #condition); \
-      __builtin_trap();                                                                   \
-    }                                                                                     \
+#define ACCEL_FUZZ_CHECK(condition)                                                           \
+  do {                                                                                        \
+    if (!(condition)) {                                                                       \
+      std::fprintf(stderr, "%s:%d: fuzz check failed: %s\n", __FILE__, __LINE__, #condition); \
+      __builtin_trap();                                                                       \
+    }                                                                                         \
   } while (0)
 
 }  // namespace accel::fuzz

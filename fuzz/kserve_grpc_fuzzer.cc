@@ -42,7 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     inference::ModelInferRequest header;
     KServeRequest request;
     std::deque<std::string> storage;
-    KServeShmRequest shm{kNoRegions, {}};
+    KServeShmRequest shm;
+    shm.registry = kNoRegions;
     if (ConvertModelInferWire(WireSegments(Segments(bytes)), header, request, storage, shm).ok())
       (void)service.Infer(request);
   }
@@ -50,7 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     inference::ModelInferRequest message;
     KServeRequest request;
     std::deque<std::string> storage;
-    KServeShmRequest shm{kNoRegions, {}};
+    KServeShmRequest shm;
+    shm.registry = kNoRegions;
     if (message.ParseFromArray(data, static_cast<int>(size)) &&
         ConvertModelInferRequest(message, request, storage, shm).ok())
       (void)service.Infer(request);

@@ -277,6 +277,7 @@ def zmq_seeds():
     peer = b"\x00\x80\x00\x41\xa7"
     header = lambda **kw: json.dumps(kw).encode()
     write(h, "model_request", frames(peer, b"", header(model_request=True, model_name="yolov9")))
+    write(h, "handshake_tiny", frames(peer, b"", header(model_request=True, model_name="tiny.onnx")))
     write(h, "model_data", frames(peer, b"", header(model_data=True, model_name="m"), b"\x00onnx"))
     write(h, "uint8_nhwc", frames(peer, b"", header(shape=[1, 8, 8, 3], dtype="uint8", model_type="yolo-generic"),
                                   bytes((i * 3) % 256 for i in range(8 * 8 * 3))))
@@ -287,6 +288,43 @@ def zmq_seeds():
     write(h, "bad_header", frames(peer, b"", b"[1,2]", b"x", b"y"))
 
 
+# --- zmq model uploads (ONNX) --------------------------------------------------------------------------------
+
+
+def value_info(name, elem_type, dims):
+    """onnx ValueInfoProto: name, type { tensor_type { elem_type, shape { dim { dim_value | dim_param } } } }."""
+    shape = b"".join(field_bytes(1, field_varint(1, d) if isinstance(d, int) else field_bytes(2, d)) for d in dims)
+    tensor = field_varint(1, elem_type) + field_bytes(2, shape)
+    return field_bytes(1, name) + field_bytes(2, field_bytes(1, tensor))
+
+
+def onnx_model(inputs, outputs, initializers=(), ir_version=7):
+    graph = field_bytes(2, "g")
+    graph += b"".join(field_bytes(5, field_bytes(8, n) + field_varint(2, 1)) for n in initializers)
+    graph += b"".join(field_bytes(11, value_info(*i)) for i in inputs)
+    graph += b"".join(field_bytes(12, value_info(*o)) for o in outputs)
+    return field_varint(1, ir_version) + field_bytes(2, "pytorch") + field_bytes(7, graph)
+
+
+def onnx_upload_seeds():
+    h = "onnx_upload_fuzzer"
+    # YOLOX on 64x64: (8x8 + 4x4 + 2x2) = 84 anchors, 80 classes.
+    yolox = onnx_model([("images", 1, ["batch", 3, 64, 64])], [("output", 1, [1, 84, 85])])
+    write(h, "yolox_nchw", b"yolox_tiny.onnx\n" + yolox)
+    write(h, "yolox_nhwc_uint8_classes", b"/config/model_cache/My Model!.onnx\n" +
+          onnx_model([("in", 2, [2, 32, 32, 3])], [("out:0", 1, [2, 21, 7])], initializers=["w"]))
+    write(h, "weights_as_inputs", b"m\n" + onnx_model([("x", 1, [1, 3, 32, 32]), ("w", 1, [8])],
+                                                      [("y", 1, [1, 21, 6])], initializers=["w"], ir_version=3))
+    write(h, "two_outputs", b"..\\a.b.c\n" + onnx_model([("x", 1, [1, 3, 32, 32])],
+                                                          [("boxes", 1, [1, 21, 4]), ("scores", 1, [1, 21])]))
+    write(h, "not_onnx", b"model.pt\nPK\x03\x04torchscript")
+    # Regressions (tests/unit/api/zmq_model_store_test.cc, DescribesOnlyWhatAModelYamlCanHold).
+    write(h, "huge_class_count", b"yolox.onnx\n" + onnx_model([("images", 1, ["batch", 3, 64, 64])],
+                                                              [("output", 1, [1, 84, 1 << 40])]))
+    write(h, "huge_fixed_batch", b"yolox.onnx\n" + onnx_model([("images", 1, [1 << 40, 3, 64, 64])],
+                                                              [("output", 1, [1, 84, 85])]))
+
+
 def main():
     image_seeds()
     multipart_seeds()
@@ -295,6 +333,7 @@ def main():
     kserve_http_seeds()
     kserve_grpc_seeds()
     zmq_seeds()
+    onnx_upload_seeds()
 
 
 if __name__ == "__main__":

@@ -16,6 +16,10 @@ namespace fs = std::filesystem;
 
 constexpr size_t kMaxNameLength = 64;
 constexpr int kStrides[] = {8, 16, 32};
+// The generated model.yaml lists one label per class, so the count an uploaded file declares is bounded
+// before the list is written (beyond LVIS's 1203 and Objects365's 365 with room to spare).
+constexpr int64_t kMaxGeneratedClasses = 4096;
+constexpr int64_t kMaxBatch = 1024;  // model.yaml's limit on max_batch (core/model_config.cc)
 
 bool SafeChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
@@ -165,6 +169,13 @@ StatusOr<std::string> GeneratedModelYaml(const std::string& model_name, const st
                            std::to_string(anchors) + ", 5 + classes] for a " + std::to_string(width) + "x" +
                            std::to_string(height) + " input)");
   const int64_t classes = out.dims[2] - 5;
+  if (classes > kMaxGeneratedClasses)
+    return InvalidArgument("output '" + out.name + "' declares " + std::to_string(classes) +
+                           " classes; accel describes models of up to " +
+                           std::to_string(kMaxGeneratedClasses));
+  if (in.dims[0] > kMaxBatch)
+    return InvalidArgument("input '" + in.name + "' has a fixed batch of " + std::to_string(in.dims[0]) +
+                           "; model.yaml allows at most " + std::to_string(kMaxBatch));
   const int64_t max_batch = in.dims[0] > 0 ? in.dims[0] : 8;
   ACCEL_ASSIGN_OR_RETURN(const std::string input_name, YamlQuoted(in.name));
   ACCEL_ASSIGN_OR_RETURN(const std::string output_name, YamlQuoted(out.name));

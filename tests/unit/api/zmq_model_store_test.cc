@@ -110,6 +110,34 @@ TEST_F(ZmqModelStoreTest, RefusesWhatItCannotServeAndLeavesNothingBehind) {
   EXPECT_TRUE(Entries(dir_).empty());
 }
 
+// Found by fuzz/onnx_upload_fuzzer: the label list was written for whatever class count the file declared
+// (an output of [1, 21, 2^40] kept the upload thread busy and growing until the process ran out of memory),
+// and a fixed batch past model.yaml's 1024 gave a model.yaml that does not load.
+TEST_F(ZmqModelStoreTest, DescribesOnlyWhatAModelYamlCanHold) {
+  auto yolox = [](int64_t batch, int64_t channels) {
+    OnnxSignature s;
+    s.ir_version = 7;
+    s.inputs.push_back({"images", 1, {batch, 3, 32, 32}, true});
+    s.outputs.push_back({"output", 1, {batch, 21, channels}, true});
+    return s;
+  };
+  // (ASSERT: without the bound, the 2^40 case below would not return.)
+  ASSERT_FALSE(GeneratedModelYaml("m", "m.onnx", yolox(1, 4096 + 6)).ok());
+  auto many = GeneratedModelYaml("m", "m.onnx", yolox(1, int64_t{1} << 40));
+  ASSERT_FALSE(many.ok());
+  EXPECT_NE(many.status().message().find("classes"), std::string::npos);
+  auto batch = GeneratedModelYaml("m", "m.onnx", yolox(1025, 85));
+  ASSERT_FALSE(batch.ok());
+  EXPECT_NE(batch.status().message().find("batch"), std::string::npos);
+  // The largest of both still gives a model.yaml that loads.
+  auto largest = GeneratedModelYaml("m", "m.onnx", yolox(1024, 4096 + 5));
+  ASSERT_TRUE(largest.ok()) << largest.status().ToString();
+  auto config = ParseModelConfig(*largest, root_);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->max_batch, 1024);
+  EXPECT_EQ(config->labels.size(), 4096u);
+}
+
 TEST_F(ZmqModelStoreTest, KeepsTheOperatorsModelYaml) {
   ZmqModelStore store(dir_);
   ASSERT_TRUE(store.Open().ok());
