@@ -292,7 +292,7 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
       if (ctx_.metrics) ctx_.metrics->RecordAccessDenied("grpc", HttpStatusFor(s.code()));
       return new RefusedStream(ToGrpc(s));
     }
-    return new StreamReactor(backend_, shm_, MakeShmRequest(c->peer()));
+    return new StreamReactor(backend_, MakeShmRequest(c->peer()));
   }
 
  private:
@@ -302,9 +302,8 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
    public:
     // `shm_access`: what this stream's peer may do with shared memory (registry or refusal); copied per
     // request.
-    StreamReactor(KServeBackend& backend, SharedMemoryRegistry& shm,
-                  std::shared_ptr<KServeShmRequest> shm_access)
-        : backend_(backend), shm_(shm), shm_access_(std::move(shm_access)) {
+    StreamReactor(KServeBackend& backend, std::shared_ptr<KServeShmRequest> shm_access)
+        : backend_(backend), shm_access_(std::move(shm_access)) {
       StartRead(&request_);
     }
 
@@ -391,7 +390,6 @@ class Service final : public inference::GRPCInferenceService::WithRawCallbackMet
     }
 
     KServeBackend& backend_;
-    SharedMemoryRegistry& shm_;
     const std::shared_ptr<const KServeShmRequest> shm_access_;
     ModelInferRequest request_;
     // Recursive: a reaction (OnWriteDone) may run inline from StartWrite on the same thread.
