@@ -33,26 +33,45 @@ BODY = json.dumps({"image_base64": base64.b64encode(tiny_png()).decode(), "engin
 def failover():
     args = ["--engines", "sim", "--execution-timeout-ms", "300",
             "--sim-device", "name=steady,kind=sim,ms=5",
-            "--sim-device", "name=flaky,kind=sim,ms=5,fail_after=40,recover_after_ms=1500"]
+            "--sim-device", "name=flaky,kind=sim,ms=5,fail_after=40,recover_after_ms=500"]
     with Server(*args) as server:
         statuses = []
         lock = threading.Lock()
-        stop = time.time() + 5.0
+        # Clients run at least 5 s, and on a slow (shared CI) machine longer: until the flaky device has
+        # been ejected, probed back in and served for a second (it fails at its 41st item, recovers 0.5 s
+        # later and the first probe comes 1 s after ejection), at most 20 s.
+        start = time.time()
         health_log = []
+        rejoined_at = []
+
+        def running():
+            now = time.time()
+            if now - start < 5.0:
+                return True
+            if now - start > 20.0:
+                return False
+            return not rejoined_at or now - rejoined_at[0] < 1.0
 
         def client():
-            while time.time() < stop:
+            while running():
                 st, _, _ = server.request("POST", "/ai/infer", BODY, {"Content-Type": "application/json"})
                 with lock:
                     statuses.append(st)
                 time.sleep(0.02)
 
         def watcher():
-            while time.time() < stop + 0.5:
+            clients_done_at = None
+            while clients_done_at is None or time.time() < clients_done_at + 0.5:
+                if clients_done_at is None and not running():
+                    clients_done_at = time.time()
                 st, _, data = server.request("GET", "/ai/health")
                 h = json.loads(data)
                 flaky = [d for d in h["devices"] if d["id"] == "sim:flaky"][0]
-                health_log.append((time.time(), h["status"], flaky["state"]))
+                now = time.time()
+                if (flaky["state"] == "ready" and not rejoined_at and
+                        any(state != "ready" for _, _, state in health_log)):
+                    rejoined_at.append(now)
+                health_log.append((now, h["status"], flaky["state"]))
                 time.sleep(0.05)
 
         threads = [threading.Thread(target=client) for _ in range(4)] + [threading.Thread(target=watcher)]
