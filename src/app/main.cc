@@ -14,6 +14,7 @@ void PrintUsage() {
                "  infer     run one image through a model and print the detections (accel infer --help)\n"
                "  devices   list the devices every engine finds on this machine\n"
                "  bench     load-test a running server (accel bench --help)\n"
+               "  health    exit status 0 if a running server is healthy (accel health --help)\n"
                "  version   print the version\n";
 }
 
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   if (command == "infer") return accel::RunInferCommand(args);
   if (command == "devices") return accel::RunDevicesCommand(args);
   if (command == "bench") return accel::RunBenchCommandFromArgs(args);
+  if (command == "health") return accel::RunHealthCommand(args);
   if (command == "version" || command == "--version") {
     std::cout << "accel " << ACCEL_VERSION << "\n";
     return 0;
