@@ -6,6 +6,9 @@
 # (scripts/container does with buildah) is used when it is writable.
 set -eu
 cd /src
+# The locale of Debian's images and of this project's machines; the compiler cache keys on it, so a build
+# here finds the objects a checkout's build left in a lent cache.
+export LANG=C.UTF-8
 launcher=""
 if [ -d /ccache ] && [ -w /ccache ]; then
   # Same relative paths as a checkout built in <checkout>/build, so objects a developer already compiled

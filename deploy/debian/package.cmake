@@ -7,6 +7,9 @@
 #                      stage-model): what the package adds
 # The package is made from any build folder: it installs under /usr whatever CMAKE_INSTALL_PREFIX is.
 include(GNUInstallDirs)
+# `cpack` and `ninja install` install what is built without building everything first (the tests and
+# benchmarks are not installed); scripts/package builds `accel` itself.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 set(ACCEL_PACKAGE_MODELS_DIR "${CMAKE_SOURCE_DIR}/.container/models" CACHE PATH
     "model repository installed into share/accel/models by the package (scripts/package stages it)")
 
