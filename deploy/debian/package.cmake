@@ -48,13 +48,17 @@ set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_PACKAGE_NAME accel)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
-set(CPACK_PACKAGE_CONTACT "Accel maintainers <accel@localhost>")
+# Whoever publishes the package sets the contact: cmake -DCPACK_PACKAGE_CONTACT="Name <address>".
+if(NOT CPACK_PACKAGE_CONTACT)
+  set(CPACK_PACKAGE_CONTACT "Accel maintainers <accel@example.org>")
+endif()
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "inference service for every accelerator of a machine")
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "inference service for every accelerator of a machine
- Accel puts the CPU, NVIDIA GPUs and Hailo-8/8L NPUs behind one API (seed API, DeepStack,
- KServe v2 over HTTP and gRPC, Frigate's zmq detector), so that Frigate, Home Assistant and
- other clients ask for a model and never care which hardware answers. This package holds the
- server, the default object detection model (YOLOX-Nano) and a sandboxed systemd unit.")
+ Accel puts the CPU, NVIDIA GPUs and Hailo-8/8L NPUs behind one API: the seed
+ API, DeepStack, KServe v2 over HTTP and gRPC, and Frigate's zmq detector. Clients
+ such as Frigate and Home Assistant ask for a model and never care which hardware
+ answers. This package holds the server, the default object detection model
+ (YOLOX-Nano) and a sandboxed systemd unit.")
 set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)

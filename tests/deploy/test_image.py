@@ -139,7 +139,7 @@ def main():
 
         status, body = http_request(http_port, "GET", "/metrics")
         text = body.decode(errors="replace")
-        if status != 200 or "# TYPE accel_requests_total counter" not in text:
+        if status != 200 or "# TYPE accel_build_info gauge" not in text:
             problems.append("/metrics answered %d: %r" % (status, text[:200]))
 
         expected = load_expected()
