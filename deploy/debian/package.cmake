@@ -53,12 +53,12 @@ if(NOT CPACK_PACKAGE_CONTACT)
   set(CPACK_PACKAGE_CONTACT "Accel maintainers <accel@example.org>")
 endif()
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "inference service for every accelerator of a machine")
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "inference service for every accelerator of a machine
- Accel puts the CPU, NVIDIA GPUs and Hailo-8/8L NPUs behind one API: the seed
- API, DeepStack, KServe v2 over HTTP and gRPC, and Frigate's zmq detector. Clients
- such as Frigate and Home Assistant ask for a model and never care which hardware
- answers. This package holds the server, the default object detection model
- (YOLOX-Nano) and a sandboxed systemd unit.")
+# The summary is the first line of the Description field; this is the extended text below it.
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "Accel puts the CPU, NVIDIA GPUs and Hailo-8/8L NPUs behind one API: the seed
+API, DeepStack, KServe v2 over HTTP and gRPC, and Frigate's zmq detector.
+Clients such as Frigate and Home Assistant ask for a model and never care
+which hardware answers. This package holds the server, the default object
+detection model (YOLOX-Nano) and a sandboxed systemd unit.")
 set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
@@ -68,5 +68,12 @@ set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)
 set(CPACK_STRIP_FILES ON)
 set(CPACK_INSTALL_DEFAULT_DIRECTORY_PERMISSIONS
     OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+# One package of the runtime and system components (not the nvidia plugin).
 set(CPACK_COMPONENTS_ALL runtime system)
+set(CPACK_DEB_COMPONENT_INSTALL ON)
+set(CPACK_COMPONENTS_GROUPING ALL_COMPONENTS_IN_ONE)
+# The settings stay the administrator's across upgrades.
+set(accel_conffiles ${CMAKE_CURRENT_BINARY_DIR}/deb-control/conffiles)
+file(CONFIGURE OUTPUT ${accel_conffiles} CONTENT "/etc/default/accel\n")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${accel_conffiles})
 include(CPack)
