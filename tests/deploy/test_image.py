@@ -91,6 +91,7 @@ def main():
     problems = []
     container = None
     server = None
+    log_dir = None
     try:
         user = check_image_config(tag, problems)
         container = buildah("from", "--pull=false", tag)
@@ -105,7 +106,8 @@ def main():
         envs = []
         for k, v in list(settings.items()) + [tuple(marker.split("=", 1))]:
             envs += ["--env", "%s=%s" % (k, v)]
-        log = open(os.path.join(tempdir("accel-image-log-"), "server.log"), "w+")
+        log_dir = tempdir("accel-image-log-")
+        log = open(os.path.join(log_dir, "server.log"), "w+")
         start = time.monotonic()
         server = subprocess.Popen(["buildah", "--storage-driver", "vfs", "run", "--isolation", "chroot",
                                    "--network", "host"] + envs + [container, "--", "accel", "serve"],
@@ -175,6 +177,8 @@ def main():
         if server is not None and problems:
             log.seek(0)
             print("---- server log ----\n" + log.read()[-4000:] + "\n---- end ----")
+        if log_dir:
+            shutil.rmtree(log_dir, ignore_errors=True)
         if container:
             buildah("rm", container, check=False)
         if built_here and not os.environ.get("ACCEL_KEEP_TEST_IMAGE"):
