@@ -25,8 +25,14 @@ CONTROL
 dpkg-deb --build /tmp/glx-stub /tmp/accel-glx-stub.deb >/dev/null
 dpkg -i /tmp/accel-glx-stub.deb >/dev/null
 rm -rf /tmp/glx-stub /tmp/accel-glx-stub.deb
+# Packages that the given .deb files provide (HailoRT) are installed from those files, not looked up.
+packages="$(cat /tmp/runtime-packages)"
+for deb in "$@"; do
+  name="$(dpkg-deb -f "$deb" Package)"
+  packages="$(printf '%s\n' $packages | grep -v -x -e "$name" -e "$name:.*" || true)"
+done
 apt-get update
-# shellcheck disable=SC2046
-apt-get install -y --no-install-recommends $(cat /tmp/runtime-packages) "$@"
+# shellcheck disable=SC2086
+apt-get install -y --no-install-recommends $packages "$@"
 apt-get clean
 rm -rf /var/lib/apt/lists/* /var/cache/debconf/*-old /var/log/apt /var/log/dpkg.log /tmp/runtime-packages
