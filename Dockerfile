@@ -5,8 +5,10 @@
 # docker build -t accel .                      (or: scripts/container build [--variant ...])
 # docker run -p 8000:8000 accel               serves the baked-in default model (YOLOX-Nano)
 #
-# Build arguments: BASE_IMAGE (runtime, default debian:bookworm-slim), BUILD_IMAGE (builder, default
-# debian:bookworm), BUILD_JOBS (compile jobs, default all cores), TORCH_IMAGE and TORCH_DIR (nvidia only).
+# Build arguments: BASE_IMAGE (runtime, default debian:bookworm-slim), BUILD_IMAGE (builder base, default
+# debian:bookworm; scripts/container passes an image of the build-deps stage built before, on which the
+# stage's apt-get finds everything installed), BUILD_JOBS (compile jobs, default all cores), TORCH_IMAGE and
+# TORCH_DIR (nvidia only).
 # The default model must be staged first into .container/models (scripts/container does it, checking
 # ../shared/models/SHA256SUMS).
 ARG BASE_IMAGE=debian:bookworm-slim

@@ -183,8 +183,6 @@ def main():
             buildah("rm", container, check=False)
         if built_here and not os.environ.get("ACCEL_KEEP_TEST_IMAGE"):
             buildah("rmi", tag, check=False)
-            # The build's cached layers (full copies under vfs), but not the tagged base and builder images.
-            buildah("rmi", "--prune", check=False)
     if problems:
         for p in problems:
             print("FAIL:", p)
