@@ -95,6 +95,7 @@ def main():
     work = tempdir("accel-deb-")
     root = os.path.join(work, "root")
     server = None
+    finished = False  # a fail() inside (SystemExit) leaves it False: the server log is printed then too
     try:
         start = time.monotonic()
         deb = run([os.path.join(SOURCE, "scripts", "package")], env=dict(os.environ, ACCEL_SKIP_LINTIAN="1"))
@@ -142,6 +143,7 @@ def main():
             problems.append("%s: %s" % (name, p))
         print("detection from the installed package: %d predictions on %s (%s)" %
               (len(predictions), name, ", ".join(sorted({p["label"] for p in predictions}))))
+        finished = True
     finally:
         if server is not None:
             if server.poll() is None:
@@ -151,7 +153,7 @@ def main():
                 except subprocess.TimeoutExpired:
                     os.killpg(server.pid, signal.SIGKILL)
                     server.wait()
-            if problems:
+            if problems or not finished:
                 log.seek(0)
                 print("---- server log ----\n" + log.read()[-4000:] + "\n---- end ----")
         # Mounts lived only in the private namespaces; refuse to delete through one that did not.

@@ -92,6 +92,7 @@ def main():
     container = None
     server = None
     log_dir = None
+    finished = False  # a fail() inside (SystemExit) leaves it False: the server log is printed then too
     try:
         user = check_image_config(tag, problems)
         container = buildah("from", "--pull=false", tag)
@@ -166,6 +167,7 @@ def main():
         status, body = http_request(http_port, "GET", "/metrics")
         if b'api="deepstack"' not in body:
             problems.append("/metrics does not count the deepstack requests")
+        finished = True
     finally:
         if server is not None and server.poll() is None:
             server.terminate()
@@ -174,7 +176,7 @@ def main():
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait()
-        if server is not None and problems:
+        if server is not None and (problems or not finished):
             log.seek(0)
             print("---- server log ----\n" + log.read()[-4000:] + "\n---- end ----")
         if log_dir:
