@@ -3,8 +3,17 @@
 # libzmq3-dev + cppzmq-dev.
 pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++)
 pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf)
-# GLOBAL: src/app links the same target for `accel bench --api zmq` (looked up once, here).
-pkg_check_modules(LIBZMQ REQUIRED IMPORTED_TARGET GLOBAL libzmq)
+# libzmq as a plain interface target of its link libraries, not pkg-config's IMPORTED_TARGET: libzmq.pc's
+# cflags hold "-isystem /usr/include/mit-krb5", which CMake 3.25's FindPkgConfig turns into an include
+# directory on the first configure but into a compile option on every later one (its -isystem extraction is
+# not cached), so each second configure changed the command line of every file using zmq and rebuilt them.
+# zmq.h and zmq.hpp live in /usr/include and need none of libzmq's private cflags. src/app links the same
+# target for `accel bench --api zmq`.
+pkg_check_modules(LIBZMQ REQUIRED libzmq)
+add_library(accel_libzmq INTERFACE)
+target_link_libraries(accel_libzmq INTERFACE ${LIBZMQ_LINK_LIBRARIES})
+# The name the pkg-config target had, for code that still links it.
+add_library(PkgConfig::LIBZMQ ALIAS accel_libzmq)
 find_program(ACCEL_PROTOC protoc REQUIRED)
 find_program(ACCEL_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
 find_path(ACCEL_CPPZMQ_INCLUDE zmq.hpp REQUIRED)
@@ -44,4 +53,4 @@ add_library(accel_protocols STATIC
 )
 target_include_directories(accel_protocols PRIVATE ${ACCEL_CPPZMQ_INCLUDE})
 target_link_libraries(accel_protocols PUBLIC accel_routes accel_api accel_pipeline accel_scheduler
-                      PRIVATE accel_kserve_proto PkgConfig::LIBZMQ)
+                      PRIVATE accel_kserve_proto accel_libzmq)

@@ -11,5 +11,6 @@ int RunInferCommand(const std::vector<std::string>& args);
 int RunDevicesCommand(const std::vector<std::string>& args);
 int RunBenchCommandFromArgs(const std::vector<std::string>& args);
 int RunKeygenCommand(const std::vector<std::string>& args);
+int RunHealthCommand(const std::vector<std::string>& args);  // app/health_command.h
 
 }  // namespace accel

@@ -15,6 +15,7 @@ void PrintUsage() {
                "  devices   list the devices every engine finds on this machine\n"
                "  bench     load-test a running server (accel bench --help)\n"
                "  keygen    print a new zmq CURVE key pair (accel keygen --zmq)\n"
+               "  health    exit status 0 if a running server is healthy (accel health --help)\n"
                "  version   print the version\n";
 }
 
@@ -32,6 +33,7 @@ int main(int argc, char** argv) {
   if (command == "devices") return accel::RunDevicesCommand(args);
   if (command == "bench") return accel::RunBenchCommandFromArgs(args);
   if (command == "keygen") return accel::RunKeygenCommand(args);
+  if (command == "health") return accel::RunHealthCommand(args);
   if (command == "version" || command == "--version") {
     std::cout << "accel " << ACCEL_VERSION << "\n";
     return 0;

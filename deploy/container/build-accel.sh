@@ -1,0 +1,42 @@
+#!/bin/sh
+# Runs inside the Dockerfile's builder stages: configures and builds `accel` from /src into /src/build,
+# installs it (stripped) under /out, and writes /out/runtime-packages: the Debian packages that hold the
+# shared libraries the installed binaries load, so that the runtime stage installs exactly those.
+# Extra arguments go to cmake (the variant's engine switches). A compiler cache lent to the build at /ccache
+# (scripts/container does with buildah) is used when it is writable.
+set -eu
+cd /src
+# The locale of Debian's images and of this project's machines; the compiler cache keys on it, so a build
+# here finds the objects a checkout's build left in a lent cache.
+export LANG=C.UTF-8
+launcher=""
+if [ -d /ccache ] && [ -w /ccache ]; then
+  # Same relative paths as a checkout built in <checkout>/build, so objects a developer already compiled
+  # are found again (ccache's base_dir makes paths under it relative).
+  # The cache's owner sizes and cleans it (max_size 0: this build never evicts anything).
+  export CCACHE_DIR=/ccache CCACHE_BASEDIR=/src CCACHE_NOHASHDIR=1 CCACHE_MAXSIZE=0
+  launcher="-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache"
+  ccache -z >/dev/null
+fi
+# RelWithDebInfo, as scripts/setup builds (and so the compiler cache matches); the binary is stripped on
+# install.
+# shellcheck disable=SC2086
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DACCEL_BUILD_TESTS=OFF \
+  -DCMAKE_INSTALL_PREFIX=/usr/local $launcher "$@"
+cmake --build build --target accel -j"${BUILD_JOBS:-$(nproc)}"
+[ -n "$launcher" ] && ccache -s | sed -n '1,8p' || true
+# The binary and, when built, the nvidia plugin; not the package's settings and systemd files.
+DESTDIR=/out cmake --install build --strip --component runtime
+DESTDIR=/out cmake --install build --strip --component nvidia
+# Libraries of the installed binaries and plugins, mapped to their packages. Libraries that no package
+# owns (a PyTorch image's libtorch, HailoRT installed from its .deb is owned and fine) are carried by the
+# variant itself.
+find /out -type f \( -perm -u+x -o -name '*.so*' \) -print0 | xargs -0 -r env LD_LIBRARY_PATH="${ACCEL_EXTRA_LIBS:-}" ldd 2>/dev/null |
+  awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u |
+  while read -r lib; do
+    # dpkg knows each file by one of its names (merged /usr: /lib/... or /usr/lib/..., soname or real name).
+    real="$(readlink -f "$lib")"
+    for name in "$real" "${real#/usr}" "$lib" "/usr$lib"; do dpkg -S "$name" 2>/dev/null && break; done || true
+  done |
+  cut -d: -f1-2 | sed 's/: .*//' | sort -u >/out/runtime-packages
+echo "runtime packages:" $(cat /out/runtime-packages)
