@@ -1,7 +1,7 @@
 // `accel health`: asks a running server's /ai/health and turns the answer into an exit code, so that a
 // container HEALTHCHECK, a Kubernetes exec probe or a systemd watchdog needs no curl. It reads the same
-// environment variables as `accel serve` (PORT, HOST, API_KEY, ADMIN_KEY), so in a container or under the
-// packaged unit it finds the server it sits beside without arguments.
+// environment variables as `accel serve` (PORT, HOST, API_KEY, ADMIN_KEY, TLS_CERT_FILE), so in a container or
+// under the packaged unit it finds the server it sits beside without arguments.
 #pragma once
 
 #include <string>
@@ -18,7 +18,14 @@ struct HealthCheckConfig {
   // --open-observability false, and a key on an open route is ignored, so sending it always is harmless.
   std::string api_key;
   std::string admin_key;
-  int timeout_ms = 3000;  // connect + request + response
+  // When set (TLS_CERT_FILE, as for `accel serve --tls-cert`), the check speaks TLS and accepts only a server
+  // presenting this very certificate (the first one in the PEM file): it asks its own server on loopback,
+  // whose name rarely matches the certificate's, and a pin is stricter than a CA check for that.
+  std::string tls_cert_file;
+  // Sent when the server asks for a client certificate (`accel serve --tls-client-ca`).
+  std::string client_cert_file;
+  std::string client_key_file;
+  int timeout_ms = 3000;  // connect + TLS handshake + request + response
   bool strict = false;    // "degraded" fails too (default: only "unhealthy" and no answer fail)
 };
 

@@ -142,6 +142,15 @@ def bench(server_bin, *args):
     return result.returncode, ok, result.stdout[-400:] + result.stderr[-400:]
 
 
+def health(server_bin, port, *args, env=None):
+    """`accel health` against 127.0.0.1:port: (exit status, its output)."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("TLS_CERT_FILE", "API_KEY", "PORT")}
+    environment.update(env or {})
+    result = subprocess.run([server_bin, "health", "--port", str(port), "--timeout-ms", "5000", *args],
+                            capture_output=True, text=True, env=environment, timeout=30)
+    return result.returncode, (result.stdout + result.stderr).strip()
+
+
 def main():
     tmp = tempfile.TemporaryDirectory()
     pki = make_pki(tmp.name)
@@ -211,6 +220,16 @@ def main():
         check(rc != 0 and ok == 0, "accel bench https:// without the test CA refuses the server (exit %d)" % rc)
         check(srv.alive(), "server alive after the bench runs")
 
+        # `accel health` (the image's HEALTHCHECK) against a TLS server: pinned to the server's certificate.
+        rc, out = health(accel, srv.port, "--tls-cert", pki["server.pem"])
+        check(rc == 0, "accel health --tls-cert server.pem -> exit %d %s" % (rc, out))
+        rc, out = health(accel, srv.port, env={"TLS_CERT_FILE": pki["server.pem"]})
+        check(rc == 0, "accel health with TLS_CERT_FILE in the environment -> exit %d %s" % (rc, out))
+        rc, out = health(accel, srv.port, "--tls-cert", pki["client.pem"])
+        check(rc == 1 and "not the one" in out, "accel health pinned to another certificate fails -> %d %s" % (rc, out))
+        rc, out = health(accel, srv.port)
+        check(rc == 1, "accel health in plaintext against the TLS port fails -> exit %d" % rc)
+
     # Client certificates required.
     with Server(*tls_args, "--tls-client-ca", pki["ca.pem"], "--grpc-port", "0",
                 "--grpc-port-file", grpc_port_file) as srv:
@@ -227,6 +246,11 @@ def main():
         rc, ok, out = bench(os.environ["ACCEL_BIN"], "--api", "ai", "--url", "https://127.0.0.1:%d" % srv.port,
                             "--tls-ca", pki["ca.pem"], "--tls-cert", pki["client.pem"], "--tls-key", pki["client.key"])
         check(rc == 0 and ok > 0, "mTLS: accel bench with --tls-cert -> exit %d, %d ok" % (rc, ok))
+        rc, out = health(os.environ["ACCEL_BIN"], srv.port, "--tls-cert", pki["server.pem"])
+        check(rc == 1, "mTLS: accel health without a client certificate fails -> exit %d" % rc)
+        rc, out = health(os.environ["ACCEL_BIN"], srv.port, "--tls-cert", pki["server.pem"],
+                         "--client-cert", pki["client.pem"], "--client-key", pki["client.key"])
+        check(rc == 0, "mTLS: accel health with --client-cert -> exit %d %s" % (rc, out))
 
     # Bad TLS settings stop the server at start, naming the file or the missing flag.
     server_bin = os.environ["ACCEL_BIN"]
