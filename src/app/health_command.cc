@@ -3,6 +3,8 @@
 #include <chrono>
 #include <iostream>
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -11,8 +13,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include "app/command_line.h"
 #include "app/commands.h"
@@ -163,9 +163,9 @@ HealthCheckResult CheckHealth(const HealthCheckConfig& config) {
     context.set_verify_mode(ssl::verify_none);
     if (!config.client_cert_file.empty()) {
       context.use_certificate_chain_file(config.client_cert_file);
-      context.use_private_key_file(config.client_key_file.empty() ? config.client_cert_file
-                                                                  : config.client_key_file,
-                                   ssl::context::pem);
+      context.use_private_key_file(
+          config.client_key_file.empty() ? config.client_cert_file : config.client_key_file,
+          ssl::context::pem);
     }
     beast::ssl_stream<beast::tcp_stream> stream(io, context);
     beast::get_lowest_layer(stream).expires_after(deadline);
