@@ -17,6 +17,11 @@ ARG BUILD_IMAGE=debian:bookworm
 # torch package (include/, lib/); the pip-installed CUDA libraries (nvidia/*/lib) sit beside it.
 ARG TORCH_IMAGE=pytorch/pytorch:2.7.1-cuda12.8-cudnn9-runtime
 ARG TORCH_DIR=/opt/conda/lib/python3.11/site-packages/torch
+# cpu only: where the installed binary comes from. build-cpu compiles it from the sources (the default, what
+# users build); prebuilt-cpu takes .container/prebuilt/, a build folder's install that
+# `scripts/container build --prebuilt BUILD_DIR` stages from a Debian 12 build (the deployment tests use it
+# to skip a second compile).
+ARG CPU_PAYLOAD=build-cpu
 
 # ---- builder: Debian 12 with the -dev packages (the same list as scripts/setup) -------------------------
 FROM ${BUILD_IMAGE} AS build-deps
@@ -24,7 +29,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates ccache \
-      libboost-dev nlohmann-json3-dev libyaml-cpp-dev libturbojpeg0-dev libspng-dev \
+      libboost-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libturbojpeg0-dev libspng-dev \
       libopencv-dnn-dev libopencv-imgproc-dev libopencv-imgcodecs-dev \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libzmq3-dev cppzmq-dev \
  && rm -rf /var/lib/apt/lists/*
@@ -102,10 +107,15 @@ FROM build-deps AS build-cpu
 COPY . /src
 RUN /src/deploy/container/build-accel.sh -DACCEL_WITH_TORCH=OFF -DACCEL_WITH_HAILO=OFF
 
+FROM scratch AS prebuilt-cpu
+COPY .container/prebuilt/ /out/
+
+FROM ${CPU_PAYLOAD} AS cpu-payload
+
 FROM runtime-base AS cpu
-COPY --from=build-cpu /out/runtime-packages /tmp/runtime-packages
+COPY --from=cpu-payload /out/runtime-packages /tmp/runtime-packages
 RUN /usr/local/lib/accel/install-runtime.sh
-COPY --from=build-cpu /out/usr/local/ /usr/local/
+COPY --from=cpu-payload /out/usr/local/ /usr/local/
 # The default model (YOLOX-Nano), staged and checksum-checked by scripts/container. /models is the model
 # repository: mount your own over it (keep yolox-nano there too, or set DEFAULT_MODEL).
 COPY --chown=accel:accel .container/models/ /models/

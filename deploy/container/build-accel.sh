@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs inside the Dockerfile's builder stages: configures and builds `accel` from /src into /src/build,
-# installs it (stripped) under /out, and writes /out/runtime-packages: the Debian packages that hold the
-# shared libraries the installed binaries load, so that the runtime stage installs exactly those.
+# installs it (stripped) under /out, and writes /out/runtime-packages (runtime-packages.sh), so that the
+# runtime stage installs exactly the Debian packages the binaries load libraries from.
 # Extra arguments go to cmake (the variant's engine switches). A compiler cache lent to the build at /ccache
 # (scripts/container does with buildah) is used when it is writable.
 set -eu
@@ -28,15 +28,4 @@ cmake --build build --target accel -j"${BUILD_JOBS:-$(nproc)}"
 # The binary and, when built, the nvidia plugin; not the package's settings and systemd files.
 DESTDIR=/out cmake --install build --strip --component runtime
 DESTDIR=/out cmake --install build --strip --component nvidia
-# Libraries of the installed binaries and plugins, mapped to their packages. Libraries that no package
-# owns (a PyTorch image's libtorch, HailoRT installed from its .deb is owned and fine) are carried by the
-# variant itself.
-find /out -type f \( -perm -u+x -o -name '*.so*' \) -print0 | xargs -0 -r env LD_LIBRARY_PATH="${ACCEL_EXTRA_LIBS:-}" ldd 2>/dev/null |
-  awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u |
-  while read -r lib; do
-    # dpkg knows each file by one of its names (merged /usr: /lib/... or /usr/lib/..., soname or real name).
-    real="$(readlink -f "$lib")"
-    for name in "$real" "${real#/usr}" "$lib" "/usr$lib"; do dpkg -S "$name" 2>/dev/null && break; done || true
-  done |
-  cut -d: -f1-2 | sed 's/: .*//' | sort -u >/out/runtime-packages
-echo "runtime packages:" $(cat /out/runtime-packages)
+/src/deploy/container/runtime-packages.sh /out

@@ -1,5 +1,10 @@
-"""The CPU container image, as a new user builds and runs it (docs/deploy.md): built with scripts/container
-from a clean copy of the checkout (buildah here: no Docker engine), then run with the host network. Checks:
+"""The CPU container image (docs/deploy.md), built with scripts/container from a clean copy of the checkout
+(buildah here: no Docker engine), then run with the host network. By default the image is made around the
+build folder's `accel` (`scripts/container build --prebuilt`: the runtime stage exactly as users get it, no
+second compile of the project, which would double CI's build time); ACCEL_IMAGE_FULL_BUILD=1 builds it the
+way users do, compiling in the Dockerfile's builder stage. Checks:
+- the Dockerfile's builder installs every -dev package scripts/setup builds with (the full build's
+  dependencies stay complete even when CI does not run it);
 - the image: at most 300 MB uncompressed, no compiler, no -dev headers, no libtorch; HEALTHCHECK, a
   non-root USER, the /models volume and ports 8000/8001/5555 in its configuration;
 - the server it starts: healthy on /ai/health within 5 s of start, configured only by environment variables,
@@ -10,6 +15,7 @@ Prints the build time, the image size and the start-to-ready time.
 ACCEL_TEST_IMAGE=NAME checks an image built before instead of building one (for rerunning the checks)."""
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -29,9 +35,12 @@ def build_image(tag):
         n = clean_copy(ctx)
         print("clean copy of the checkout: %d files" % n, flush=True)
         env = dict(os.environ, ACCEL_CONTAINER_TOOL="buildah")
+        command = [os.path.join(ctx, "scripts", "container"), "build", "--tag", tag]
+        if os.environ.get("ACCEL_IMAGE_FULL_BUILD") != "1":
+            command += ["--prebuilt", os.environ["ACCEL_BUILD_DIR"]]
+        print("building: scripts/container %s" % " ".join(command[1:]), flush=True)
         start = time.monotonic()
-        out = subprocess.run([os.path.join(ctx, "scripts", "container"), "build", "--tag", tag], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        out = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         took = time.monotonic() - start
         if out.returncode != 0:
             print(out.stdout[-12000:])
@@ -79,8 +88,41 @@ def check_image_contents(mnt, problems):
         problems.append("the default model is not baked into /models")
 
 
+def packages_in(text, start_marker):
+    """The package names listed after start_marker in text, up to the end of that list (`)` or `&&`)."""
+    after = text[text.index(start_marker) + len(start_marker):]
+    names = set()
+    for word in after.replace("\\", " ").split():
+        if word in ("&&", ")"):
+            break
+        if re.fullmatch(r"[a-z0-9][a-z0-9+.-]+", word):
+            names.add(word)
+    return names
+
+
+def check_builder_packages(problems):
+    with open(os.path.join(SOURCE, "scripts", "setup")) as f:
+        setup = packages_in(f.read(), "runtime_packages=(")
+    with open(os.path.join(SOURCE, "Dockerfile")) as f:
+        dockerfile = packages_in(f.read(), "apt-get install -y --no-install-recommends")
+    # Test-only libraries (gtest) are not needed by the image's build (ACCEL_BUILD_TESTS=OFF).
+    missing = sorted(p for p in setup - dockerfile if p.endswith("-dev") and "gtest" not in p and "gmock" not in p)
+    if not setup or not dockerfile:
+        problems.append("could not read the package lists of scripts/setup (%d) and the Dockerfile (%d)"
+                        % (len(setup), len(dockerfile)))
+    elif missing:
+        problems.append("the Dockerfile's build-deps stage lacks %s (scripts/setup builds with them)" % missing)
+    else:
+        print("the Dockerfile's builder has all %d -dev packages of scripts/setup" %
+              len([p for p in setup if p.endswith("-dev")]), flush=True)
+
+
 def main():
     require_root_and("buildah", "debootstrap", "git")
+    early = []
+    check_builder_packages(early)
+    if early:
+        fail(early[0])
     if not os.path.isfile(os.environ.get("ACCEL_BIN", "")):
         fail("ACCEL_BIN (the native build's accel) is not built")
     tag = os.environ.get("ACCEL_TEST_IMAGE")
