@@ -1,7 +1,7 @@
 // `accel health`: asks a running server's /ai/health and turns the answer into an exit code, so that a
 // container HEALTHCHECK, a Kubernetes exec probe or a systemd watchdog needs no curl. It reads the same
-// environment variables as `accel serve` (PORT, HOST, API_KEY, ADMIN_KEY, TLS_CERT_FILE), so in a container or
-// under the packaged unit it finds the server it sits beside without arguments.
+// environment variables as `accel serve` (PORT, HOST, API_KEY, ADMIN_KEY, TLS_CERT_FILE), so in a container
+// or under the packaged unit it finds the server it sits beside without arguments.
 #pragma once
 
 #include <string>
