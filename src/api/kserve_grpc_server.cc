@@ -14,6 +14,7 @@
 #include "api/ai_api.h"
 #include "api/kserve_grpc_fast_path.h"
 #include "api/kserve_grpc_request.h"
+#include "api/protobuf_log.h"
 #include "api/shared_memory_registry.h"
 #include "core/logging.h"
 #include "grpc_service.grpc.pb.h"
@@ -496,6 +497,7 @@ KServeGrpcServer::~KServeGrpcServer() { Stop(); }
 Status KServeGrpcServer::Start() {
   std::lock_guard<std::mutex> lock(impl_->mu);
   if (impl_->server) return FailedPrecondition("gRPC server already started");
+  RouteProtobufLogs();
   impl_->service = std::make_unique<Service>(impl_->ctx, impl_->backend, impl_->shm, impl_->options.zero_copy,
                                              impl_->options.shared_memory);
   if (impl_->options.tune_malloc) {

@@ -43,6 +43,7 @@ add_library(accel_protocols STATIC
   kserve_grpc_server.cc
   kserve_grpc_fast_path.cc
   kserve_grpc_request.cc
+  protobuf_log.cc
   shared_memory_registry.cc
   address_allow_list.cc
   zmq_access.cc

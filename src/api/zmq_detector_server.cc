@@ -22,6 +22,7 @@
 #include "api/zmq_detector_request.h"
 #include "api/zmq_model_store.h"
 #include "core/clock.h"
+#include "core/log_throttle.h"
 #include "core/logging.h"
 #include "core/model_config.h"
 #include "core/tensor.h"
@@ -38,31 +39,6 @@ constexpr int kRows = 20;
 constexpr int kCols = 6;
 constexpr size_t kReplyBytes = kRows * kCols * sizeof(float);
 constexpr size_t kMaxPeers = 1024;  // handshake choices remembered (see Impl::peer_models)
-constexpr auto kRefusalLogInterval = std::chrono::seconds(10);
-
-// Lets one log line through per kRefusalLogInterval and counts the ones held back: a refused client keeps
-// trying, several times a second, forever, and must not flood the log. Socket thread only.
-class LogThrottle {
- public:
-  // Whether to log now; if so, the text to append for the lines held back since the last one ("" if none).
-  bool Allow(std::string* held_back_note) {
-    const SteadyTime now = Clock::Real()->Now();
-    if (last_ != SteadyTime{} && now - last_ < kRefusalLogInterval) {
-      ++held_back_;
-      return false;
-    }
-    *held_back_note = held_back_ ? " (and " + std::to_string(held_back_) + " more since the last such line)"
-                                 : std::string();
-    last_ = now;
-    held_back_ = 0;
-    return true;
-  }
-
- private:
-  SteadyTime last_{};
-  int held_back_ = 0;
-};
-
 Frames ErrorReply(const std::string& message) {
   json header = {{"shape", {kRows, kCols}}, {"dtype", "float32"}, {"error", message}};
   return {header.dump(), std::string(kReplyBytes, '\0')};
