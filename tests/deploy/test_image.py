@@ -13,6 +13,7 @@ way users do, compiling in the Dockerfile's builder stage. Checks:
   and satisfies the reference matching rule; /metrics scrapes.
 Prints the build time, the image size and the start-to-ready time.
 ACCEL_TEST_IMAGE=NAME checks an image built before instead of building one (for rerunning the checks)."""
+import datetime
 import json
 import os
 import re
@@ -88,6 +89,19 @@ def check_image_contents(mnt, problems):
         problems.append("the default model is not baked into /models")
 
 
+def first_log_time(path):
+    """The time (seconds since the epoch) of the first line of an accel log (2026-12-07T16:23:56.842Z ...)."""
+    with open(path) as f:
+        for line in f:
+            stamp = line.split(" ", 1)[0]
+            try:
+                parsed = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ")
+            except ValueError:
+                continue
+            return parsed.replace(tzinfo=datetime.timezone.utc).timestamp()
+    fail("the server log has no timestamped line: %s" % path)
+
+
 def packages_in(text, start_marker):
     """The package names listed after start_marker in text, up to the end of that list (`)` or `&&`)."""
     after = text[text.index(start_marker) + len(start_marker):]
@@ -156,9 +170,14 @@ def main():
                                    "--network", "host"] + envs + [container, "--", "accel", "serve"],
                                   stdout=log, stderr=subprocess.STDOUT)
         wait_healthy(http_port, server, 120)
-        ready = time.monotonic() - start
-        print("start to ready: %.2f s (buildah run to /ai/health healthy; budget %.0f s)" % (ready, READY_BUDGET_S),
-              flush=True)
+        healthy_at = time.time()
+        with_buildah = time.monotonic() - start
+        # The budget is the server's: from its first log line (its own clock, the host's) to healthy.
+        # `buildah run` itself (chroot set-up on vfs storage) adds seconds on a loaded machine that a
+        # container engine's start does not; it is printed, not judged.
+        ready = healthy_at - first_log_time(log.name)
+        print("start to ready: %.2f s (server's first log line to /ai/health healthy; budget %.0f s); "
+              "%.2f s from `buildah run`" % (ready, READY_BUDGET_S, with_buildah), flush=True)
         if ready > READY_BUDGET_S:
             problems.append("ready after %.2f s, over %.0f s" % (ready, READY_BUDGET_S))
 
