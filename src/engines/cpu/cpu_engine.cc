@@ -141,9 +141,7 @@ class CpuEngine final : public SyncEngine {
     if (!std::filesystem::exists(artifact->path, ec))
       return NotFound("cpu artifact '" + artifact->path.string() + "' of model '" + model.name +
                       "' does not exist (run scripts/setup to link the default model)");
-    OnnxRewriteOptions rewrite;
-    if (!plan_.graph_rewrite)
-      rewrite = {.cut_focus = false, .fuse_silu = false, .cut_output_transpose = false};
+    const OnnxRewriteOptions rewrite = plan_.graph_rewrite ? CpuNet::DefaultRewrite() : CpuNet::NoRewrite();
     auto loaded = std::make_shared<CpuModel>(model);
     for (int i = 0; i < plan_.instances; ++i) {
       ACCEL_ASSIGN_OR_RETURN(std::unique_ptr<CpuNet> net, CpuNet::Load(model, artifact->path, rewrite));
