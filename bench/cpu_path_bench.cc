@@ -102,7 +102,9 @@ int RunSteps(const ModelConfig& config, const std::vector<Tensor>& inputs, int i
   o.silu_op_type = CpuNet::DefaultRewrite().silu_op_type;
   add("+ SiLU fused (vectorised layer)", o);
   o.cut_output_transpose = true;
-  add("+ output transpose cut (default)", o);
+  add("+ output transpose cut", o);
+  o.cascade_max_pools = true;
+  add("+ max-pool cascade (default)", o);
   for (auto& v : variants) {
     auto net = CpuNet::Load(config, onnx, v.options);
     if (!net.ok()) {

@@ -38,7 +38,7 @@ OnnxRewriteOptions CpuNet::DefaultRewrite() {
 
 OnnxRewriteOptions CpuNet::NoRewrite() {
   OnnxRewriteOptions options;
-  options.cut_focus = options.fuse_silu = options.cut_output_transpose = false;
+  options.cut_focus = options.fuse_silu = options.cut_output_transpose = options.cascade_max_pools = false;
   return options;
 }
 

@@ -17,7 +17,8 @@ using onnx_wire::Field;
 constexpr uint32_t kModelGraph = 7;
 constexpr uint32_t kGraphNode = 1, kGraphInitializer = 5, kGraphInput = 11, kGraphOutput = 12;
 constexpr uint32_t kNodeInput = 1, kNodeOutput = 2, kNodeOpType = 4, kNodeAttribute = 5;
-constexpr uint32_t kAttrName = 1, kAttrInt = 3, kAttrTensor = 5, kAttrInts = 8;
+constexpr uint32_t kAttrName = 1, kAttrInt = 3, kAttrTensor = 5, kAttrInts = 8, kAttrType = 20;
+constexpr int kAttrTypeInts = 7;
 constexpr uint32_t kTensorDims = 1, kTensorDataType = 2, kTensorInt32Data = 5, kTensorInt64Data = 7,
                    kTensorName = 8, kTensorRawData = 9;
 constexpr uint32_t kValueInfoName = 1, kValueInfoType = 2, kTypeTensor = 1, kTensorTypeElemType = 1,
@@ -27,7 +28,8 @@ constexpr int kOnnxInt32 = 6, kOnnxInt64 = 7;
 struct Node {
   std::vector<std::string> inputs, outputs;
   std::string op_type;
-  std::vector<Field> other;  // name, attributes, doc string, domain: written back unchanged
+  std::vector<Field> other;                 // name, attributes, doc string, domain: written back unchanged
+  std::vector<std::string> new_attributes;  // encoded AttributeProtos a rewrite added
   bool removed = false;
 };
 
@@ -54,6 +56,7 @@ std::string SerializeNode(const Node& node) {
   for (const auto& o : node.outputs) onnx_wire::AppendBytesField(out, kNodeOutput, o);
   onnx_wire::AppendBytesField(out, kNodeOpType, node.op_type);
   for (const Field& f : node.other) onnx_wire::AppendField(out, f);
+  for (const auto& a : node.new_attributes) onnx_wire::AppendBytesField(out, kNodeAttribute, a);
   return out;
 }
 
@@ -109,6 +112,15 @@ std::optional<std::vector<int64_t>> TensorInts(std::string_view tensor) {
     for (auto& v : values) v = static_cast<int32_t>(v);  // int32_data holds sign-extended varints
   }
   return values;
+}
+
+// An AttributeProto of type INTS.
+std::string IntsAttribute(std::string_view name, const std::vector<int64_t>& values) {
+  std::string attr;
+  onnx_wire::AppendBytesField(attr, kAttrName, name);
+  for (int64_t v : values) onnx_wire::AppendVarintField(attr, kAttrInts, static_cast<uint64_t>(v));
+  onnx_wire::AppendVarintField(attr, kAttrType, kAttrTypeInts);
+  return attr;
 }
 
 std::string_view TensorName(std::string_view tensor) {
@@ -236,6 +248,7 @@ class Graph {
   bool CutFocus(FocusCut* cut);
   int FuseSilu(const std::string& op_type);
   std::vector<TransposedOutput> CutOutputTranspose();
+  int CascadeMaxPools();
 
  private:
   // Rebuilds the producer and consumer tables after nodes changed.
@@ -439,6 +452,62 @@ std::vector<TransposedOutput> Graph::CutOutputTranspose() {
   return cut;
 }
 
+int Graph::CascadeMaxPools() {
+  // A MaxPool this rewrite understands: 2-D, square odd kernel k, stride 1, padding k/2 on every side, no
+  // dilation, ceil_mode 0, one output (no indices).
+  auto same_pool_kernel = [&](const Node& n) -> int64_t {
+    if (n.removed || n.op_type != "MaxPool" || n.inputs.size() != 1 || n.outputs.size() != 1) return 0;
+    auto kernel = AttrInts(n, "kernel_shape");
+    auto strides = AttrInts(n, "strides");
+    auto pads = AttrInts(n, "pads");
+    auto dilations = AttrInts(n, "dilations");
+    auto ceil_mode = AttrInts(n, "ceil_mode");
+    auto auto_pad = AttrInts(n, "auto_pad");  // a string attribute: present means not the default
+    if (!kernel || kernel->size() != 2 || (*kernel)[0] != (*kernel)[1] || (*kernel)[0] % 2 == 0) return 0;
+    const int64_t k = (*kernel)[0];
+    if (strides && *strides != std::vector<int64_t>{1, 1}) return 0;
+    if (!pads || *pads != std::vector<int64_t>(4, k / 2)) return 0;
+    if (dilations && *dilations != std::vector<int64_t>{1, 1}) return 0;
+    if (ceil_mode && *ceil_mode != std::vector<int64_t>{0}) return 0;
+    if (auto_pad) return 0;
+    return k;
+  };
+  int cascaded = 0;
+  std::map<std::string, std::vector<size_t>> pools_by_input;  // in node order
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    if (same_pool_kernel(nodes_[i]) > 0) pools_by_input[nodes_[i].inputs[0]].push_back(i);
+  for (const auto& [input, pools] : pools_by_input) {
+    if (pools.size() < 2) continue;
+    const int64_t k = same_pool_kernel(nodes_[pools[0]]);
+    // Kernels k, 2k-1, 3k-2, ... in node order, so each link's input is computed before it.
+    bool chain = true;
+    for (size_t j = 0; j < pools.size(); ++j)
+      chain = chain && same_pool_kernel(nodes_[pools[j]]) == k + static_cast<int64_t>(j) * (k - 1);
+    if (!chain) continue;
+    for (size_t j = 1; j < pools.size(); ++j) {
+      Node& pool = nodes_[pools[j]];
+      pool.inputs[0] = nodes_[pools[j - 1]].outputs[0];
+      std::vector<Field> kept;
+      for (const Field& f : pool.other) {
+        bool replaced = false;
+        if (f.number == kNodeAttribute && f.wire_type == onnx_wire::kLengthDelimited) {
+          auto attr = onnx_wire::ParseMessage(f.bytes);
+          if (attr.ok())
+            for (const Field& a : *attr)
+              if (a.number == kAttrName && (a.bytes == "kernel_shape" || a.bytes == "pads")) replaced = true;
+        }
+        if (!replaced) kept.push_back(f);
+      }
+      pool.other = std::move(kept);
+      pool.new_attributes.push_back(IntsAttribute("kernel_shape", {k, k}));
+      pool.new_attributes.push_back(IntsAttribute("pads", std::vector<int64_t>(4, k / 2)));
+      ++cascaded;
+    }
+  }
+  if (cascaded > 0) Index();
+  return cascaded;
+}
+
 }  // namespace
 
 std::string OnnxRewrite::Summary() const {
@@ -447,6 +516,7 @@ std::string OnnxRewrite::Summary() const {
   if (focus.active) add("focus cut (space-to-depth in the engine)");
   if (silu_fused > 0) add(std::to_string(silu_fused) + " SiLU fused (" + silu_op_type + ")");
   if (!transposed_outputs.empty()) add("output transpose cut");
+  if (max_pools_cascaded > 0) add(std::to_string(max_pools_cascaded) + " MaxPools cascaded");
   return s.empty() ? "none" : s;
 }
 
@@ -465,6 +535,7 @@ StatusOr<OnnxRewrite> RewriteOnnxForOpenCv(std::string_view model, const OnnxRew
     if (options.fuse_silu) result.silu_fused = graph.FuseSilu(options.silu_op_type);
     if (result.silu_fused > 0) result.silu_op_type = options.silu_op_type;
     if (options.cut_output_transpose) result.transposed_outputs = graph.CutOutputTranspose();
+    if (options.cascade_max_pools) result.max_pools_cascaded = graph.CascadeMaxPools();
     graph_bytes = graph.Serialize();
   }
   if (!have_graph) return InvalidArgument("not an ONNX model (no graph)");

@@ -14,6 +14,11 @@
 //   - Output transpose cut: a final Transpose [0, 2, 1] that produces a graph output is removed; the graph
 //     then outputs the untransposed tensor under the same name and the engine transposes it (a blocked
 //     copy, much cheaper than OpenCV's Permute layer here).
+//   - Max-pool cascade: parallel MaxPools of one input with stride 1, "same" padding and kernels k, 2k-1,
+//     3k-2, ... (YOLOX's SPP: 5, 9, 13) become a chain of k-kernels, each pooling the previous one's
+//     output (SPPF). Exact: a stride-1 max pool of kernel a after one of kernel b is one of kernel
+//     a + b - 1, padding included (padding never wins a max), and it reads 3 x 25 instead of
+//     25 + 81 + 169 values per output.
 //
 // Each rewrite matches its pattern structurally (op types, edges, constant values), never by node names;
 // a model without the pattern is left as it is. The user's file is never changed: the rewrite works on the
@@ -33,6 +38,7 @@ struct OnnxRewriteOptions {
   bool cut_focus = true;
   bool fuse_silu = true;
   bool cut_output_transpose = true;
+  bool cascade_max_pools = true;
   // The op type each fused SiLU gets: OpenCV's built-in "Swish" (scalar, as slow as Sigmoid + Mul but one
   // layer) or a layer the engine registers (opencv_silu_layer.h, vectorised).
   std::string silu_op_type = "Swish";
@@ -58,8 +64,11 @@ struct OnnxRewrite {
   int silu_fused = 0;
   std::string silu_op_type;  // the op type the fused SiLUs got
   std::vector<TransposedOutput> transposed_outputs;
+  int max_pools_cascaded = 0;  // MaxPools that now pool the previous one's output
 
-  bool changed() const { return focus.active || silu_fused > 0 || !transposed_outputs.empty(); }
+  bool changed() const {
+    return focus.active || silu_fused > 0 || !transposed_outputs.empty() || max_pools_cascaded > 0;
+  }
   // One line for logs and `accel devices`: "focus cut, 104 SiLU fused, output transpose cut" or "none".
   std::string Summary() const;
 };

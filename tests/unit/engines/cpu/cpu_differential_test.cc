@@ -87,11 +87,14 @@ TEST_F(CpuDifferentialTest, EveryRewriteMatchesTheOriginalGraph) {
   opencv_swish.fuse_silu = true;
   OnnxRewriteOptions transpose_only = CpuNet::NoRewrite();
   transpose_only.cut_output_transpose = true;
-  for (const auto& [name, options] : std::vector<std::pair<std::string, OnnxRewriteOptions>>{
-           {"default path", CpuNet::DefaultRewrite()},
-           {"focus cut alone", focus_only},
-           {"SiLU as OpenCV's Swish", opencv_swish},
-           {"output transpose cut alone", transpose_only}}) {
+  OnnxRewriteOptions pools_only = CpuNet::NoRewrite();
+  pools_only.cascade_max_pools = true;
+  for (const auto& [name, options] :
+       std::vector<std::pair<std::string, OnnxRewriteOptions>>{{"default path", CpuNet::DefaultRewrite()},
+                                                               {"focus cut alone", focus_only},
+                                                               {"SiLU as OpenCV's Swish", opencv_swish},
+                                                               {"output transpose cut alone", transpose_only},
+                                                               {"max-pool cascade alone", pools_only}}) {
     auto rewritten = CpuNet::Load(config_, onnx_, options);
     ASSERT_TRUE(rewritten.ok()) << name << ": " << rewritten.status().message();
     EXPECT_TRUE((*rewritten)->rewrite().changed()) << name;

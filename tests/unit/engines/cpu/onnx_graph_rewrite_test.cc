@@ -42,6 +42,23 @@ struct OnnxBuilder {
     }
     AppendBytesField(graph, 1, node);
   }
+  void Pool(const std::string& in, const std::string& out, int64_t kernel, int64_t stride = 1) {
+    std::string node;
+    AppendBytesField(node, 1, in);
+    AppendBytesField(node, 2, out);
+    AppendBytesField(node, 4, "MaxPool");
+    for (const auto& [name, values] : std::vector<std::pair<std::string, std::vector<int64_t>>>{
+             {"kernel_shape", {kernel, kernel}},
+             {"pads", std::vector<int64_t>(4, kernel / 2)},
+             {"strides", {stride, stride}}}) {
+      std::string attr;
+      AppendBytesField(attr, 1, name);
+      for (int64_t v : values) AppendVarintField(attr, 8, static_cast<uint64_t>(v));
+      AppendVarintField(attr, 20, 7);  // INTS
+      AppendBytesField(node, 5, attr);
+    }
+    AppendBytesField(graph, 1, node);
+  }
   void Int64Constant(const std::string& name, int64_t value) {
     std::string tensor, packed;
     AppendVarintField(tensor, 1, 1);  // dims [1]
@@ -115,6 +132,7 @@ TEST(OnnxGraphRewriteTest, RewritesYoloxNano) {
   EXPECT_EQ(rewrite->silu_fused, 104);  // every SiLU of the network; the head's 6 plain Sigmoids stay
   ASSERT_EQ(rewrite->transposed_outputs.size(), 1u);
   EXPECT_EQ(rewrite->transposed_outputs[0].name, "output");
+  EXPECT_EQ(rewrite->max_pools_cascaded, 2);  // SPP's 9 and 13 after its 5
   auto signature = ReadOnnxSignature(rewrite->model);
   ASSERT_TRUE(signature.ok()) << signature.status().message();
   EXPECT_EQ(signature->inputs.at(0).dims, (std::vector<int64_t>{1, 12, 208, 208}));
@@ -132,8 +150,9 @@ TEST(OnnxGraphRewriteTest, KeepsASymbolicBatchDimension) {
 
 TEST(OnnxGraphRewriteTest, DisabledRewritesLeaveTheBytesAlone) {
   const std::string original = ReadFile(SharedModel("yolox_nano.onnx"));
-  auto rewrite =
-      RewriteOnnxForOpenCv(original, {.cut_focus = false, .fuse_silu = false, .cut_output_transpose = false});
+  auto rewrite = RewriteOnnxForOpenCv(
+      original,
+      {.cut_focus = false, .fuse_silu = false, .cut_output_transpose = false, .cascade_max_pools = false});
   ASSERT_TRUE(rewrite.ok());
   EXPECT_FALSE(rewrite->changed());
   EXPECT_EQ(rewrite->model, original);
@@ -178,6 +197,28 @@ TEST(OnnxGraphRewriteTest, FusesOnlyTrueSilu) {
   EXPECT_EQ(rewrite->silu_fused, 1);
   EXPECT_EQ(rewrite->silu_op_type, "TestSiLU");
   EXPECT_NE(rewrite->model.find("TestSiLU"), std::string::npos);
+}
+
+TEST(OnnxGraphRewriteTest, CascadesOnlySppLikeMaxPools) {
+  auto spp = [](int64_t stride, int64_t last_kernel) {
+    OnnxBuilder b;
+    b.Input("x", {1, 2, 13, 13});
+    b.Pool("x", "p5", 5);
+    b.Pool("x", "p9", 9, stride);
+    b.Pool("x", "p13", last_kernel);
+    b.Node("Concat", {"x", "p5", "p9", "p13"}, {"y"}, "axis", 1);
+    b.Output("y", {1, 8, 13, 13});
+    return b.Model();
+  };
+  auto rewrite = RewriteOnnxForOpenCv(spp(1, 13));
+  ASSERT_TRUE(rewrite.ok()) << rewrite.status().message();
+  EXPECT_EQ(rewrite->max_pools_cascaded, 2);
+  for (const auto& [why, model] : std::vector<std::pair<std::string, std::string>>{
+           {"a stride of 2", spp(2, 13)}, {"kernels 5, 9, 11", spp(1, 11)}}) {
+    auto untouched = RewriteOnnxForOpenCv(model);
+    ASSERT_TRUE(untouched.ok()) << why;
+    EXPECT_EQ(untouched->max_pools_cascaded, 0) << why;
+  }
 }
 
 TEST(OnnxGraphRewriteTest, RejectsBytesThatAreNotOnnx) {
