@@ -209,8 +209,8 @@ class CpuEngineFactory final : public EngineFactory {
             {.key = "graph_rewrite",
              .type = EngineOptionType::kBool,
              .default_value = "true",
-             .help = "rewrite ONNX graphs at load for speed (Focus cut, SiLU fusion, output transpose cut; "
-                     "see docs/models.md); false runs the file as it is"}};
+             .help = "rewrite ONNX graphs in memory at load for speed (Focus cut, SiLU fusion, output "
+                     "transpose cut, max-pool cascade; docs/models.md); false runs the file as it is"}};
   }
 
   StatusOr<std::unique_ptr<Engine>> Create(const DeviceInfo& device, const EngineOptions& options) override {
