@@ -354,7 +354,7 @@ bool Graph::CutFocus(FocusCut* cut) {
       bool match = true;
       for (int k = 0; k < 4 && match; ++k) {
         Node* second = Producer(concat.inputs[k]);
-        Node* first = second ? Producer(second->inputs[0]) : nullptr;
+        Node* first = second && !second->inputs.empty() ? Producer(second->inputs[0]) : nullptr;
         auto s2 = strided(second), s1 = strided(first);
         if (!s1 || !s2 || first->inputs[0] != input.name || s1->axis == s2->axis) {
           match = false;
