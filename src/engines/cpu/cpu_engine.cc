@@ -147,6 +147,14 @@ class CpuEngine final : public SyncEngine {
       ACCEL_ASSIGN_OR_RETURN(std::unique_ptr<CpuNet> net, CpuNet::Load(model, artifact->path, rewrite));
       loaded->nets.push_back(std::move(net));
     }
+    // Warmup (SyncEngine) reaches one worker's network; the others take their first-run costs (OpenCV's
+    // buffer allocation) here instead of on a client's request.
+    if (loaded->nets.size() > 1 && model.input.dtype == DType::kFloat32) {
+      Tensor zeros(DType::kFloat32, loaded->item_input_shape(), model.input.name);
+      zeros.Fill(0);
+      for (size_t i = 1; i < loaded->nets.size(); ++i)
+        ACCEL_RETURN_IF_ERROR(loaded->nets[i]->Run(zeros).status());
+    }
     ACCEL_LOG(kInfo, "cpu") << "model " << model.name
                             << ": graph rewrites: " << loaded->nets[0]->rewrite().Summary() << "; "
                             << plan_.instances << " instance(s) x " << plan_.threads_per_instance
