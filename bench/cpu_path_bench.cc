@@ -7,7 +7,8 @@
 // 1. Graph rewrites, one by one: the model as it is, then each rewrite added (onnx_graph_rewrite.h). The
 //    variants run interleaved, round after round on the test images, so machine noise hits them alike;
 //    per variant the median latency of CpuNet::Run (the layout transforms included), the median ms per
-//    OpenCV layer type, and the largest |difference| of its raw outputs from the original graph's.
+//    OpenCV layer type, and the largest |difference| of its raw outputs from the original graph's; then
+//    the default path's largest layers.
 // 2. Image preparation for one camera JPEG (--camera-jpeg FILE; default: the first test image resized to
 //    1920x1080 and encoded in memory): decode at reduced scale + letterbox, medians.
 // 3. Latency vs throughput mode: images/s through the scheduler with N client threads (--concurrency),
@@ -81,6 +82,7 @@ struct Variant {
   std::unique_ptr<CpuNet> net;
   std::vector<double> ms;
   std::map<std::string, std::vector<double>> layer_ms;
+  std::map<std::string, std::vector<double>> single_layer_ms;  // by layer name
   double max_diff = 0;
 };
 
@@ -135,6 +137,8 @@ int RunSteps(const ModelConfig& config, const std::vector<Tensor>& inputs, int i
       if (round < 0) continue;
       v.ms.push_back(Ms(t0, t1));
       for (const auto& [type, ms] : v.net->LastRunLayerTypeMs()) v.layer_ms[type].push_back(ms);
+      for (const auto& layer : v.net->LastRunLayerMs())
+        v.single_layer_ms[layer.name + " (" + layer.type + ")"].push_back(layer.ms);
     }
   }
   const double base = Median(variants[0].ms);
@@ -163,6 +167,15 @@ int RunSteps(const ModelConfig& config, const std::vector<Tensor>& inputs, int i
     }
     std::cout << "\n";
   }
+  // The default path's largest layers.
+  std::vector<std::pair<double, std::string>> largest;
+  for (const auto& [name, ms] : variants.back().single_layer_ms) largest.push_back({Median(ms), name});
+  std::sort(largest.rbegin(), largest.rend());
+  std::cout << "\nlargest layers of the default path (median ms):";
+  for (size_t i = 0; i < largest.size() && i < 5; ++i)
+    std::cout << (i ? ", " : " ") << largest[i].second << " " << std::fixed << std::setprecision(2)
+              << largest[i].first;
+  std::cout << "\n";
   // What the rewrites moved into the engine costs, on its own (inside the default path's figure above).
   const FocusCut& focus = variants.back().net->rewrite().focus;
   if (focus.active && inputs[0].shape().size() == 4) {

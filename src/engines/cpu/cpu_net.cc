@@ -121,16 +121,22 @@ StatusOr<TensorList> CpuNet::Run(const Tensor& input) {
   }
 }
 
-std::map<std::string, double> CpuNet::LastRunLayerTypeMs() const {
+std::vector<CpuNet::LayerTime> CpuNet::LastRunLayerMs() const {
   std::vector<double> timings;
   const double ticks_per_ms = cv::getTickFrequency() / 1000.0;
   impl_->net.getPerfProfile(timings);
   const std::vector<std::string> names = impl_->net.getLayerNames();
-  std::map<std::string, double> by_type;
+  std::vector<LayerTime> layers;
   for (size_t i = 0; i < timings.size() && i < names.size(); ++i) {
     const auto layer = impl_->net.getLayer(names[i]);
-    by_type[layer ? layer->type : "?"] += timings[i] / ticks_per_ms;
+    layers.push_back({names[i], layer ? layer->type : "?", timings[i] / ticks_per_ms});
   }
+  return layers;
+}
+
+std::map<std::string, double> CpuNet::LastRunLayerTypeMs() const {
+  std::map<std::string, double> by_type;
+  for (const auto& layer : LastRunLayerMs()) by_type[layer.type] += layer.ms;
   return by_type;
 }
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/model_config.h"
 #include "core/status.h"
@@ -47,6 +48,13 @@ class CpuNet {
   // Run, from OpenCV's per-layer timers; layers fused into another report 0 and their time counts in the
   // layer that absorbed them. Same thread rule as Run.
   std::map<std::string, double> LastRunLayerTypeMs() const;
+
+  struct LayerTime {
+    std::string name, type;
+    double ms = 0;
+  };
+  // The same timers per layer, in the network's order. Same thread rule as Run.
+  std::vector<LayerTime> LastRunLayerMs() const;
 
  private:
   struct Impl;
