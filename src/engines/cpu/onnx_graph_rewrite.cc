@@ -19,8 +19,8 @@ constexpr uint32_t kGraphNode = 1, kGraphInitializer = 5, kGraphInput = 11, kGra
 constexpr uint32_t kNodeInput = 1, kNodeOutput = 2, kNodeOpType = 4, kNodeAttribute = 5;
 constexpr uint32_t kAttrName = 1, kAttrInt = 3, kAttrTensor = 5, kAttrInts = 8, kAttrType = 20;
 constexpr int kAttrTypeInts = 7;
-constexpr uint32_t kTensorDims = 1, kTensorDataType = 2, kTensorInt32Data = 5, kTensorInt64Data = 7,
-                   kTensorName = 8, kTensorRawData = 9;
+constexpr uint32_t kTensorDataType = 2, kTensorInt32Data = 5, kTensorInt64Data = 7, kTensorName = 8,
+                   kTensorRawData = 9;
 constexpr uint32_t kValueInfoName = 1, kValueInfoType = 2, kTypeTensor = 1, kTensorTypeElemType = 1,
                    kTensorTypeShape = 2, kShapeDim = 1, kDimValue = 1;
 constexpr int kOnnxInt32 = 6, kOnnxInt64 = 7;
