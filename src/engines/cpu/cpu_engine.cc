@@ -1,15 +1,18 @@
 // cpu engine: OpenCV DNN (CPU backend) running the model's `cpu` ONNX artifact.
 //
-// Built on SyncEngine: its one worker thread executes batches in order; OpenCV parallelises each forward
-// pass over its own thread pool (cv::setNumThreads). Batches are of one item: on this backend a larger batch
-// gives no gain per image (measured, DESIGN.md), and a fixed-batch ONNX file silently returns garbage for
-// batch > 1.
+// Built on SyncEngine. Latency mode (default): one worker thread executes batches in order and OpenCV
+// parallelises each forward pass over its thread pool (cv::setNumThreads). Throughput mode: `instances`
+// workers, each with its own copy of the network, run that many inferences at once with fewer threads each;
+// the scheduler sees the extra concurrency as max_in_flight. Each model is rewritten at load for OpenCV
+// (onnx_graph_rewrite.h, through CpuNet) unless graph_rewrite is off. Batches are of one item: on this
+// backend a larger batch gives no gain per image (measured, DESIGN.md), and a fixed-batch ONNX file
+// silently returns garbage for batch > 1.
 #include "engines/cpu/cpu_engine.h"
 
 #include <opencv2/core.hpp>
 #include <opencv2/core/utility.hpp>
-#include <opencv2/dnn.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -17,6 +20,7 @@
 #include <thread>
 
 #include "core/logging.h"
+#include "engines/cpu/cpu_net.h"
 #include "engines/sync_engine.h"
 
 namespace accel {
@@ -96,19 +100,31 @@ class HostTelemetry {
   double utilization_percent_ = -1, memory_used_mb_ = -1, memory_total_mb_ = -1, temperature_c_ = -1;
 };
 
+// How the engine spends the cores: one inference at a time with every thread (latency), or several
+// independent network instances, each run by its own worker thread with fewer threads (throughput).
+struct CpuRunPlan {
+  bool throughput = false;
+  int instances = 1;             // workers and network copies
+  int threads_per_instance = 1;  // OpenCV's thread count (process-wide, so the same for every instance)
+  bool graph_rewrite = true;
+};
+
 struct CpuModel final : LoadedModel {
   explicit CpuModel(const ModelConfig& config) : LoadedModel(config) {}
-  // A cv::dnn::Net is not thread-safe and forward() mutates it; Run is its only user, on the engine's one
-  // worker thread.
-  mutable cv::dnn::Net net;
-  std::vector<std::string> output_names;
+  // One network per worker: a cv::dnn::Net is not thread-safe (forward mutates it), so worker w only ever
+  // runs nets[w].
+  std::vector<std::unique_ptr<CpuNet>> nets;
 };
 
 class CpuEngine final : public SyncEngine {
  public:
-  // One batch running and one queued, so the next batch is ready the moment one finishes.
-  explicit CpuEngine(DeviceInfo info)
-      : SyncEngine(std::move(info), SyncEngineLimits{.max_batch = 1, .max_in_flight = 2, .workers = 1}) {}
+  // Each worker has one batch running; one more is queued so the next batch is ready the moment a worker
+  // is free. In throughput mode the scheduler thus sees instances + 1 batches in flight.
+  CpuEngine(DeviceInfo info, CpuRunPlan plan)
+      : SyncEngine(
+            std::move(info),
+            SyncEngineLimits{.max_batch = 1, .max_in_flight = plan.instances + 1, .workers = plan.instances}),
+        plan_(plan) {}
   ~CpuEngine() override { Shutdown(); }
 
   bool Supports(const ModelConfig& model) const override {
@@ -125,52 +141,40 @@ class CpuEngine final : public SyncEngine {
     if (!std::filesystem::exists(artifact->path, ec))
       return NotFound("cpu artifact '" + artifact->path.string() + "' of model '" + model.name +
                       "' does not exist (run scripts/setup to link the default model)");
+    const OnnxRewriteOptions rewrite = plan_.graph_rewrite ? CpuNet::DefaultRewrite() : CpuNet::NoRewrite();
     auto loaded = std::make_shared<CpuModel>(model);
-    try {
-      loaded->net = cv::dnn::readNetFromONNX(artifact->path.string());
-      loaded->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
-      loaded->net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
-    } catch (const cv::Exception& e) {
-      return InvalidArgument("OpenCV cannot read '" + artifact->path.string() + "': " + e.what());
+    for (int i = 0; i < plan_.instances; ++i) {
+      ACCEL_ASSIGN_OR_RETURN(std::unique_ptr<CpuNet> net, CpuNet::Load(model, artifact->path, rewrite));
+      loaded->nets.push_back(std::move(net));
     }
-    if (loaded->net.empty())
-      return InvalidArgument("OpenCV read an empty network from " + artifact->path.string());
-    for (const auto& out : model.outputs) loaded->output_names.push_back(out.name);
+    // Warmup (SyncEngine) reaches one worker's network; the others take their first-run costs (OpenCV's
+    // buffer allocation) here instead of on a client's request.
+    if (loaded->nets.size() > 1 && model.input.dtype == DType::kFloat32) {
+      Tensor zeros(DType::kFloat32, loaded->item_input_shape(), model.input.name);
+      zeros.Fill(0);
+      for (size_t i = 1; i < loaded->nets.size(); ++i)
+        ACCEL_RETURN_IF_ERROR(loaded->nets[i]->Run(zeros).status());
+    }
+    ACCEL_LOG(kInfo, "cpu") << "model " << model.name
+                            << ": graph rewrites: " << loaded->nets[0]->rewrite().Summary() << "; "
+                            << plan_.instances << " instance(s) x " << plan_.threads_per_instance
+                            << " thread(s)";
     return std::shared_ptr<const LoadedModel>(std::move(loaded));
   }
 
   // Batches are of one item (limits.max_batch); SyncEngine checks the input before and the outputs after.
   StatusOr<std::vector<TensorList>> Run(const LoadedModel& base, const SyncBatch& batch) override {
     const auto& model = static_cast<const CpuModel&>(base);
-    const Tensor& input = *batch.inputs.front();
-    std::vector<int> dims(input.shape().begin(), input.shape().end());
-    // OpenCV wants a non-const pointer; setInput does not write through it.
-    cv::Mat blob(static_cast<int>(dims.size()), dims.data(), CV_32F, const_cast<uint8_t*>(input.bytes()));
-    try {
-      model.net.setInput(blob, model.config().input.name);
-      std::vector<cv::Mat> outs;
-      model.net.forward(outs, model.output_names);
-      TensorList tensors;
-      for (size_t i = 0; i < outs.size(); ++i) {
-        const cv::Mat& m = outs[i];
-        if (m.type() != CV_32F) return Internal("cpu engine: output is not float32");
-        std::vector<int64_t> shape(m.size.p, m.size.p + m.dims);
-        Tensor t(DType::kFloat32, shape, model.output_names[i]);
-        const cv::Mat contiguous = m.isContinuous() ? m : m.clone();
-        std::memcpy(t.bytes(), contiguous.data, t.byte_size());
-        tensors.push_back(std::move(t));
-      }
-      std::vector<TensorList> results;
-      results.push_back(std::move(tensors));
-      return results;
-    } catch (const cv::Exception& e) {
-      return Internal(std::string("OpenCV DNN forward failed: ") + e.what());
-    }
+    ACCEL_ASSIGN_OR_RETURN(TensorList outputs, model.nets.at(batch.worker)->Run(*batch.inputs.front()));
+    std::vector<TensorList> results;
+    results.push_back(std::move(outputs));
+    return results;
   }
 
   void AddTelemetry(EngineStats& stats) const override { telemetry_.Fill(stats); }
 
  private:
+  const CpuRunPlan plan_;
   mutable HostTelemetry telemetry_;
 };
 
@@ -195,18 +199,62 @@ class CpuEngineFactory final : public EngineFactory {
     return {{.key = "threads",
              .type = EngineOptionType::kInt,
              .default_value = "0",
-             .help = "threads for the cpu engine (OpenCV's thread count, process-wide; 0: all cores)",
+             .help = "threads per inference of the cpu engine (OpenCV's thread count, process-wide; 0: all "
+                     "cores in latency mode, cores / instances in throughput mode)",
              .min = 0,
-             .max = 1024}};
+             .max = 1024},
+            {.key = "mode",
+             .type = EngineOptionType::kString,
+             .default_value = "latency",
+             .help = "latency: one inference at a time with all threads; throughput: several concurrent "
+                     "inferences with fewer threads each (highest images/s)"},
+            {.key = "instances",
+             .type = EngineOptionType::kInt,
+             .default_value = "0",
+             .help = "concurrent inferences in throughput mode (0: one per core)",
+             .min = 0,
+             .max = 256},
+            {.key = "graph_rewrite",
+             .type = EngineOptionType::kBool,
+             .default_value = "true",
+             .help = "rewrite ONNX graphs in memory at load for speed (Focus cut, SiLU fusion, output "
+                     "transpose cut, max-pool cascade; docs/models.md); false runs the file as it is"}};
   }
 
   StatusOr<std::unique_ptr<Engine>> Create(const DeviceInfo& device, const EngineOptions& options) override {
     ACCEL_ASSIGN_OR_RETURN(ValidatedEngineOptions validated,
                            ValidateEngineOptions(kind(), OptionSpecs(), options));
-    if (const int64_t threads = validated.Int("threads"); threads > 0)
-      cv::setNumThreads(static_cast<int>(threads));
+    ACCEL_ASSIGN_OR_RETURN(CpuRunPlan plan, MakePlan(validated));
+    cv::setNumThreads(plan.threads_per_instance);
     ACCEL_LOG(kDebug, "cpu") << "OpenCV threads: " << cv::getNumThreads();
-    return std::unique_ptr<Engine>(std::make_unique<CpuEngine>(device));
+    DeviceInfo info = device;
+    info.properties["cpu_mode"] = plan.throughput ? "throughput" : "latency";
+    info.properties["instances"] = std::to_string(plan.instances);
+    info.properties["threads_per_instance"] = std::to_string(plan.threads_per_instance);
+    info.properties["graph_rewrite"] = plan.graph_rewrite ? "on" : "off";
+    return std::unique_ptr<Engine>(std::make_unique<CpuEngine>(std::move(info), plan));
+  }
+
+ private:
+  static StatusOr<CpuRunPlan> MakePlan(const ValidatedEngineOptions& options) {
+    const int cores = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+    const std::string mode = options.String("mode");
+    CpuRunPlan plan;
+    plan.graph_rewrite = options.Bool("graph_rewrite");
+    const int threads = static_cast<int>(options.Int("threads"));
+    if (mode == "latency") {
+      if (options.Has("instances"))
+        return InvalidArgument("cpu.instances applies to throughput mode only (set cpu.mode=throughput)");
+      plan.threads_per_instance = threads > 0 ? threads : cores;
+    } else if (mode == "throughput") {
+      plan.throughput = true;
+      const int instances = static_cast<int>(options.Int("instances"));
+      plan.instances = instances > 0 ? instances : cores;
+      plan.threads_per_instance = threads > 0 ? threads : std::max(1, cores / plan.instances);
+    } else {
+      return InvalidArgument("cpu.mode must be latency or throughput, got '" + mode + "'");
+    }
+    return plan;
   }
 };
 

@@ -7,7 +7,7 @@
 
 namespace accel {
 
-// Options: see OptionSpecs() in cpu_engine.cc (threads).
+// Options: see OptionSpecs() in cpu_engine.cc (threads, mode, instances, graph_rewrite).
 std::unique_ptr<EngineFactory> MakeCpuEngineFactory();
 
 }  // namespace accel
