@@ -22,6 +22,7 @@ namespace accel {
 class AccelMetrics;
 class DetectionPipeline;
 class ModelControl;
+class ResultCache;
 class ThreadPool;
 
 SchedulerOptions MakeSchedulerOptions(const ServeConfig& config);
@@ -75,6 +76,7 @@ class Service {
   std::unique_ptr<AccelMetrics> metrics_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<ThreadPool> cpu_pool_;
+  std::unique_ptr<ResultCache> cache_;  // null when the result cache is off; outlives the pipeline
   std::unique_ptr<DetectionPipeline> pipeline_;
   std::unique_ptr<ModelControl> model_control_;
   ServiceContext context_;

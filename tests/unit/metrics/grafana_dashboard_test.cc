@@ -87,7 +87,7 @@ TEST(GrafanaDashboard, EveryQueriedMetricExists) {
   m.RecordRequest("ai", "yolox-nano", "cpu:0", 500, 0.01);
   m.RecordInference("yolox-nano", "cpu:0", "cpu", false, 0.001, 0.01);
   m.RecordBatch("yolox-nano", "cpu:0", "cpu", false, 1);
-  m.RecordCache(false);
+  m.EnableCacheMetrics();
   m.SetDeviceSnapshotProvider([] {
     return std::vector<DeviceGaugeSnapshot>{{.device = "gpu:0",
                                              .engine = "nvidia",
