@@ -38,6 +38,10 @@ json CacheHealthJson(const ServiceContext& ctx) {
             {"ttl_s", h.ttl_s},
             {"memory",
              {{"bytes", h.memory.bytes}, {"entries", h.memory.entries}, {"limit_bytes", h.memory_limit}}}};
+  j["requests"] = {
+      {"hits", {{"memory", h.hits_memory}, {"redis", h.hits_redis}, {"inflight", h.hits_inflight}}},
+      {"misses", h.misses},
+      {"bypass", h.bypass}};
   if (!h.reason.empty()) j["reason"] = h.reason;
   if (h.redis_configured && h.redis.address.empty()) {
     j["redis"] = {{"state", "disabled"}};

@@ -211,8 +211,9 @@ std::vector<CommandOption> ServeOptions(ServeConfig& c, const std::vector<Engine
        "result cache: identical images for the same model are answered without a new inference (default "
        "false; docs/cache.md)",
        ACCEL_BOOL_OPTION(cache_enabled)},
-      {"--cache-memory-mb", "CACHE_MEMORY_MB", "MB", "in-process result cache size (default 64)",
-       ACCEL_INT_OPTION(cache_memory_mb, 1, 1 << 20)},
+      {"--cache-memory-mb", "CACHE_MEMORY_MB", "MB",
+       "in-process result cache size (default 64; 0: nothing kept in memory, every hit from Redis)",
+       ACCEL_INT_OPTION(cache_memory_mb, 0, 1 << 20)},
       {"--cache-ttl-s", "CACHE_TTL_S", "S",
        "how long a cached result is kept, in memory and in Redis (default 300; 0: until evicted)",
        ACCEL_INT_OPTION(cache_ttl_s, 0, 365 * 24 * 3600)},

@@ -325,6 +325,7 @@ void Service::Stop() {
   stopped_ = true;
   if (front_ends_) front_ends_->Stop();
   if (scheduler_) scheduler_->Shutdown();
+  if (cache_) cache_->Stop();
 }
 
 int Service::http_port() const { return front_ends_ && front_ends_->http ? front_ends_->http->port() : -1; }

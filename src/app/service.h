@@ -75,8 +75,10 @@ class Service {
   EngineRegistry registry_;
   std::unique_ptr<AccelMetrics> metrics_;
   std::unique_ptr<Scheduler> scheduler_;
+  // Null when the result cache is off. Outlives the pool and the pipeline, whose queued work uses it; Stop
+  // stops its Redis level first, while the pool still takes the work its pending lookups hand back.
+  std::unique_ptr<ResultCache> cache_;
   std::unique_ptr<ThreadPool> cpu_pool_;
-  std::unique_ptr<ResultCache> cache_;  // null when the result cache is off; outlives the pipeline
   std::unique_ptr<DetectionPipeline> pipeline_;
   std::unique_ptr<ModelControl> model_control_;
   ServiceContext context_;

@@ -75,17 +75,26 @@ RedisCache::RedisCache(Options options)
   deadline_thread_ = std::thread([this] { RunDeadlines(); });
 }
 
-RedisCache::~RedisCache() {
+RedisCache::~RedisCache() { Stop(); }
+
+void RedisCache::Stop() {
+  std::deque<std::shared_ptr<PendingLookup>> pending;
   {
     std::lock_guard lock(mu_);
+    if (stopping_) return;
     stopping_ = true;
   }
   wake_connection_.notify_all();
   wake_deadlines_.notify_all();
   connection_thread_.join();
   deadline_thread_.join();
-  for (auto& l : lookups_) l->Answer(std::nullopt);
-  for (auto& l : deadlines_) l->Answer(std::nullopt);
+  {
+    std::lock_guard lock(mu_);
+    pending.swap(deadlines_);  // every queued lookup is also here
+    lookups_.clear();
+    stores_.clear();
+  }
+  for (auto& l : pending) l->Answer(std::nullopt);
 }
 
 void RedisCache::Error(std::string_view kind) const {

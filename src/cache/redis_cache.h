@@ -58,8 +58,11 @@ class RedisCache {
 
   // Starts the threads; the first connection attempt happens on the connection thread, not here.
   explicit RedisCache(Options options);
-  // Answers every pending lookup as a miss, then stops the threads.
+  // Stop()s.
   ~RedisCache();
+  // Answers every pending lookup as a miss and stops the threads; afterwards lookups are misses at once and
+  // stores are dropped. Idempotent; not from a lookup's `done`.
+  void Stop();
   RedisCache(const RedisCache&) = delete;
   RedisCache& operator=(const RedisCache&) = delete;
 

@@ -53,6 +53,10 @@ ResultCache::ResultCache(Options options)
 
 ResultCache::~ResultCache() = default;
 
+void ResultCache::Stop() {
+  if (redis_) redis_->Stop();
+}
+
 void ResultCache::StoreInMemory(const CacheKey& key, std::shared_ptr<const CachedResult> value) {
   const size_t evicted = memory_.Put(key, std::move(value));
   const CacheObserver& o = options_.observer;
@@ -69,7 +73,7 @@ void ResultCache::Lookup(const CacheKey& key, LookupDone done) {
   std::shared_ptr<const CachedResult> value = memory_.Get(key);
   if (o.on_level_latency) o.on_level_latency("memory", SecondsSince(started));
   if (value) {
-    if (o.on_lookup) o.on_lookup("memory");
+    CountOutcome("memory");
     return done(CacheLookup{std::move(value), CacheSource::kMemory, nullptr});
   }
   {
@@ -82,7 +86,7 @@ void ResultCache::Lookup(const CacheKey& key, LookupDone done) {
   }
   auto ticket = std::shared_ptr<FlightTicket>(new FlightTicket(this, key));
   if (!redis_) {
-    if (o.on_lookup) o.on_lookup("miss");
+    CountOutcome("miss");
     return done(CacheLookup{nullptr, CacheSource::kMemory, std::move(ticket)});
   }
   const SteadyTime asked = Clock::Real()->Now();
@@ -94,20 +98,28 @@ void ResultCache::Lookup(const CacheKey& key, LookupDone done) {
       auto parsed = ParseCachedResult(*bytes);
       if (parsed.ok()) {
         auto value = std::make_shared<const CachedResult>(std::move(parsed).value());
-        if (o.on_lookup) o.on_lookup("redis");
+        CountOutcome("redis");
         ticket->done_ = true;  // the value is already in Redis: keep it in memory, hand it to the waiters
         Finish(key, value, false);
         return done(CacheLookup{std::move(value), CacheSource::kRedis, nullptr});
       }
       if (o.on_error) o.on_error("decode");  // another format version, or not ours: computed and replaced
     }
-    if (o.on_lookup) o.on_lookup("miss");
+    CountOutcome("miss");
     done(CacheLookup{nullptr, CacheSource::kMemory, std::move(ticket)});
   });
 }
 
-void ResultCache::RecordBypass() {
-  if (options_.observer.on_lookup) options_.observer.on_lookup("bypass");
+void ResultCache::RecordBypass() { CountOutcome("bypass"); }
+
+void ResultCache::CountOutcome(std::string_view outcome) {
+  std::atomic<uint64_t>& counter = outcome == "memory"     ? hits_memory_
+                                   : outcome == "redis"    ? hits_redis_
+                                   : outcome == "inflight" ? hits_inflight_
+                                   : outcome == "bypass"   ? bypass_
+                                                           : misses_;
+  counter.fetch_add(1, std::memory_order_relaxed);
+  if (options_.observer.on_lookup) options_.observer.on_lookup(outcome);
 }
 
 void ResultCache::Finish(const CacheKey& key, std::shared_ptr<const CachedResult> value, bool store_remote) {
@@ -123,9 +135,8 @@ void ResultCache::Finish(const CacheKey& key, std::shared_ptr<const CachedResult
     waiters = std::move(it->second.waiters);
     flights_.erase(it);
   }
-  const CacheObserver& o = options_.observer;
   for (auto& waiter : waiters) {
-    if (o.on_lookup) o.on_lookup(value ? "inflight" : "miss");
+    CountOutcome(value ? "inflight" : "miss");
     waiter(CacheLookup{value, CacheSource::kInFlight, nullptr});
   }
 }
@@ -137,6 +148,11 @@ ResultCache::Health ResultCache::health() const {
   h.memory_limit = options_.memory_bytes;
   h.ttl_s = options_.ttl_s;
   h.redis_configured = !options_.redis_url.empty();
+  h.hits_memory = hits_memory_.load(std::memory_order_relaxed);
+  h.hits_redis = hits_redis_.load(std::memory_order_relaxed);
+  h.hits_inflight = hits_inflight_.load(std::memory_order_relaxed);
+  h.misses = misses_.load(std::memory_order_relaxed);
+  h.bypass = bypass_.load(std::memory_order_relaxed);
   if (!redis_config_error_.empty()) {
     h.status = "degraded";
     h.reason = redis_config_error_;

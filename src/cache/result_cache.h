@@ -16,6 +16,8 @@
 // flight; it must not block.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -95,6 +97,11 @@ class ResultCache {
   // A request that did not consult the cache (it opted out): counted as outcome "bypass".
   void RecordBypass();
 
+  // Stops the Redis level: pending lookups are answered as misses now (their `done` runs on this thread),
+  // later ones at once. The memory level keeps working. For the owner's shutdown, before the threads that
+  // `done` hands work to go away. Idempotent.
+  void Stop();
+
   // The model part of keys (ModelFingerprints).
   CacheKey ModelKey(const std::shared_ptr<const ModelConfig>& model) { return fingerprints_.Get(model); }
 
@@ -106,6 +113,8 @@ class ResultCache {
     MemoryCache::Stats memory;
     size_t memory_limit = 0;
     int ttl_s = 0;
+    // Requests since start by outcome (the same counts as the accel_cache_* counters).
+    uint64_t hits_memory = 0, hits_redis = 0, hits_inflight = 0, misses = 0, bypass = 0;
   };
   Health health() const;
 
@@ -117,14 +126,15 @@ class ResultCache {
   // Ends the flight of `key`: stores `value` (if any) and answers the waiters.
   void Finish(const CacheKey& key, std::shared_ptr<const CachedResult> value, bool store_remote);
   void StoreInMemory(const CacheKey& key, std::shared_ptr<const CachedResult> value);
-  void OnRedisAnswer(const CacheKey& key, SteadyTime started, std::optional<std::string> bytes,
-                     LookupDone done);
+  // Counts one request's outcome and tells the observer.
+  void CountOutcome(std::string_view outcome);
 
   const Options options_;
   ModelFingerprints fingerprints_;
   MemoryCache memory_;
   std::string redis_config_error_;     // a REDIS_URL that could not be used
   std::unique_ptr<RedisCache> redis_;  // null: memory only
+  std::atomic<uint64_t> hits_memory_{0}, hits_redis_{0}, hits_inflight_{0}, misses_{0}, bypass_{0};
   std::mutex flights_mu_;
   std::unordered_map<CacheKey, Flight, CacheKeyHash> flights_;
 };

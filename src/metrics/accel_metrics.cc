@@ -253,6 +253,10 @@ void AccelMetrics::EnableCacheMetrics() {
         "accel_cache_lookup_duration_seconds",
         "Time one cache level took to answer a lookup (memory, redis).", {"level"},
         {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025}, 4);
+    // Every kind and level at 0 from the start, so that rates read 0 rather than "no data".
+    for (std::string_view kind : {"connect", "auth", "io", "command", "timeout", "dropped", "decode"})
+      series->errors->WithLabels({kind});
+    for (std::string_view level : {"memory", "redis"}) series->lookup_duration->WithLabels({level});
     cache_series_ = std::move(series);
     cache_.store(cache_series_.get(), std::memory_order_release);
   });
