@@ -12,13 +12,14 @@
 #   bench/cache_bench.sh                      # 5 rounds of 10 s per step
 #   ROUNDS=3 DURATION=5 bench/cache_bench.sh
 # Environment: ACCEL_BIN (build/accel), SOURCE_IMAGE (../shared/testdata/images/000000000632.jpg, cropped
-# to 640x480 here with python3-pil), ROUNDS, DURATION.
+# to 640x480 here with python3-pil), ROUNDS, DURATION, PYTHON3 (/usr/bin/python3).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 accel="${ACCEL_BIN:-$root/build/accel}"
 source_image="${SOURCE_IMAGE:-$root/../shared/testdata/images/000000000632.jpg}"
 rounds="${ROUNDS:-5}"
+py="${PYTHON3:-/usr/bin/python3}"  # Debian's, which has python3-pil
 duration="${DURATION:-10}"
 [[ -x "$accel" ]] || { echo "cache_bench: no $accel (build it first)" >&2; exit 1; }
 command -v redis-server >/dev/null || { echo "cache_bench: redis-server is not installed" >&2; exit 1; }
@@ -33,13 +34,13 @@ cleanup() {
 trap cleanup EXIT
 
 image="$tmp/bench-640x480.jpg"
-python3 - "$source_image" "$image" <<'PY'
+"$py" - "$source_image" "$image" <<'PY'
 import sys
 from PIL import Image
 Image.open(sys.argv[1]).convert("RGB").crop((0, 0, 640, 480)).save(sys.argv[2], quality=90)
 PY
 
-redis_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis_port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp" >"$tmp/redis.log" 2>&1 &
 pids+=($!)
 
@@ -75,7 +76,7 @@ done
 p50() {  # port -> p50 ms of the step (fails when any request failed)
   "$accel" bench --api deepstack --url "http://127.0.0.1:$1" --image "$image" --concurrency 1 \
     --duration "$duration" --warmup 1 --json --quiet |
-    python3 -c 'import json, sys
+    "$py" -c 'import json, sys
 s = json.load(sys.stdin)[0]
 if s["errors"] or not s["ok"]: sys.exit("errors: %s" % s)
 print("%.3f" % s["latency_ms"]["p50"])'
