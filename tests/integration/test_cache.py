@@ -2,7 +2,7 @@
 identical request is a hit and runs no inference; another threshold or class filter is answered from the
 cache and filtered like an uncached answer; two instances share results through Redis; Redis killed under
 load costs no request and shows `degraded` in /ai/health (overall status unchanged); Redis back, Redis hits
-resume by themselves."""
+resume by themselves; a REDIS_URL Accel cannot use (scheme, host, password) is logged and the service runs."""
 import base64
 import json
 import os
@@ -37,18 +37,20 @@ class Redis:
         self.port = port
         self.proc = None
         self.dir = tempfile.mkdtemp()
+        self.start_args = []
 
     def start(self):
         binary = shutil.which("redis-server") or fail("redis-server is not installed (scripts/setup --test)")
         self.proc = subprocess.Popen([binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no", "--dir", self.dir],
+                                      "--appendonly", "no", "--dir", self.dir] + self.start_args,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         deadline = time.time() + 15
         while time.time() < deadline:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
                     s.sendall(b"*1\r\n$4\r\nPING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
+                    answer = s.recv(64)
+                    if answer.startswith(b"+PONG") or answer.startswith(b"-NOAUTH"):  # up (maybe locked)
                         return
             except OSError:
                 time.sleep(0.05)
@@ -115,6 +117,33 @@ def wait_for(what, predicate, timeout=20):
 def boxes(result):
     return [(d["label"], d["confidence"], d["box"]["x_min"], d["box"]["y_min"], d["box"]["x_max"],
              d["box"]["y_max"]) for d in result.get("detections", [])]
+
+
+def bad_redis_urls():
+    """A REDIS_URL Accel cannot use: a clear log line at start, a running service answering requests, the
+    cache degraded in /ai/health; a password-protected Redis: refused without the password, used with it."""
+    sim = ["--engines", "sim", "--sim-device", "name=s,kind=sim,ms=1", "--cache", "true"]
+    png = image("000000000139.jpg")
+    locked = Redis(free_port())
+    locked.start_args = ["--requirepass", "s3cret"]
+    locked.start()
+    try:
+        cases = [("http://127.0.0.1:6379", "must look like redis://"),
+                 ("redis://127.0.0.1:%d" % free_port(), "cannot connect"),
+                 ("redis://127.0.0.1:%d/0" % locked.port, "requires a password"),
+                 ("redis://:wrong@127.0.0.1:%d/0" % locked.port, "check the password")]
+        for url, logged in cases:
+            with Server(*sim, env={"REDIS_URL": url}) as s:
+                wait_for("a log line saying %r for %s" % (logged, url), lambda: logged in s.log_text(), 10)
+                st, header, _ = infer(s, png, engine="sim")
+                check(st == 200 and header == "miss", "%s: request answered %d %s" % (url, st, header))
+                h = health(s)
+                check(h["cache"]["status"] == "degraded", "%s: cache %s" % (url, h["cache"]))
+                check(s.alive(), "%s: the server died" % url)
+        with Server(*sim, env={"REDIS_URL": "redis://:s3cret@127.0.0.1:%d/1" % locked.port}) as s:
+            wait_for("the cache to log in", lambda: health(s)["cache"]["status"] == "ok", 10)
+    finally:
+        locked.stop()
 
 
 def main():
@@ -224,6 +253,7 @@ def main():
             check(inferences(b) == ran_b, "b ran the model for a result Redis held")
     finally:
         redis.stop()
+    bad_redis_urls()
     print("cache test took %.1f s" % (time.time() - started))
     if problems:
         fail("%d problem(s)" % len(problems))
