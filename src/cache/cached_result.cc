@@ -148,7 +148,8 @@ StatusOr<CachedResult> ParseCachedResult(std::string_view bytes) {
   return r;
 }
 
-void ApplyClassificationFilter(std::vector<Classification>& classes, const DetectionFilter& filter) {
+void ApplyClassificationFilter(std::vector<Classification>& classes, const DetectionFilter& filter,
+                               int top_k) {
   std::erase_if(classes, [&](const Classification& c) {
     if (c.confidence < filter.threshold) return true;
     if (filter.targets.empty()) return false;
@@ -158,6 +159,7 @@ void ApplyClassificationFilter(std::vector<Classification>& classes, const Detec
   std::stable_sort(classes.begin(), classes.end(), [](const Classification& a, const Classification& b) {
     return a.confidence > b.confidence;
   });
+  if (top_k >= 0 && classes.size() > static_cast<size_t>(top_k)) classes.resize(top_k);
   if (filter.max_results >= 0 && classes.size() > static_cast<size_t>(filter.max_results))
     classes.resize(filter.max_results);
 }

@@ -36,8 +36,11 @@ std::string SerializeCachedResult(const CachedResult& result);
 // InvalidArgument for bytes that are not a complete CachedResult of this format version.
 StatusOr<CachedResult> ParseCachedResult(std::string_view bytes);
 
-// A request's filter applied to cached classifications: at or above the threshold, in targets (when any),
-// best first, at most max_results. (Detections use ApplyFilter from vision/detection.h.)
-void ApplyClassificationFilter(std::vector<Classification>& classes, const DetectionFilter& filter);
+// A request's filter applied to cached classifications, as DecodeClassification applies it: at or above the
+// threshold, in targets (when any), best first, at most `top_k` (the model's decoder.top_k: it counts only
+// classes in targets), then at most max_results. The cached list must hold every class at or above the
+// model's minimum confidence, not only its top_k. (Detections use ApplyFilter from vision/detection.h.)
+void ApplyClassificationFilter(std::vector<Classification>& classes, const DetectionFilter& filter,
+                               int top_k);
 
 }  // namespace accel

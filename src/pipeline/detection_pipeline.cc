@@ -1,6 +1,8 @@
 #include "pipeline/detection_pipeline.h"
 
 #include <future>
+#include <limits>
+#include <optional>
 
 #include "cache/result_cache.h"
 #include "core/decoder_families.h"
@@ -18,20 +20,21 @@ thread_local const void* inline_lookup = nullptr;
 // What the cache stores: everything the model found, before any request's filter. Threshold 0 is raised to
 // the model's decoder.min_confidence by the decoders (CandidateThreshold). Filtering this afterwards gives
 // what decoding with the request's filter gives: NMS keeps a box or not by higher-scoring boxes only, all of
-// which pass any threshold the box passes, and targets and max_results apply after NMS and top_k.
+// which pass any threshold the box passes, and targets and max_results apply after NMS. (Classifications:
+// see ApplyClassificationFilter.)
 DetectionFilter ModelLevelFilter() {
   return DetectionFilter{.threshold = 0.f, .targets = {}, .max_results = -1};
 }
 
-DetectionResult FromCache(const CachedResult& cached, const std::string& model, const DetectionFilter& filter,
+DetectionResult FromCache(const CachedResult& cached, const ModelConfig& model, const DetectionFilter& filter,
                           SteadyTime start) {
   DetectionResult result;
-  result.model = model;
+  result.model = model.name;
   result.task = cached.task;
   result.detections = cached.detections;
   ApplyFilter(result.detections, filter);
   result.classifications = cached.classifications;
-  ApplyClassificationFilter(result.classifications, filter);
+  ApplyClassificationFilter(result.classifications, filter, model.decoder.top_k);
   result.image_width = cached.image_width;
   result.image_height = cached.image_height;
   result.device_id = cached.device_id;
@@ -107,7 +110,7 @@ void DetectionPipeline::Detect(DetectionRequest request, DetectionDone done) {
     inline_lookup = waiting.get();
     cache_->Lookup(key, [this, model, start, waiting](CacheLookup lookup) {
       if (lookup.value) {
-        return waiting->done(FromCache(*lookup.value, model->name, waiting->request.filter, start));
+        return waiting->done(FromCache(*lookup.value, *model, waiting->request.filter, start));
       }
       auto run = [this, model, start, waiting, ticket = std::move(lookup.ticket)]() mutable {
         Run(std::move(waiting->request), model, start, CacheStatus::kMiss, std::move(ticket),
@@ -183,7 +186,15 @@ void DetectionPipeline::Run(DetectionRequest request, std::shared_ptr<const Mode
         // With a ticket the model-level result is decoded, cached, and filtered afterwards.
         const DetectionFilter& decode_filter = ticket ? ModelLevelFilter() : filter;
         if (model->decoder.family == kClassificationFamily) {
-          auto classes = DecodeClassification(*model, inference->outputs, decode_filter);
+          // Cached: every class at or above the model's minimum confidence, not only its top_k, since
+          // top_k counts only the classes a request's targets let through.
+          std::optional<ModelConfig> every_class;
+          if (ticket) {
+            every_class = *model;
+            every_class->decoder.top_k = std::numeric_limits<int>::max();
+          }
+          auto classes =
+              DecodeClassification(every_class ? *every_class : *model, inference->outputs, decode_filter);
           if (!classes.ok()) {
             ticket.reset();
             return done(classes.status());
@@ -217,7 +228,7 @@ void DetectionPipeline::Run(DetectionRequest request, std::shared_ptr<const Mode
           ticket->Complete(std::move(cached));
           ticket.reset();
           ApplyFilter(result->detections, filter);
-          ApplyClassificationFilter(result->classifications, filter);
+          ApplyClassificationFilter(result->classifications, filter, model->decoder.top_k);
         }
         const SteadyTime t4 = Clock::Real()->Now();
         result->postprocess_ms = MillisBetween(t3, t4);

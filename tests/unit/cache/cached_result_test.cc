@@ -53,9 +53,22 @@ TEST(CachedResult, ClassificationFilterMatchesTheDetectionOne) {
   filter.threshold = 0.5f;
   filter.targets = {"dog", "bird"};
   filter.max_results = 1;
-  ApplyClassificationFilter(classes, filter);
+  ApplyClassificationFilter(classes, filter, 5);
   ASSERT_EQ(classes.size(), 1u);
   EXPECT_EQ(classes[0].label, "Dog");
+}
+
+TEST(CachedResult, TopKCountsOnlyTheTargets) {
+  // As DecodeClassification does: the best top_k among the classes in targets, not the targets among the
+  // best top_k.
+  std::vector<Classification> classes = {{0, "a", 0.5f}, {1, "b", 0.4f}, {2, "c", 0.3f}, {3, "d", 0.2f}};
+  DetectionFilter filter;
+  filter.threshold = 0.1f;
+  filter.targets = {"c", "d"};
+  ApplyClassificationFilter(classes, filter, 2);
+  ASSERT_EQ(classes.size(), 2u);
+  EXPECT_EQ(classes[0].label, "c");
+  EXPECT_EQ(classes[1].label, "d");
 }
 
 }  // namespace
