@@ -1,12 +1,13 @@
 """The result cache with a real redis-server (started here on a free port) and the cpu engine: a second
 identical request is a hit and runs no inference; another threshold or class filter is answered from the
 cache and filtered like an uncached answer; two instances share results through Redis; Redis killed under
-load costs no request and shows `degraded` in /ai/health (overall status unchanged); Redis back, Redis hits
+load (or hung) costs no request and shows `degraded` in /ai/health (overall status unchanged); Redis back, Redis hits
 resume by themselves; a REDIS_URL Accel cannot use (scheme, host, password) is logged and the service runs."""
 import base64
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -203,6 +204,24 @@ def main():
                   "instance b, same image: %d %s" % (st, header))
             check(inferences(b) == 0, "instance b ran the model for a result Redis held")
             check(metric(b, 'accel_cache_hits_total{level="redis"}') >= 1, "b's redis hits are not counted")
+
+            # Redis hung (SIGSTOP): a lookup waits at most its timeout, then counts as a miss and the model
+            # runs; nothing waits on the hung connection.
+            timeouts = metric(a, 'accel_cache_errors_total{kind="timeout"}')
+            redis.proc.send_signal(signal.SIGSTOP)
+            try:
+                for name in sorted(n for n in os.listdir(IMAGES) if n.endswith(".jpg"))[1:3]:
+                    t0 = time.time()
+                    st, header, _ = infer(a, image(name), threshold=0.5)
+                    took = time.time() - t0
+                    check(st == 200 and header == "miss", "Redis hung, %s: %d %s" % (name, st, header))
+                    check(took < 5, "Redis hung, %s took %.1f s" % (name, took))
+                st, header, _ = infer(a, first, threshold=0.3)
+                check(st == 200 and header == "hit", "Redis hung, a memory hit: %d %s" % (st, header))
+                check(metric(a, 'accel_cache_errors_total{kind="timeout"}') > timeouts,
+                      "lookups past their deadline are not counted as timeouts")
+            finally:
+                redis.proc.send_signal(signal.SIGCONT)
 
             # Redis killed under load: every request is still answered (misses run the model).
             statuses = []
