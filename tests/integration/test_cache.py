@@ -57,6 +57,16 @@ class Redis:
                 time.sleep(0.05)
         fail("redis-server did not answer PING within 15 s")
 
+    def keys(self):
+        """DBSIZE of database 0 (0 when Redis cannot be asked)."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+                s.sendall(b"*1\r\n$6\r\nDBSIZE\r\n")
+                answer = s.recv(64)
+            return int(answer[1:].split(b"\r\n")[0]) if answer.startswith(b":") else 0
+        except (OSError, ValueError):
+            return 0
+
     def kill(self):
         self.proc.kill()
         self.proc.wait()
@@ -197,7 +207,8 @@ def main():
             st, h, data = a.request("POST", "/v1/vision/detection", body, {"Content-Type": ctype})
             check(st == 200 and h.get("x-accel-cache") == "hit", "deepstack: %d %s" % (st, h.get("x-accel-cache")))
 
-            # The second instance has never seen the image: Redis has it.
+            # The second instance has never seen the image: Redis has it (stores are asynchronous: wait for it).
+            wait_for("a's result to reach Redis", lambda: redis.keys() >= 1)
             check(inferences(b) == 0, "instance b ran something before its first request")
             st, header, shared = infer(b, first, threshold=0.3)
             check(st == 200 and header == "hit" and boxes(shared) == boxes(miss),
@@ -222,6 +233,11 @@ def main():
                       "lookups past their deadline are not counted as timeouts")
             finally:
                 redis.proc.send_signal(signal.SIGCONT)
+            # Back to a closed breaker before the next step: failed reconnections double the back-off, and the
+            # next step should not start with one of several seconds.
+            for s in (a, b):
+                wait_for("the cache to recover from the hang", lambda: health(s)["cache"]["status"] == "ok", 40)
+            print("%.1f s: recovered from the hang" % (time.time() - started), flush=True)
 
             # Redis killed under load: every request is still answered (misses run the model).
             statuses = []
@@ -243,6 +259,7 @@ def main():
                 t.start()
             time.sleep(0.5)
             redis.kill()
+            print("%.1f s: Redis killed" % (time.time() - started), flush=True)
             wait_for("/ai/health to show the cache degraded",
                      lambda: health(a).get("cache", {}).get("status") == "degraded")
             h = health(a)
@@ -259,17 +276,23 @@ def main():
             # Redis back (empty: it kept nothing): both instances reconnect by themselves, and a result one
             # computes is a Redis hit for the other again.
             redis.start()
+            print("%.1f s: Redis restarted" % (time.time() - started), flush=True)
             for s in (a, b):
-                wait_for("the cache to reconnect", lambda: health(s).get("cache", {}).get("status") == "ok", 30)
+                wait_for("the cache to reconnect", lambda: health(s).get("cache", {}).get("status") == "ok", 40)
+            print("%.1f s: both instances reconnected" % (time.time() - started), flush=True)
             fresh_image = image(unseen)
             st, header, _ = infer(a, fresh_image, threshold=0.45)
             check(st == 200 and header == "miss", "new image after the restart, a: %d %s" % (st, header))
+            wait_for("a's new result to reach Redis", lambda: redis.keys() >= 1)
             before = metric(b, 'accel_cache_hits_total{level="redis"}')
             ran_b = inferences(b)
             st, header, _ = infer(b, fresh_image, threshold=0.45)
             check(st == 200 and header == "hit", "new image after the restart, b: %d %s" % (st, header))
             check(metric(b, 'accel_cache_hits_total{level="redis"}') == before + 1, "b's hit did not come from Redis")
             check(inferences(b) == ran_b, "b ran the model for a result Redis held")
+            if problems:
+                a.dump_log()
+                b.dump_log()
     finally:
         redis.stop()
     bad_redis_urls()
