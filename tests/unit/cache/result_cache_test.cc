@@ -25,6 +25,12 @@ std::shared_ptr<const CachedResult> Value(const std::string& device) {
   return r;
 }
 
+ResultCache::Options WithObserver(CacheObserver observer) {
+  ResultCache::Options options;
+  options.observer = std::move(observer);
+  return options;
+}
+
 struct Outcomes {
   std::mutex mu;
   std::map<std::string, int> counts;
@@ -44,7 +50,7 @@ struct Outcomes {
 
 TEST(ResultCache, AStoredValueIsAMemoryHit) {
   Outcomes outcomes;
-  ResultCache cache({.observer = outcomes.Observer()});
+  ResultCache cache(WithObserver(outcomes.Observer()));
   CacheLookup first;
   cache.Lookup(Key(1), [&](CacheLookup l) { first = std::move(l); });
   ASSERT_EQ(first.value, nullptr);
@@ -64,7 +70,7 @@ TEST(ResultCache, AStoredValueIsAMemoryHit) {
 
 TEST(ResultCache, IdenticalRequestsInFlightComputeOnce) {
   Outcomes outcomes;
-  ResultCache cache({.observer = outcomes.Observer()});
+  ResultCache cache(WithObserver(outcomes.Observer()));
   std::shared_ptr<FlightTicket> ticket;
   cache.Lookup(Key(2), [&](CacheLookup l) { ticket = std::move(l.ticket); });
   ASSERT_NE(ticket, nullptr);
@@ -87,7 +93,7 @@ TEST(ResultCache, IdenticalRequestsInFlightComputeOnce) {
 }
 
 TEST(ResultCache, AFailedComputationReleasesTheWaitersToComputeThemselves) {
-  ResultCache cache({});
+  ResultCache cache(ResultCache::Options{});
   std::shared_ptr<FlightTicket> ticket;
   cache.Lookup(Key(4), [&](CacheLookup l) { ticket = std::move(l.ticket); });
   std::vector<CacheLookup> waiters;
@@ -149,7 +155,9 @@ TEST(ResultCache, AnUnreachableRedisLeavesTheMemoryLevelWorkingAndSaysDegraded) 
 }
 
 TEST(ResultCache, ABadRedisUrlIsReportedAndTheCacheRunsInMemory) {
-  ResultCache cache({.redis_url = "http://redis:6379"});
+  ResultCache::Options options;
+  options.redis_url = "http://redis:6379";
+  ResultCache cache(std::move(options));
   ResultCache::Health h = cache.health();
   EXPECT_EQ(h.status, "degraded");
   EXPECT_NE(h.reason.find("redis://"), std::string::npos) << h.reason;
