@@ -292,6 +292,37 @@
     }
   }
 
+  // ---------------------------------------------------------------- result cache (docs/cache.md)
+
+  // From /ai/health's "cache": hidden while the cache is off.
+  function renderCache(health) {
+    const card = $("cache-card");
+    const cache = health && health.cache;
+    if (!cache || cache.status === "off") {
+      card.hidden = true;
+      return;
+    }
+    card.hidden = false;
+    const req = cache.requests || {};
+    const hits = req.hits || {};
+    const hitCount = (num(hits.memory) || 0) + (num(hits.redis) || 0) + (num(hits.inflight) || 0);
+    const looked = hitCount + (num(req.misses) || 0);
+    $("cache-ratio").textContent = looked > 0 ? Math.round((100 * hitCount) / looked) + " %" : "–";
+    const memory = cache.memory || {};
+    $("cache-entries").textContent = memory.entries === undefined ? "–" : String(memory.entries);
+    const redis = cache.redis;
+    const redisText = $("cache-redis");
+    redisText.textContent = redis ? String(redis.state) : "not used";
+    redisText.className = "figure" + (redis && redis.state !== "ok" ? " warn" : "");
+    const parts = [`hits: ${num(hits.memory) || 0} memory, ${num(hits.redis) || 0} Redis, ` +
+      `${num(hits.inflight) || 0} in flight; ${num(req.misses) || 0} misses, ${num(req.bypass) || 0} bypassed`];
+    if (memory.bytes !== undefined && memory.limit_bytes) {
+      parts.push(`${(memory.bytes / 1048576).toFixed(1)} of ${(memory.limit_bytes / 1048576).toFixed(0)} MB`);
+    }
+    if (cache.reason) parts.push(String(cache.reason));
+    $("cache-detail").textContent = parts.join(" · ");
+  }
+
   // ---------------------------------------------------------------- stats and charts
 
   const history = [];  // {t, rps, p50, p99, perDevice: Map(id -> items/s)}
@@ -450,6 +481,7 @@
     ]);
     if (hardwareNow) hardware = hardwareNow;
     renderHealth(health);
+    renderCache(health);
     const now = Date.now();
     const source = engines || hardware;
     let devices = [];

@@ -9,6 +9,7 @@
 
 #include "api/json_views.h"
 #include "api/multipart.h"
+#include "cache/result_cache.h"
 #include "metrics/accel_metrics.h"
 
 namespace accel {
@@ -25,6 +26,31 @@ HttpResponse JsonResponse(const json& body, int status = 200) {
 
 double UptimeSeconds(const ServiceContext& ctx) {
   return MillisBetween(ctx.started, Clock::Real()->Now()) / 1000.0;
+}
+
+// The result cache's part of /ai/health. Its "degraded" (Redis configured but not usable) leaves the overall
+// status alone: requests are still answered, from memory and by inference.
+json CacheHealthJson(const ServiceContext& ctx) {
+  const ResultCache* cache = ctx.pipeline->cache();
+  if (!cache) return {{"status", "off"}};
+  const ResultCache::Health h = cache->health();
+  json j = {{"status", h.status},
+            {"ttl_s", h.ttl_s},
+            {"memory",
+             {{"bytes", h.memory.bytes}, {"entries", h.memory.entries}, {"limit_bytes", h.memory_limit}}}};
+  j["requests"] = {
+      {"hits", {{"memory", h.hits_memory}, {"redis", h.hits_redis}, {"inflight", h.hits_inflight}}},
+      {"misses", h.misses},
+      {"bypass", h.bypass}};
+  if (!h.reason.empty()) j["reason"] = h.reason;
+  if (h.redis_configured && h.redis.address.empty()) {
+    j["redis"] = {{"state", "disabled"}};
+  } else if (h.redis_configured) {
+    j["redis"] = {{"address", h.redis.address},
+                  {"state", h.redis.usable ? "ok" : "degraded"},
+                  {"breaker", h.redis.breaker}};
+  }
+  return j;
 }
 
 json HealthJson(const ServiceContext& ctx) {
@@ -52,6 +78,7 @@ json HealthJson(const ServiceContext& ctx) {
   j["devices"] = std::move(ds);
   j["devices_ready"] = ready;
   j["devices_total"] = devices.size();
+  j["cache"] = CacheHealthJson(ctx);
   return j;
 }
 
@@ -150,6 +177,8 @@ json DetectionResponseJson(const DetectionResult& r) {
             {"engine_used", r.engine_kind},
             {"device", r.device_id},
             {"simulated", r.simulated}};
+  // A hit ran no inference for this request: `device` and `engine_used` say where the result was computed.
+  j["cached"] = r.cache == CacheStatus::kHit;
   if (classification) {
     j["task"] = r.task;
     j["classifications"] = ClassificationsJson(r.classifications);
@@ -227,6 +256,7 @@ void HandleValidate(ServiceContext& ctx, HttpRequest&& request, HttpResponder re
       req.engine = kind;
       req.encoded = image;
       req.filter.threshold = 0.5f;
+      req.use_cache = false;  // each engine must run: a cached result would compare an engine with itself
       auto r = ctx.pipeline->DetectSync(std::move(req));
       json e = {{"engine", kind}};
       if (!r.ok()) {
@@ -311,12 +341,14 @@ void RegisterAiRoutes(HttpRouter& router, ServiceContext& ctx) {
           return respond(AccessDeniedResponse(key));
         }
         parsed->detection.accept_classification = true;
-        ctx.pipeline->Detect(std::move(parsed->detection),
-                             [&ctx, respond = std::move(respond), started](StatusOr<DetectionResult> result) {
-                               RecordDetection(ctx, "ai", result, started);
-                               if (!result.ok()) return respond(JsonErrorResponse(result.status()));
-                               respond(JsonResponse(DetectionResponseJson(*result)));
-                             });
+        ctx.pipeline->Detect(std::move(parsed->detection), [&ctx, respond = std::move(respond),
+                                                            started](StatusOr<DetectionResult> result) {
+          RecordDetection(ctx, "ai", result, started);
+          if (!result.ok()) return respond(JsonErrorResponse(result.status()));
+          HttpResponse response = JsonResponse(DetectionResponseJson(*result));
+          response.headers.emplace_back(kCacheHeader, std::string(CacheStatusName(result->cache)));
+          respond(std::move(response));
+        });
       });
 }
 

@@ -188,7 +188,9 @@ void Detect(ServiceContext& ctx, const InferParseOptions& options, const char* c
     body["inferenceDevice"] = result->engine_kind;
     body["timestampUTC"] = TimestampUtc();
     body["simulated"] = result->simulated;
-    respond(JsonOk(body));
+    HttpResponse response = JsonOk(body);
+    response.headers.emplace_back(kCacheHeader, std::string(CacheStatusName(result->cache)));
+    respond(std::move(response));
   });
 }
 

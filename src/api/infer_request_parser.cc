@@ -83,6 +83,11 @@ Status ApplyFields(const Fields& fields, const InferParseOptions& options, Parse
     }
   }
   if (auto* v = get({"api_key"})) out.api_key = *v;
+  if (auto* v = get({"cache"}); v && !v->empty()) {
+    auto use = ParseBool(*v);
+    if (!use.ok()) return InvalidArgument("'cache' must be true or false");
+    d.use_cache = *use;
+  }
   return Status::Ok();
 }
 
@@ -144,10 +149,12 @@ Status ParseJsonBody(const HttpRequest& request, const InferParseOptions& option
   if (!body.is_object()) return InvalidArgument("request body must be a JSON object");
   Fields fields;
   for (const char* key : {"model_name", "model", "engine", "threshold", "min_confidence", "max_results",
-                          "timeout_ms", "api_key"}) {
+                          "timeout_ms", "api_key", "cache"}) {
     if (!body.contains(key) || body[key].is_null()) continue;
     const auto& v = body[key];
-    if (v.is_string())
+    if (v.is_boolean())
+      fields[key] = v.get<bool>() ? "true" : "false";
+    else if (v.is_string())
       fields[key] = v.get<std::string>();
     else if (v.is_number())
       fields[key] = v.dump();
@@ -205,6 +212,12 @@ Status ParseMultipartBody(const HttpRequest& request, const InferParseOptions& o
 
 }  // namespace
 
+bool CacheControlNoCache(const HttpRequest& request) {
+  std::string value(request.Header("Cache-Control"));
+  std::transform(value.begin(), value.end(), value.begin(), [](unsigned char c) { return std::tolower(c); });
+  return value.find("no-cache") != std::string::npos || value.find("no-store") != std::string::npos;
+}
+
 StatusOr<ParsedInferRequest> ParseInferRequest(const HttpRequest& request, const InferParseOptions& options) {
   ParsedInferRequest out;
   if (request.body.empty()) return InvalidArgument("empty request body: send an image");
@@ -228,7 +241,7 @@ StatusOr<ParsedInferRequest> ParseInferRequest(const HttpRequest& request, const
              type == "application/octet-stream") {
     Fields fields;
     for (const char* key : {"model_name", "model", "engine", "threshold", "min_confidence", "targets",
-                            "max_results", "timeout_ms", "api_key"})
+                            "max_results", "timeout_ms", "api_key", "cache"})
       if (auto v = request.QueryParam(key)) fields[key] = *v;
     ACCEL_RETURN_IF_ERROR(ApplyFields(fields, options, out));
     out.detection.encoded = request.body;
@@ -237,6 +250,7 @@ StatusOr<ParsedInferRequest> ParseInferRequest(const HttpRequest& request, const
                                 "': send application/json, multipart/form-data, "
                                 "application/x-www-form-urlencoded or image/jpeg|png");
   }
+  if (CacheControlNoCache(request)) out.detection.use_cache = false;
   return out;
 }
 

@@ -4,8 +4,9 @@
 //   application/x-www-form-urlencoded  image_base64=... plus fields
 //   image/jpeg, image/png              the raw file as body, fields in the query string
 // Fields: model_name (or model), engine, threshold (or min_confidence), targets (JSON array or
-// comma-separated), max_results, timeout_ms, api_key. Every problem is a 4xx Status with a message that
-// names the field.
+// comma-separated), max_results, timeout_ms, api_key, cache (false: not answered from or stored in the
+// result cache; a Cache-Control: no-cache or no-store header does the same). Every problem is a 4xx Status
+// with a message that names the field.
 #pragma once
 
 #include <string>
@@ -25,6 +26,12 @@ struct InferParseOptions {
   std::vector<std::string> known_engines;  // kinds a client may name besides "auto"
   ImageLimits limits;
 };
+
+// X-Accel-Cache: what the result cache did for a request (hit, miss, bypass), on every HTTP route that
+// runs an inference.
+inline constexpr const char* kCacheHeader = "X-Accel-Cache";
+// Whether the request's Cache-Control header asks not to be answered from a cache (no-cache or no-store).
+bool CacheControlNoCache(const HttpRequest& request);
 
 struct ParsedInferRequest {
   DetectionRequest detection;

@@ -442,6 +442,12 @@ void KServeBackend::InferDetect(const KServeRequest& request, std::shared_ptr<co
     else
       return done(InvalidArgument("parameter 'engine' must be a string"));
   }
+  if (auto it = request.parameters.find("cache"); it != request.parameters.end()) {
+    if (const auto* b = std::get_if<bool>(&it->second))
+      det.use_cache = *b;
+    else
+      return done(InvalidArgument("parameter 'cache' must be a boolean"));
+  }
   std::vector<std::string> wanted = request.requested_outputs;
   if (wanted.empty()) wanted = {"boxes", "scores", "classes", "labels", "count"};
   KServeResponse base;
@@ -455,6 +461,7 @@ void KServeBackend::InferDetect(const KServeRequest& request, std::shared_ptr<co
     resp.device_id = r->device_id;
     resp.engine_kind = r->engine_kind;
     resp.simulated = r->simulated;
+    resp.cache = std::string(CacheStatusName(r->cache));
     const auto& dets = r->detections;
     const int64_t n = static_cast<int64_t>(dets.size());
     for (const auto& name : wanted) {

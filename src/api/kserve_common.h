@@ -124,6 +124,9 @@ struct KServeResponse {
   std::string device_id;
   std::string engine_kind;
   bool simulated = false;
+  // What the result cache did (CacheStatusName): "hit", "miss", or "bypass" (also every raw-tensor request,
+  // which the result cache does not hold).
+  std::string cache = "bypass";
 };
 
 using KServeDone = std::function<void(StatusOr<KServeResponse>)>;

@@ -77,6 +77,7 @@ void FillResponseHeader(const KServeResponse& in, ModelInferResponse& out) {
   params["device"].set_string_param(in.device_id);
   params["engine"].set_string_param(in.engine_kind);
   params["simulated"].set_bool_param(in.simulated);
+  params["cache"].set_string_param(in.cache);
   for (const auto& o : in.outputs) {
     auto* t = out.add_outputs();
     t->set_name(o.name);

@@ -12,6 +12,7 @@
 
 #include "api/ai_api.h"
 #include "api/client_json.h"
+#include "api/infer_request_parser.h"
 #include "core/logging.h"
 #include "core/numbers.h"
 
@@ -205,6 +206,7 @@ void HandleInfer(ServiceContext& ctx, KServeBackend& backend, HttpRequest&& requ
   }
   parsed->request.model = model;
   parsed->request.version = version;
+  if (CacheControlNoCache(request)) parsed->request.parameters["cache"] = false;
   backend.Infer(parsed->request, [&ctx, parsed, body, started,
                                   respond = std::move(respond)](StatusOr<KServeResponse> result) {
     if (!result.ok()) {
@@ -219,6 +221,7 @@ void HandleInfer(ServiceContext& ctx, KServeBackend& backend, HttpRequest&& requ
       r.content_type = "application/octet-stream";
       r.headers.emplace_back("Inference-Header-Content-Length", std::to_string(*out_header_length));
     }
+    r.headers.emplace_back(kCacheHeader, result->cache);
     RecordApiRequest(ctx, "kserve_http", parsed->request.model, result->device_id, 200, started);
     respond(std::move(r));
   });
@@ -392,8 +395,10 @@ std::string RenderKServeHttpResponse(const KServeResponse& response, const KServ
   j["model_name"] = response.model;
   j["model_version"] = response.version;
   if (!response.id.empty()) j["id"] = response.id;
-  j["parameters"] = {
-      {"device", response.device_id}, {"engine", response.engine_kind}, {"simulated", response.simulated}};
+  j["parameters"] = {{"device", response.device_id},
+                     {"engine", response.engine_kind},
+                     {"simulated", response.simulated},
+                     {"cache", response.cache}};
   json outputs = json::array();
   std::string binary;
   for (const auto& out : response.outputs) {

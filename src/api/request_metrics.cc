@@ -17,7 +17,9 @@ void RecordApiRequest(const ServiceContext& ctx, std::string_view api, const std
 void RecordDetection(const ServiceContext& ctx, std::string_view api, const StatusOr<DetectionResult>& result,
                      SteadyTime started) {
   if (!result.ok()) return RecordApiRequest(ctx, api, "", "", HttpStatusFor(result.status().code()), started);
-  RecordApiRequest(ctx, api, result->model, result->device_id, 200, started);
+  // A cached answer used no device: its requests are counted under device "cache".
+  RecordApiRequest(ctx, api, result->model, result->cache == CacheStatus::kHit ? "cache" : result->device_id,
+                   200, started);
 }
 
 }  // namespace accel

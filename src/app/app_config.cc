@@ -207,6 +207,23 @@ std::vector<CommandOption> ServeOptions(ServeConfig& c, const std::vector<Engine
        ACCEL_STRING_OPTION(tls_client_ca_file)},
       {"--max-image-pixels", "MAX_IMAGE_PIXELS", "N", "largest decoded image, 413 above (default 40000000)",
        ACCEL_INT_OPTION(max_image_pixels, 1, 1LL << 32)},
+      {"--cache", "CACHE_ENABLED", "BOOL",
+       "result cache: identical images for the same model are answered without a new inference (default "
+       "false; docs/cache.md)",
+       ACCEL_BOOL_OPTION(cache_enabled)},
+      {"--cache-memory-mb", "CACHE_MEMORY_MB", "MB",
+       "in-process result cache size (default 64; 0: nothing kept in memory, every hit from Redis)",
+       ACCEL_INT_OPTION(cache_memory_mb, 0, 1 << 20)},
+      {"--cache-ttl-s", "CACHE_TTL_S", "S",
+       "how long a cached result is kept, in memory and in Redis (default 300; 0: until evicted)",
+       ACCEL_INT_OPTION(cache_ttl_s, 0, 365 * 24 * 3600)},
+      {"--redis-url", "REDIS_URL", "URL",
+       "shared result cache level for every instance, redis://[:password@]host[:port][/db] (default: none, "
+       "memory only); used when --cache is on",
+       ACCEL_STRING_OPTION(redis_url)},
+      {"--cache-lookup-timeout-ms", "CACHE_LOOKUP_TIMEOUT_MS", "MS",
+       "a Redis lookup slower than this counts as a miss (default 5)",
+       ACCEL_INT_OPTION(cache_lookup_timeout_ms, 1, 10000)},
       {"--api-key", "API_KEY", "KEY",
        "key every inference and metadata request must carry (Authorization: Bearer, X-API-Key, gRPC "
        "metadata, or an api_key field on /ai/infer and /v1/vision/*); default: none, open",

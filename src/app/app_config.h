@@ -69,6 +69,13 @@ struct ServeConfig {
   int max_image_width = 8192;
   int max_image_height = 8192;
   long long max_image_pixels = 40'000'000;
+  // Result cache (docs/cache.md): off unless asked for; memory level bound, TTL of both levels, Redis level
+  // ("": none) and how long a Redis lookup may take before it counts as a miss.
+  bool cache_enabled = false;
+  int cache_memory_mb = 64;
+  int cache_ttl_s = 300;
+  std::string redis_url;
+  int cache_lookup_timeout_ms = 5;
   // Access control for every front end (api/access_control.h): inference key, admin key, whether health,
   // /metrics and the dashboard stay open, and whether clients may load and unload models.
   std::string api_key;

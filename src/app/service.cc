@@ -13,6 +13,7 @@
 #include "api/model_control.h"
 #include "api/observability_api.h"
 #include "api/zmq_detector_server.h"
+#include "cache/result_cache.h"
 #include "core/logging.h"
 #include "core/model_repository.h"
 #include "core/thread_pool.h"
@@ -34,6 +35,36 @@ bool KindEnabled(const ServeConfig& config, const std::string& kind, std::string
     return false;
   }
   return true;
+}
+
+// The result cache `config` asks for, its events feeding `metrics`; null when the cache is off.
+std::unique_ptr<ResultCache> MakeResultCache(const ServeConfig& config, AccelMetrics* metrics) {
+  if (!config.cache_enabled) {
+    if (!config.redis_url.empty())
+      ACCEL_LOG(kInfo, "cache") << "REDIS_URL is set but the result cache is off (--cache / CACHE_ENABLED)";
+    return nullptr;
+  }
+  ResultCache::Options options;
+  options.memory_bytes = size_t{static_cast<unsigned>(config.cache_memory_mb)} << 20;
+  options.ttl_s = config.cache_ttl_s;
+  options.redis_url = config.redis_url;
+  options.redis_lookup_timeout = std::chrono::milliseconds(config.cache_lookup_timeout_ms);
+  CacheObserver& o = options.observer;
+  o.on_lookup = [metrics](std::string_view outcome) { metrics->RecordCacheLookup(outcome); };
+  o.on_level_latency = [metrics](std::string_view level, double s) {
+    metrics->RecordCacheLevelLatency(level, s);
+  };
+  o.on_error = [metrics](std::string_view kind) { metrics->RecordCacheError(kind); };
+  o.on_evictions = [metrics](size_t n) { metrics->RecordCacheEvictions(n); };
+  o.on_memory_usage = [metrics](size_t bytes, size_t entries) { metrics->SetCacheMemory(bytes, entries); };
+  metrics->EnableCacheMetrics();
+  ACCEL_LOG(kInfo, "cache") << "result cache on: " << config.cache_memory_mb << " MB in memory, TTL "
+                            << config.cache_ttl_s << " s, "
+                            << (config.redis_url.empty()
+                                    ? std::string("no Redis (memory only)")
+                                    : "Redis lookups within " +
+                                          std::to_string(config.cache_lookup_timeout_ms) + " ms");
+  return std::make_unique<ResultCache>(std::move(options));
 }
 
 }  // namespace
@@ -198,8 +229,9 @@ StatusOr<std::unique_ptr<Service>> Service::Create(const ServeConfig& config,
   limits.max_width = config.max_image_width;
   limits.max_height = config.max_image_height;
   limits.max_pixels = config.max_image_pixels;
+  s.cache_ = MakeResultCache(config, s.metrics_.get());
   s.pipeline_ = std::make_unique<DetectionPipeline>(s.scheduler_.get(), s.cpu_pool_.get(),
-                                                    config.default_model, limits);
+                                                    config.default_model, limits, s.cache_.get());
   s.model_control_ = std::make_unique<ModelControl>(s.scheduler_.get());
   ServiceContext& ctx = s.context_;
   ctx.scheduler = s.scheduler_.get();
@@ -293,6 +325,7 @@ void Service::Stop() {
   stopped_ = true;
   if (front_ends_) front_ends_->Stop();
   if (scheduler_) scheduler_->Shutdown();
+  if (cache_) cache_->Stop();
 }
 
 int Service::http_port() const { return front_ends_ && front_ends_->http ? front_ends_->http->port() : -1; }

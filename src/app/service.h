@@ -22,6 +22,7 @@ namespace accel {
 class AccelMetrics;
 class DetectionPipeline;
 class ModelControl;
+class ResultCache;
 class ThreadPool;
 
 SchedulerOptions MakeSchedulerOptions(const ServeConfig& config);
@@ -74,6 +75,9 @@ class Service {
   EngineRegistry registry_;
   std::unique_ptr<AccelMetrics> metrics_;
   std::unique_ptr<Scheduler> scheduler_;
+  // Null when the result cache is off. Outlives the pool and the pipeline, whose queued work uses it; Stop
+  // stops its Redis level first, while the pool still takes the work its pending lookups hand back.
+  std::unique_ptr<ResultCache> cache_;
   std::unique_ptr<ThreadPool> cpu_pool_;
   std::unique_ptr<DetectionPipeline> pipeline_;
   std::unique_ptr<ModelControl> model_control_;

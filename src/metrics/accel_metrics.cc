@@ -220,19 +220,76 @@ void AccelMetrics::RecordBatch(std::string_view model, std::string_view device, 
 
 void AccelMetrics::EnableCacheMetrics() {
   std::call_once(cache_once_, [this] {
-    cache_hits_ =
-        registry_.AddCounter("accel_cache_hits_total", "Requests answered from the response cache.")
-            ->WithLabels({});
-    cache_misses_ =
+    auto series = std::make_unique<CacheSeries>();
+    series->hits =
+        registry_.AddCounter("accel_cache_hits_total",
+                             "Requests answered from the result cache, by where the result came from "
+                             "(memory, redis, inflight: an identical request computed at the same time).",
+                             {"level"}, 8);
+    for (std::string_view level : {"memory", "redis", "inflight"}) series->hits->WithLabels({level});
+    series->misses =
         registry_
-            .AddCounter("accel_cache_misses_total", "Requests looked up in the response cache and not found.")
+            .AddCounter("accel_cache_misses_total", "Requests looked up in the result cache and not found.")
             ->WithLabels({});
+    series->bypass = registry_
+                         .AddCounter("accel_cache_bypass_total",
+                                     "Requests that did not consult the result cache (they opted out).")
+                         ->WithLabels({});
+    series->errors = registry_.AddCounter("accel_cache_errors_total",
+                                          "Result cache failures by kind: connect, auth, io, command, "
+                                          "timeout (a Redis lookup answered as a miss "
+                                          "at its deadline), dropped (a Redis store refused by a full "
+                                          "queue), decode (an unreadable stored value).",
+                                          {"kind"}, 16);
+    series->evictions = registry_
+                            .AddCounter("accel_cache_evictions_total",
+                                        "Entries the in-process cache dropped to stay within its size.")
+                            ->WithLabels({});
+    series->bytes =
+        registry_.AddGauge("accel_cache_bytes", "Bytes the in-process result cache holds.")->WithLabels({});
+    series->entries = registry_.AddGauge("accel_cache_entries", "Entries the in-process result cache holds.")
+                          ->WithLabels({});
+    series->lookup_duration = registry_.AddHistogram(
+        "accel_cache_lookup_duration_seconds",
+        "Time one cache level took to answer a lookup (memory, redis).", {"level"},
+        {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025}, 4);
+    // Every kind and level at 0 from the start, so that rates read 0 rather than "no data".
+    for (std::string_view kind : {"connect", "auth", "io", "command", "timeout", "dropped", "decode"})
+      series->errors->WithLabels({kind});
+    for (std::string_view level : {"memory", "redis"}) series->lookup_duration->WithLabels({level});
+    cache_series_ = std::move(series);
+    cache_.store(cache_series_.get(), std::memory_order_release);
   });
 }
 
-void AccelMetrics::RecordCache(bool hit) {
+void AccelMetrics::RecordCacheLookup(std::string_view outcome) {
   EnableCacheMetrics();
-  (hit ? cache_hits_ : cache_misses_).load(std::memory_order_acquire)->Increment();
+  const CacheSeries* c = cache_.load(std::memory_order_acquire);
+  if (outcome == "miss") return c->misses->Increment();
+  if (outcome == "bypass") return c->bypass->Increment();
+  c->hits->WithLabels({outcome})->Increment();
+}
+
+void AccelMetrics::RecordCacheLevelLatency(std::string_view level, double seconds) {
+  EnableCacheMetrics();
+  cache_.load(std::memory_order_acquire)->lookup_duration->WithLabels({level})->Observe(seconds);
+}
+
+void AccelMetrics::RecordCacheError(std::string_view kind) {
+  EnableCacheMetrics();
+  cache_.load(std::memory_order_acquire)->errors->WithLabels({kind})->Increment();
+}
+
+void AccelMetrics::RecordCacheEvictions(uint64_t evicted) {
+  EnableCacheMetrics();
+  cache_.load(std::memory_order_acquire)->evictions->Increment(static_cast<double>(evicted));
+}
+
+void AccelMetrics::SetCacheMemory(uint64_t bytes, uint64_t entries) {
+  EnableCacheMetrics();
+  const CacheSeries* c = cache_.load(std::memory_order_acquire);
+  c->bytes->Set(static_cast<double>(bytes));
+  c->entries->Set(static_cast<double>(entries));
 }
 
 void AccelMetrics::EnableZmqAccessMetrics() {

@@ -77,10 +77,20 @@ class AccelMetrics {
   // HTTP status (401 no or wrong key, 403 a key without the right).
   void RecordAccessDenied(std::string_view front_end, int status);
 
-  // Response cache. The cache counters appear in the exposition only once EnableCacheMetrics or RecordCache
-  // has been called, so a build or configuration without a cache does not advertise one.
+  // Result cache (src/cache, docs/cache.md). The accel_cache_* families appear only once EnableCacheMetrics
+  // has been called (the service calls it when the cache is on; every Record* call enables them too), so a
+  // configuration without a cache does not advertise one.
   void EnableCacheMetrics();
-  void RecordCache(bool hit);
+  // One request's cache outcome: "memory", "redis", "inflight" (hits, by where they came from), "miss" or
+  // "bypass" (not consulted).
+  void RecordCacheLookup(std::string_view outcome);
+  // How long one level took to answer a lookup: level "memory" or "redis".
+  void RecordCacheLevelLatency(std::string_view level, double seconds);
+  // kind: "connect", "auth", "io", "command", "timeout", "dropped", "decode" (ResultCache's observer).
+  void RecordCacheError(std::string_view kind);
+  void RecordCacheEvictions(uint64_t evicted);
+  // The in-process level's size now.
+  void SetCacheMemory(uint64_t bytes, uint64_t entries);
 
   // Connections the zmq front end refused (api/zmq_access.h): reason "address" (not in the allow-list), "key"
   // (CURVE key not authorised) or "handshake" (the handshake failed: wrong security mechanism, e.g.
@@ -155,9 +165,19 @@ class AccelMetrics {
   HistogramFamily* compute_duration_;
   CounterFamily* executions_;
   HistogramFamily* batch_size_;
+  struct CacheSeries {
+    CounterFamily* hits;
+    Counter* misses;
+    Counter* bypass;
+    CounterFamily* errors;
+    Counter* evictions;
+    Gauge* bytes;
+    Gauge* entries;
+    HistogramFamily* lookup_duration;
+  };
   std::once_flag cache_once_;
-  std::atomic<Counter*> cache_hits_{nullptr};
-  std::atomic<Counter*> cache_misses_{nullptr};
+  std::atomic<const CacheSeries*> cache_{nullptr};
+  std::unique_ptr<CacheSeries> cache_series_;
   std::once_flag zmq_access_once_;
   std::atomic<CounterFamily*> zmq_refused_{nullptr};
 

@@ -26,8 +26,13 @@ void RecordOneOfEach(AccelMetrics& m) {
   m.RecordInference("yolox-nano", "sim:hailo-a", "sim", true, 0.0002, 0.004);
   m.RecordBatch("yolox-nano", "cpu:0", "cpu", false, 1);
   m.RecordBatch("yolox-nano", "sim:hailo-a", "sim", true, 8);
-  m.RecordCache(true);
-  m.RecordCache(false);
+  m.RecordCacheLookup("memory");
+  m.RecordCacheLookup("miss");
+  m.RecordCacheLookup("bypass");
+  m.RecordCacheLevelLatency("redis", 0.0002);
+  m.RecordCacheError("timeout");
+  m.RecordCacheEvictions(2);
+  m.SetCacheMemory(4096, 3);
   m.SetDeviceSnapshotProvider([] {
     DeviceGaugeSnapshot cpu{.device = "cpu:0", .engine = "cpu", .queue_depth = 2, .in_flight = 1};
     DeviceGaugeSnapshot sim{.device = "sim:hailo-a",
@@ -130,15 +135,29 @@ TEST(AccelMetrics, CacheMetricsOnlyOnceACacheExists) {
   EXPECT_EQ(before.types.count("accel_cache_hits_total"), 0u);
   m.EnableCacheMetrics();
   auto enabled = ParseExposition(m.Render());
-  EXPECT_EQ(enabled.Value("accel_cache_hits_total"), 0);
+  EXPECT_EQ(enabled.Value("accel_cache_hits_total", {{"level", "memory"}}), 0);
+  EXPECT_EQ(enabled.Value("accel_cache_hits_total", {{"level", "redis"}}), 0);
   EXPECT_EQ(enabled.Value("accel_cache_misses_total"), 0);
-  m.RecordCache(true);
-  m.RecordCache(true);
-  m.RecordCache(false);
+  m.RecordCacheLookup("memory");
+  m.RecordCacheLookup("memory");
+  m.RecordCacheLookup("inflight");
+  m.RecordCacheLookup("miss");
+  m.RecordCacheLookup("bypass");
+  m.RecordCacheError("timeout");
+  m.RecordCacheEvictions(2);
+  m.SetCacheMemory(4096, 3);
+  m.RecordCacheLevelLatency("redis", 0.0002);
   auto after = ParseExposition(m.Render());
   ASSERT_EQ(after.error, "");
-  EXPECT_EQ(after.Value("accel_cache_hits_total"), 2);
+  EXPECT_EQ(after.Value("accel_cache_hits_total", {{"level", "memory"}}), 2);
+  EXPECT_EQ(after.Value("accel_cache_hits_total", {{"level", "inflight"}}), 1);
   EXPECT_EQ(after.Value("accel_cache_misses_total"), 1);
+  EXPECT_EQ(after.Value("accel_cache_bypass_total"), 1);
+  EXPECT_EQ(after.Value("accel_cache_errors_total", {{"kind", "timeout"}}), 1);
+  EXPECT_EQ(after.Value("accel_cache_evictions_total"), 2);
+  EXPECT_EQ(after.Value("accel_cache_bytes"), 4096);
+  EXPECT_EQ(after.Value("accel_cache_entries"), 3);
+  EXPECT_EQ(after.Value("accel_cache_lookup_duration_seconds_count", {{"level", "redis"}}), 1);
 }
 
 TEST(AccelMetrics, BuildInfoAndProcess) {

@@ -78,7 +78,7 @@ TEST(GrafanaDashboard, EveryQueriedMetricExists) {
   // The panels the issue asks for must be there.
   for (const char* required :
        {"accel_inferences_total", "accel_request_duration_seconds", "accel_queue_depth",
-        "accel_requests_total", "accel_device_health_state", "accel_batch_size"}) {
+        "accel_requests_total", "accel_device_health_state", "accel_batch_size", "accel_cache_hits_total"}) {
     EXPECT_TRUE(queried.count(required)) << "dashboard does not query " << required;
   }
 
@@ -87,7 +87,7 @@ TEST(GrafanaDashboard, EveryQueriedMetricExists) {
   m.RecordRequest("ai", "yolox-nano", "cpu:0", 500, 0.01);
   m.RecordInference("yolox-nano", "cpu:0", "cpu", false, 0.001, 0.01);
   m.RecordBatch("yolox-nano", "cpu:0", "cpu", false, 1);
-  m.RecordCache(false);
+  m.EnableCacheMetrics();
   m.SetDeviceSnapshotProvider([] {
     return std::vector<DeviceGaugeSnapshot>{{.device = "gpu:0",
                                              .engine = "nvidia",
