@@ -79,7 +79,10 @@ struct Shared {
   std::atomic<uint64_t> refused_connections{0};
   mutable std::mutex sessions_mu;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> sessions;
-  std::condition_variable session_closed;  // with sessions_mu; WaitDrained waits on it
+  // Connections whose socket is still open (a session object may outlive its socket while a handler holds
+  // its responder). WaitDrained waits on session_closed, with sessions_mu, until none is left.
+  std::atomic<size_t> unclosed_connections{0};
+  std::condition_variable session_closed;
 };
 
 bool HasControlChars(std::string_view s) {
@@ -97,10 +100,12 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   Session(std::shared_ptr<Shared> shared, tcp::socket socket)
       : shared_(std::move(shared)), stream_(MakeStream(std::move(socket), *shared_)) {
     shared_->open_connections.fetch_add(1);
+    shared_->unclosed_connections.fetch_add(1);
   }
 
   ~Session() {
     shared_->open_connections.fetch_sub(1);
+    if (!closed_) shared_->unclosed_connections.fetch_sub(1);
     std::lock_guard<std::mutex> lock(shared_->sessions_mu);
     shared_->sessions.erase(this);
     shared_->session_closed.notify_all();
@@ -147,6 +152,11 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     if (closed_) return;
     closed_ = true;
     awaiting_response_ = false;
+    {
+      std::lock_guard<std::mutex> lock(shared_->sessions_mu);
+      shared_->unclosed_connections.fetch_sub(1);
+      shared_->session_closed.notify_all();
+    }
     ErrorCode ec;
     Tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
     Tcp().close();
@@ -722,8 +732,8 @@ void HttpServer::BeginDrain() {
 size_t HttpServer::WaitDrained(std::chrono::steady_clock::time_point deadline) {
   Shared& shared = *impl_->shared;
   std::unique_lock<std::mutex> lock(shared.sessions_mu);
-  shared.session_closed.wait_until(lock, deadline, [&] { return shared.open_connections.load() == 0; });
-  return shared.open_connections.load();
+  shared.session_closed.wait_until(lock, deadline, [&] { return shared.unclosed_connections.load() == 0; });
+  return shared.unclosed_connections.load();
 }
 
 size_t HttpServer::connection_count() const {
