@@ -61,7 +61,8 @@ def wait_exit(server, limit):
 
 def in_flight_answered():
     # One batch at a time of 400 ms: 6 requests take about 2.4 s, well inside the drain timeout.
-    with Server("--engines", "sim", "--sim-device", "name=slow,kind=sim,ms=400",
+    # gRPC on as well: its listener is drained beside HTTP's.
+    with Server("--engines", "sim", "--sim-device", "name=slow,kind=sim,ms=400", "--grpc-port", "0",
                 "--drain-timeout-s", "20", "--execution-timeout-ms", "60000") as server:
         results = []
         lock = threading.Lock()
