@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <iterator>
@@ -58,6 +59,10 @@ json HealthJson(const ServiceContext& ctx) {
   const auto models = ctx.scheduler->Models();
   json j;
   j["status"] = OverallHealth(devices, models);
+  // Readiness for balancers: false while draining (a graceful stop), whatever the devices' health.
+  j["draining"] = ctx.Draining();
+  j["ready"] = !ctx.Draining() && !models.empty() &&
+               std::all_of(models.begin(), models.end(), [](const ModelStatus& m) { return m.ready; });
   j["success"] = true;
   j["version"] = ctx.version;
   j["uptime_s"] = Round(UptimeSeconds(ctx), 1);

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -56,6 +57,9 @@ class Connection {
   virtual ~Connection() = default;
   // Connection thread only.
   virtual void Close() = 0;
+  // Connection thread only: closes the connection when it waits for a next request of which no byte has
+  // arrived (graceful drain).
+  virtual void CloseIfIdle() = 0;
   virtual asio::any_io_executor executor() = 0;
 };
 
@@ -68,11 +72,17 @@ struct Shared {
   // Set by Start when TLS is on; shared by every connection's OpenSSL session (read-only after Start).
   std::unique_ptr<ssl::context> tls;
   std::atomic<bool> stopping{false};
+  // Set by BeginDrain: the listener is closed and every response carries `Connection: close`.
+  std::atomic<bool> draining{false};
   size_t max_connections = 0;               // fixed after Start
   std::atomic<size_t> open_connections{0};  // Session objects alive, counted from accept to close
   std::atomic<uint64_t> refused_connections{0};
   mutable std::mutex sessions_mu;
   std::unordered_map<Connection*, std::weak_ptr<Connection>> sessions;
+  // Connections whose socket is still open (a session object may outlive its socket while a handler holds
+  // its responder). WaitDrained waits on session_closed, with sessions_mu, until none is left.
+  std::atomic<size_t> unclosed_connections{0};
+  std::condition_variable session_closed;
 };
 
 bool HasControlChars(std::string_view s) {
@@ -90,12 +100,15 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   Session(std::shared_ptr<Shared> shared, tcp::socket socket)
       : shared_(std::move(shared)), stream_(MakeStream(std::move(socket), *shared_)) {
     shared_->open_connections.fetch_add(1);
+    shared_->unclosed_connections.fetch_add(1);
   }
 
   ~Session() {
     shared_->open_connections.fetch_sub(1);
+    if (!closed_) shared_->unclosed_connections.fetch_sub(1);
     std::lock_guard<std::mutex> lock(shared_->sessions_mu);
     shared_->sessions.erase(this);
+    shared_->session_closed.notify_all();
   }
 
   void Start() {
@@ -139,9 +152,18 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     if (closed_) return;
     closed_ = true;
     awaiting_response_ = false;
+    {
+      std::lock_guard<std::mutex> lock(shared_->sessions_mu);
+      shared_->unclosed_connections.fetch_sub(1);
+      shared_->session_closed.notify_all();
+    }
     ErrorCode ec;
     Tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
     Tcp().close();
+  }
+
+  void CloseIfIdle() override {
+    if (waiting_for_request_ && buffer_.size() == 0) Close();
   }
 
   asio::any_io_executor executor() override { return stream_.get_executor(); }
@@ -183,11 +205,13 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     } else {
       Tcp().expires_after(shared_->options.header_timeout);
     }
+    waiting_for_request_ = true;
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, this->shared_from_this()));
   }
 
   void OnHeader(ErrorCode ec, size_t) {
+    waiting_for_request_ = false;
     if (ec) return OnReadError(ec);
     if (parser_->is_done()) return DispatchRequest();
     const auto& message = parser_->get();
@@ -318,7 +342,9 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
         response = JsonErrorResponse(500, "internal error: invalid response status");
         status = 500;
       }
-      bool keep_alive = keep_alive_ && !shared_->stopping;
+      // A draining server ends each connection after its answer (clients and proxies then reconnect to
+      // another instance).
+      bool keep_alive = keep_alive_ && !shared_->stopping && !shared_->draining;
       response_.version(version_);
       response_.result(static_cast<unsigned>(status));
       const std::string& server_name = shared_->options.server_name;
@@ -459,6 +485,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   bool close_after_write_ = false;
   bool linger_after_write_ = false;
   bool closed_ = false;
+  bool waiting_for_request_ = false;  // between requests: reading a next header of which nothing arrived yet
   size_t drained_ = 0;
   std::unique_ptr<char[]> drain_buffer_;
 };
@@ -546,10 +573,10 @@ struct HttpServer::Impl {
   bool stopped = false;
 
   void Accept() {
-    if (shared->stopping) return;
+    if (shared->stopping || shared->draining) return;
     auto& context = *shared->contexts[next_context++ % shared->contexts.size()];
     acceptor->async_accept(context.get_executor(), [this](ErrorCode ec, tcp::socket socket) {
-      if (ec == asio::error::operation_aborted || shared->stopping) return;
+      if (ec == asio::error::operation_aborted || shared->stopping || (ec && shared->draining)) return;
       if (ec) {
         // Typically EMFILE: back off instead of spinning on an accept that fails at once.
         ACCEL_LOG(kWarn, kLog) << "accept failed: " << ec.message();
@@ -679,6 +706,35 @@ Status HttpServer::Start() {
 }
 
 int HttpServer::port() const { return impl_->port; }
+
+void HttpServer::BeginDrain() {
+  Impl& impl = *impl_;
+  if (!impl.started || impl.stopped) return;
+  Shared& shared = *impl.shared;
+  if (shared.draining.exchange(true)) return;
+  asio::post(*shared.contexts[0], [&impl] {
+    ErrorCode ec;
+    impl.acceptor->close(ec);
+    impl.retry_timer->cancel();
+  });
+  std::vector<std::shared_ptr<Connection>> open;
+  {
+    std::lock_guard<std::mutex> lock(shared.sessions_mu);
+    for (auto& [raw, weak] : shared.sessions) {
+      if (auto session = weak.lock()) open.push_back(std::move(session));
+    }
+  }
+  for (auto& session : open) asio::post(session->executor(), [session] { session->CloseIfIdle(); });
+  ACCEL_LOG(kInfo, kLog) << "draining: listener closed, " << open.size()
+                         << " connection(s) open; each closes after its answer";
+}
+
+size_t HttpServer::WaitDrained(std::chrono::steady_clock::time_point deadline) {
+  Shared& shared = *impl_->shared;
+  std::unique_lock<std::mutex> lock(shared.sessions_mu);
+  shared.session_closed.wait_until(lock, deadline, [&] { return shared.unclosed_connections.load() == 0; });
+  return shared.unclosed_connections.load();
+}
 
 size_t HttpServer::connection_count() const {
   std::lock_guard<std::mutex> lock(impl_->shared->sessions_mu);

@@ -62,6 +62,16 @@ class HttpServer {
   Status Start();
   // The bound port after a successful Start (the real one when Options::port was 0); 0 before.
   int port() const;
+  // Graceful drain, first step of a graceful stop: closes the listener (the kernel then refuses new
+  // connections), closes every connection that sits idle between requests, and makes each later response
+  // carry `Connection: close`, so that a connection closes once its request is answered. Requests in
+  // flight, and one request on a connection accepted just before, go on. Idempotent; any thread but an I/O
+  // thread, after Start.
+  void BeginDrain();
+  // Waits until every connection has closed (after BeginDrain: every request answered) or `deadline`.
+  // Returns the connections still open (0: drained). Any thread but an I/O thread.
+  size_t WaitDrained(std::chrono::steady_clock::time_point deadline);
+
   // Closes the listener and every connection, joins the I/O threads. Idempotent. Requests in flight are
   // dropped; their responders become no-ops. Must not be called from a handler on an I/O thread.
   void Stop();

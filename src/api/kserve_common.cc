@@ -181,6 +181,7 @@ KServeBackend::KServeBackend(ServiceContext& context, Options options)
     : context_(context), options_(std::move(options)) {}
 
 bool KServeBackend::Ready() const {
+  if (context_.Draining()) return false;
   const auto models = context_.scheduler->Models();
   if (models.empty()) return false;
   return std::all_of(models.begin(), models.end(), [](const ModelStatus& m) { return m.ready; });

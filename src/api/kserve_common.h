@@ -155,7 +155,8 @@ class KServeBackend {
   KServeBackend(ServiceContext& context, Options options);
 
   bool Live() const { return true; }
-  // Ready when at least one model is loaded and every loaded model can be served by some device.
+  // Ready when at least one model is loaded and every loaded model can be served by some device, and the
+  // service is not draining (ServiceContext::Draining).
   bool Ready() const;
   KServeServerMetadata ServerMetadata() const;
   // NotFound ("Request for unknown model: ...") for a model or version that is not loaded.

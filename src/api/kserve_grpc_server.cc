@@ -588,10 +588,10 @@ Status KServeGrpcServer::Start() {
 
 int KServeGrpcServer::port() const { return impl_->port; }
 
-void KServeGrpcServer::Stop() {
+void KServeGrpcServer::Stop(std::chrono::milliseconds grace) {
   std::lock_guard<std::mutex> lock(impl_->mu);
   if (!impl_->server) return;
-  impl_->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  impl_->server->Shutdown(std::chrono::system_clock::now() + grace);
   impl_->server->Wait();
   impl_->server.reset();
   impl_->shm.UnregisterAll();  // nothing in flight any more: unmap every region

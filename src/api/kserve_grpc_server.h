@@ -23,6 +23,7 @@
 // compile against grpc++ (slow to build).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -87,8 +88,10 @@ class KServeGrpcServer {
   // for others, or naming the file when a TLS file cannot be read or does not fit (LoadTlsCredentials).
   Status Start();
   int port() const;  // the bound TCP port after Start (the real one when Options::port was 0); 0 without
-  // Stops accepting, cancels what is in flight after a short grace period, waits. Idempotent.
-  void Stop();
+  // Stops accepting (listeners close; new calls on open channels are refused), lets calls in flight finish
+  // for up to `grace`, then cancels what is left and waits. Idempotent. The graceful drain of `accel serve`
+  // passes its drain timeout; other callers keep the short default.
+  void Stop(std::chrono::milliseconds grace = std::chrono::seconds(2));
 
  private:
   struct Impl;

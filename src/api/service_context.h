@@ -2,6 +2,7 @@
 // pointer outlives the front ends.
 #pragma once
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,10 @@ struct ServiceContext {
   // Predictions one DeepStack / CodeProject.AI response carries unless the request asks otherwise
   // (max_results); 0: no limit. Frigate's deepstack plugin writes them into a fixed 20-row array.
   int deepstack_max_predictions = 20;
+  // Set once a graceful stop has begun (Service::Drain); null: never (tests that build a bare context).
+  // Readiness answers false from then on, so that balancers and Kubernetes send no new work.
+  const std::atomic<bool>* draining = nullptr;
+  bool Draining() const { return draining != nullptr && draining->load(std::memory_order_relaxed); }
 };
 
 }  // namespace accel

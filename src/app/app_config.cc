@@ -197,6 +197,10 @@ std::vector<CommandOption> ServeOptions(ServeConfig& c, const std::vector<Engine
       {"--header-timeout-s", "HEADER_TIMEOUT_S", "S",
        "a request's headers must arrive within this; also the keep-alive idle time (default 10)",
        ACCEL_INT_OPTION(header_timeout_s, 1, 3600)},
+      {"--drain-timeout-s", "DRAIN_TIMEOUT_S", "S",
+       "on SIGTERM/SIGINT: not ready at once, no new connections, requests in flight get this long to "
+       "finish, then exit 0; a second signal exits at once; 0: stop at once (default 15)",
+       ACCEL_INT_OPTION(drain_timeout_s, 0, 3600)},
       {"--tls-cert", "TLS_CERT_FILE", "FILE",
        "serve HTTP and gRPC over TLS with this PEM certificate chain (needs --tls-key; default: plaintext)",
        ACCEL_STRING_OPTION(tls_cert_file)},

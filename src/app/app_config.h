@@ -31,6 +31,7 @@ struct ServeConfig {
   int zmq_timeout_ms = 200;     // zmq work older than this is dropped, not computed (Frigate's own timeout)
   int max_connections = 0;      // HTTP connections beyond this get 503 and are closed; 0: from the fd limit
   int header_timeout_s = 10;    // whole request header within this; also the keep-alive idle time
+  int drain_timeout_s = 15;     // graceful stop: how long requests in flight may take to finish; 0: none
   int zmq_max_message_mb = 32;  // larger zmq frames disconnect their sender (ZMQ_MAXMSGSIZE)
   std::string zmq_pixel_format = "rgb";  // pixel order of zmq tensors: rgb (Frigate's default) or bgr
   // Folder where Frigate's zmq model uploads are saved and loaded from; "": uploads are refused.

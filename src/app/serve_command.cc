@@ -2,8 +2,13 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <csignal>
+#include <cstdlib>
+#include <ctime>
 #include <iostream>
+#include <thread>
 
 #include "app/app_config.h"
 #include "app/commands.h"
@@ -11,6 +16,12 @@
 #include "core/logging.h"
 
 namespace accel {
+namespace {
+
+// How long the stop after a drain may take before the process exits regardless.
+constexpr int kStopGraceSeconds = 10;
+
+}  // namespace
 
 int RunServeCommand(const std::vector<std::string>& args) {
   for (const auto& a : args)
@@ -62,8 +73,40 @@ int RunServeCommand(const std::vector<std::string>& args) {
 
   int received = 0;
   sigwait(&signals, &received);
-  ACCEL_LOG(kInfo, "serve") << "signal " << received << " received, stopping";
-  (*service)->Stop();
+  if (config.drain_timeout_s == 0) {
+    ACCEL_LOG(kInfo, "serve") << "signal " << received << " received, stopping";
+    (*service)->Stop();
+    ACCEL_LOG(kInfo, "serve") << "stopped";
+    return 0;
+  }
+  // Graceful stop on its own thread, so that this thread keeps listening: a second signal exits at once
+  // (an operator who does not want to wait), and a stop that overruns its bound exits too.
+  ACCEL_LOG(kInfo, "serve") << "signal " << received << " received, draining (up to "
+                            << config.drain_timeout_s << " s; a second signal exits at once)";
+  std::atomic<bool> done{false};
+  std::thread stopper([&service, &done, &config] {
+    (*service)->Drain(std::chrono::seconds(config.drain_timeout_s));
+    (*service)->Stop();
+    done.store(true);
+  });
+  // Stop after the drain is bounded (front ends 2 s, engines by their own timeouts); this is the backstop
+  // that keeps the exit bounded whatever happens.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(config.drain_timeout_s) +
+                       std::chrono::seconds(kStopGraceSeconds);
+  const timespec tick{0, 50'000'000};
+  while (!done.load()) {
+    const int again = sigtimedwait(&signals, nullptr, &tick);
+    if (again > 0) {
+      ACCEL_LOG(kWarn, "serve") << "signal " << again << " received while draining, exiting now";
+      std::_Exit(128 + again);
+    }
+    if (std::chrono::steady_clock::now() > give_up) {
+      ACCEL_LOG(kError, "serve") << "stop did not finish " << kStopGraceSeconds
+                                 << " s after the drain timeout, exiting now";
+      std::_Exit(1);
+    }
+  }
+  stopper.join();
   ACCEL_LOG(kInfo, "serve") << "stopped";
   return 0;
 }

@@ -247,6 +247,7 @@ StatusOr<std::unique_ptr<Service>> Service::Create(const ServeConfig& config,
   ctx.validation_image = config.validation_image;
   ctx.version = ACCEL_VERSION;
   ctx.started = Clock::Real()->Now();
+  ctx.draining = &s.draining_;
   ctx.infer_options = MakeInferParseOptions(ctx);
   s.kserve_ = std::make_unique<KServeBackend>(
       ctx, KServeBackend::Options{.models_dir = config.models_dir,
@@ -320,11 +321,36 @@ Status Service::StartFrontEnds() {
   return Status::Ok();
 }
 
+bool Service::Drain(std::chrono::milliseconds timeout) {
+  draining_.store(true);
+  if (!front_ends_ || stopped_) return true;
+  FrontEnds& f = *front_ends_;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  ACCEL_LOG(kInfo, "service") << "draining: not ready any more; requests in flight get up to "
+                              << timeout.count() / 1000.0 << " s to finish";
+  if (f.http) f.http->BeginDrain();
+  // gRPC's own shutdown closes its listeners, refuses new calls and waits for those in flight up to the
+  // deadline; it blocks, so it runs beside the HTTP wait. Stop() later finds the server stopped.
+  std::thread grpc_drain;
+  if (f.grpc) grpc_drain = std::thread([grpc = f.grpc.get(), timeout] { grpc->Stop(timeout); });
+  size_t left = f.http ? f.http->WaitDrained(deadline) : 0;
+  if (grpc_drain.joinable()) grpc_drain.join();
+  if (left == 0) {
+    ACCEL_LOG(kInfo, "service") << "drained: every request in flight was answered";
+  } else {
+    ACCEL_LOG(kWarn, "service") << "drain timeout: " << left
+                                << " HTTP connection(s) still busy or open are closed now";
+  }
+  return left == 0;
+}
+
 void Service::Stop() {
   if (stopped_) return;
   stopped_ = true;
   if (front_ends_) front_ends_->Stop();
-  if (scheduler_) scheduler_->Shutdown();
+  // After a drain, requests have had their time (and their connections are closed): batches still on a
+  // device are not waited for again, so that the stop stays bounded by the drain timeout.
+  if (scheduler_) scheduler_->Shutdown(draining_.load() ? std::optional<Micros>(Micros(0)) : std::nullopt);
   if (cache_) cache_->Stop();
 }
 

@@ -8,6 +8,8 @@
 // thread-safe as documented on each.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <memory>
 #include <vector>
 
@@ -53,7 +55,15 @@ class Service {
   // (what was started is stopped again). Writes --grpc-port-file, then --port-file last: its presence means
   // every front end is up.
   Status StartFrontEnds();
-  // Stops the front ends, then the scheduler (queued work fails, engines shut down). Idempotent.
+  // The graceful half of a stop (SIGTERM): readiness turns false at once (/v2/health/ready, gRPC
+  // ServerReady, /ai/health "ready"), the HTTP and gRPC listeners close, idle HTTP keep-alive connections
+  // close and every later HTTP answer carries `Connection: close`; requests in flight (HTTP, gRPC, queued in
+  // the scheduler) go on. Returns when they have all been answered or after `timeout`, whichever is first;
+  // true when all were. The zmq front end keeps serving until Stop (its peers hold one connection each and
+  // reconnect elsewhere on their own timeout). Call Stop() afterwards. After StartFrontEnds; once.
+  bool Drain(std::chrono::milliseconds timeout);
+  // Stops the front ends, then the scheduler (queued work fails, engines shut down; after a Drain, batches
+  // still on a device are not waited for). Idempotent.
   void Stop();
 
   const ServeConfig& config() const { return config_; }
@@ -85,6 +95,7 @@ class Service {
   std::unique_ptr<KServeBackend> kserve_;
   std::unique_ptr<FrontEnds> front_ends_;
   int models_loaded_ = 0;
+  std::atomic<bool> draining_{false};  // context_.draining points here
   bool stopped_ = false;
 };
 

@@ -207,7 +207,7 @@ class Scheduler::Impl : public RequestRouter {
     return it == models_.end() ? nullptr : it->second;
   }
 
-  void Shutdown() {
+  void Shutdown(std::optional<Micros> in_flight_wait = std::nullopt) {
     if (shutting_down_.exchange(true)) {
       if (prober_.joinable()) prober_.join();
       return;
@@ -218,7 +218,7 @@ class Scheduler::Impl : public RequestRouter {
     }
     probe_cv_.notify_all();
     if (prober_.joinable()) prober_.join();
-    for (DeviceWorker* w : Workers()) w->Stop(options_.execution_timeout);
+    for (DeviceWorker* w : Workers()) w->Stop(in_flight_wait.value_or(options_.execution_timeout));
   }
 
  private:
@@ -374,6 +374,6 @@ std::vector<ModelStatus> Scheduler::Models() const { return impl_->Models(); }
 std::shared_ptr<const ModelConfig> Scheduler::FindModel(const std::string& name) const {
   return impl_->FindModel(name);
 }
-void Scheduler::Shutdown() { impl_->Shutdown(); }
+void Scheduler::Shutdown(std::optional<Micros> in_flight_wait) { impl_->Shutdown(in_flight_wait); }
 
 }  // namespace accel

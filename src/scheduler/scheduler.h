@@ -136,8 +136,10 @@ class Scheduler {
   std::vector<ModelStatus> Models() const;
   std::shared_ptr<const ModelConfig> FindModel(const std::string& name) const;  // nullptr if not loaded
 
-  // Fails queued work (UNAVAILABLE), waits for in-flight batches, shuts engines down. Idempotent.
-  void Shutdown();
+  // Fails queued work (UNAVAILABLE), waits for in-flight batches (up to `in_flight_wait`; by default the
+  // execution timeout), shuts engines down. Idempotent. A graceful stop that already gave requests their
+  // time (Service::Drain) waits 0.
+  void Shutdown(std::optional<Micros> in_flight_wait = std::nullopt);
 
  private:
   class Impl;
