@@ -4,6 +4,7 @@ cache and filtered like an uncached answer; two instances share results through 
 load (or hung) costs no request and shows `degraded` in /ai/health (overall status unchanged); Redis back, Redis hits
 resume by themselves; a REDIS_URL Accel cannot use (scheme, host, password) is logged and the service runs."""
 import base64
+import io
 import json
 import os
 import shutil
@@ -80,6 +81,14 @@ class Redis:
 def image(name):
     with open(os.path.join(IMAGES, name), "rb") as f:
         return f.read()
+
+
+def fresh_jpeg():
+    """A small JPEG of random pixels, different every call: a memory-level miss, so its lookup goes to Redis."""
+    from PIL import Image
+    out = io.BytesIO()
+    Image.frombytes("RGB", (64, 48), os.urandom(64 * 48 * 3)).save(out, "JPEG", quality=90)
+    return out.getvalue()
 
 
 def infer(server, data, headers=None, **fields):
@@ -247,9 +256,12 @@ def main():
             unseen = names.pop()  # for after the restart: in no level yet
 
             def client(server):
+                # Known images (memory hits) alternate with new ones, whose lookups reach Redis whatever
+                # the timing: Redis going away must be noticed, and cost no request either way.
                 i = 0
                 while not stop.is_set():
-                    st, _, _ = infer(server, image(names[i % len(names)]), threshold=0.5)
+                    data = image(names[i % len(names)]) if i % 2 else fresh_jpeg()
+                    st, _, _ = infer(server, data, threshold=0.5)
                     with lock:
                         statuses.append(st)
                     i += 1
