@@ -3,11 +3,13 @@ detections with the reference file. Standard library only."""
 import http.client
 import json
 import os
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
+import zlib
 
 SHARED = os.environ.get("ACCEL_SHARED_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared"))
 IMAGES = os.path.join(SHARED, "testdata", "images")
@@ -108,6 +110,15 @@ class Server:
             return status, json.loads(data)
         except ValueError:
             fail("%s %s answered %d with a non-JSON body: %r" % (method, path, status, data[:200]))
+
+
+def tiny_png(w=16, h=16):
+    """A valid black RGB PNG of w x h pixels, made here (no file needed): a cheap image for load tests."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    raw = b"".join(b"\x00" + bytes(w * 3) for _ in range(h))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def multipart(fields, files):

@@ -5,12 +5,10 @@ import base64
 import json
 import signal
 import socket
-import struct
 import threading
 import time
-import zlib
 
-from accel_testlib import Server, fail
+from accel_testlib import Server, fail, tiny_png
 
 problems = []
 
@@ -21,12 +19,6 @@ def check(cond, msg):
         print("FAIL:", msg, flush=True)
 
 
-def tiny_png(w=16, h=16):
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    raw = b"".join(b"\x00" + bytes(w * 3) for _ in range(h))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
-            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 BODY = json.dumps({"image_base64": base64.b64encode(tiny_png()).decode()}).encode()

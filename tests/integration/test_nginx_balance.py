@@ -6,14 +6,12 @@ import http.client
 import json
 import os
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
 import time
-import zlib
 
-from accel_testlib import fail
+from accel_testlib import fail, tiny_png
 from nginx_testlib import Instance, Nginx, free_port, render_accel_conf
 
 RATE = 60
@@ -31,12 +29,6 @@ def check(cond, msg):
         print("FAIL:", msg, flush=True)
 
 
-def tiny_png(w=32, h=32):
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    raw = b"".join(b"\x00" + bytes(w * 3) for _ in range(h))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
-            chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
 def bench(args, timeout):
@@ -61,7 +53,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="accel-balance-")
     image = os.path.join(tmp, "tiny.png")
     with open(image, "wb") as f:
-        f.write(tiny_png())
+        f.write(tiny_png(32, 32))
     instances = [Instance("accel-%d" % i, SIM_ARGS) for i in range(3)]
     try:
         for inst in instances:
