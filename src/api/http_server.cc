@@ -572,6 +572,22 @@ struct HttpServer::Impl {
   bool started = false;
   bool stopped = false;
 
+  // Closes the listener (on its I/O thread) and returns the sessions still alive, for the caller to close
+  // now (Stop) or after their answers (BeginDrain).
+  std::vector<std::shared_ptr<Connection>> CloseListenerAndListSessions() {
+    asio::post(*shared->contexts[0], [this] {
+      ErrorCode ec;
+      acceptor->close(ec);
+      retry_timer->cancel();
+    });
+    std::vector<std::shared_ptr<Connection>> open;
+    std::lock_guard<std::mutex> lock(shared->sessions_mu);
+    for (auto& [raw, weak] : shared->sessions) {
+      if (auto session = weak.lock()) open.push_back(std::move(session));
+    }
+    return open;
+  }
+
   void Accept() {
     if (shared->stopping || shared->draining) return;
     auto& context = *shared->contexts[next_context++ % shared->contexts.size()];
@@ -712,18 +728,7 @@ void HttpServer::BeginDrain() {
   if (!impl.started || impl.stopped) return;
   Shared& shared = *impl.shared;
   if (shared.draining.exchange(true)) return;
-  asio::post(*shared.contexts[0], [&impl] {
-    ErrorCode ec;
-    impl.acceptor->close(ec);
-    impl.retry_timer->cancel();
-  });
-  std::vector<std::shared_ptr<Connection>> open;
-  {
-    std::lock_guard<std::mutex> lock(shared.sessions_mu);
-    for (auto& [raw, weak] : shared.sessions) {
-      if (auto session = weak.lock()) open.push_back(std::move(session));
-    }
-  }
+  std::vector<std::shared_ptr<Connection>> open = impl.CloseListenerAndListSessions();
   for (auto& session : open) asio::post(session->executor(), [session] { session->CloseIfIdle(); });
   ACCEL_LOG(kInfo, kLog) << "draining: listener closed, " << open.size()
                          << " connection(s) open; each closes after its answer";
@@ -748,18 +753,7 @@ void HttpServer::Stop() {
   Shared& shared = *impl.shared;
   shared.stopping = true;
 
-  asio::post(*shared.contexts[0], [&impl] {
-    ErrorCode ec;
-    impl.acceptor->close(ec);
-    impl.retry_timer->cancel();
-  });
-  std::vector<std::shared_ptr<Connection>> open;
-  {
-    std::lock_guard<std::mutex> lock(shared.sessions_mu);
-    for (auto& [raw, weak] : shared.sessions) {
-      if (auto session = weak.lock()) open.push_back(std::move(session));
-    }
-  }
+  std::vector<std::shared_ptr<Connection>> open = impl.CloseListenerAndListSessions();
   for (auto& session : open) {
     asio::post(session->executor(), [session] { session->Close(); });
   }
