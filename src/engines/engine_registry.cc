@@ -45,8 +45,38 @@ std::vector<EngineFactory*> EngineRegistry::factories() const {
   return out;
 }
 
+namespace {
+
+// The cpu engine's libtorch runtime: the nvidia plugin's CPU device, loaded only when a model needs it.
+LibtorchCpuEngineMaker MakeLibtorchCpuEngineMaker() {
+#ifdef ACCEL_NVIDIA_PLUGIN_BUILT
+  NvidiaPluginOptions plugin;
+  plugin.file_name = ACCEL_NVIDIA_PLUGIN_NAME;
+  plugin.expose_cpu_device = true;
+  // Creating the factory loads nothing; its first Probe loads the plugin (and libtorch).
+  std::shared_ptr<EngineFactory> factory = MakeNvidiaPluginFactory(std::move(plugin));
+  return [factory](const EngineOptions& options) -> StatusOr<std::unique_ptr<Engine>> {
+    ProbeResult probe = factory->Probe();
+    for (const DeviceInfo& device : probe.devices)
+      if (device.id == kNvidiaCpuDeviceId) {
+        DeviceInfo info = device;
+        info.test_only = false;  // here it is the cpu device's runtime, not a stand-in for a GPU
+        info.name = "libtorch CPU runtime of cpu:0";
+        return factory->Create(info, options);
+      }
+    return Unavailable("libtorch plugin not installed: " + probe.unavailable_reason);
+  };
+#else
+  return [](const EngineOptions&) -> StatusOr<std::unique_ptr<Engine>> {
+    return Unavailable("libtorch plugin not installed (this accel was built without libtorch)");
+  };
+#endif
+}
+
+}  // namespace
+
 Status RegisterBuiltinEngines(EngineRegistry& registry, const BuiltinEngineConfig& config) {
-  registry.Register(MakeCpuEngineFactory());
+  registry.Register(MakeCpuEngineFactory(MakeLibtorchCpuEngineMaker()));
 #ifdef ACCEL_NVIDIA_PLUGIN_BUILT
   NvidiaPluginOptions nvidia;
   nvidia.file_name = ACCEL_NVIDIA_PLUGIN_NAME;
