@@ -169,7 +169,7 @@ class CpuEngine final : public SyncEngine {
   StatusOr<std::shared_ptr<const LoadedModel>> LoadModel(const ModelConfig& model) override {
     CpuRuntimeInputs in;
     in.requested = plan_.runtime;
-    in.requested_by = "--cpu-runtime";
+    in.requested_by = "--cpu-runtime/CPU_RUNTIME";
     if (!model.cpu_runtime.empty()) {
       ACCEL_ASSIGN_OR_RETURN(in.requested, ParseCpuRuntime(model.cpu_runtime, "model.yaml cpu.runtime"));
       in.requested_by = "model.yaml";

@@ -46,7 +46,7 @@ TEST(CpuLibtorchRuntime, ForcedLibtorchMatchesTheOriginalOnnxAndTheReference) {
       nvidia_test::CreateEngine(*cpu_with_libtorch, "cpu:0", EngineOptions{{{"runtime", "libtorch"}}});
   ASSERT_TRUE(engine.ok()) << engine.status().ToString();
   ASSERT_TRUE((*engine)->Load(*config).ok());
-  EXPECT_EQ(RuntimeNote(**engine, config->name), "libtorch: requested (--cpu-runtime)");
+  EXPECT_EQ(RuntimeNote(**engine, config->name), "libtorch: requested (--cpu-runtime/CPU_RUNTIME)");
   EXPECT_FALSE((*engine)->device().test_only);
 }
 
