@@ -1,5 +1,7 @@
 #include "engines/engine_registry.h"
 
+#include <filesystem>
+
 #include "engines/cpu/cpu_engine.h"
 #include "engines/hailo/hailo_options.h"
 #include "engines/nvidia/nvidia_options.h"
@@ -73,10 +75,27 @@ LibtorchCpuEngineMaker MakeLibtorchCpuEngineMaker() {
 #endif
 }
 
+// Whether the plugin file is there, without loading it (`accel devices`).
+LibtorchCpuPresence MakeLibtorchCpuPresence() {
+#ifdef ACCEL_NVIDIA_PLUGIN_BUILT
+  return [] {
+    for (const std::string& dir : DefaultPluginSearchDirs()) {
+      std::error_code ec;
+      const std::filesystem::path path = std::filesystem::path(dir) / ACCEL_NVIDIA_PLUGIN_NAME;
+      if (std::filesystem::exists(path, ec))
+        return "plugin found at " + path.string() + " (loaded when a model's runtime needs it)";
+    }
+    return std::string("not installed: " ACCEL_NVIDIA_PLUGIN_NAME " not found (docs/nvidia.md)");
+  };
+#else
+  return [] { return std::string("not installed (this accel was built without libtorch)"); };
+#endif
+}
+
 }  // namespace
 
 Status RegisterBuiltinEngines(EngineRegistry& registry, const BuiltinEngineConfig& config) {
-  registry.Register(MakeCpuEngineFactory(MakeLibtorchCpuEngineMaker()));
+  registry.Register(MakeCpuEngineFactory(MakeLibtorchCpuEngineMaker(), MakeLibtorchCpuPresence()));
 #ifdef ACCEL_NVIDIA_PLUGIN_BUILT
   NvidiaPluginOptions nvidia;
   nvidia.file_name = ACCEL_NVIDIA_PLUGIN_NAME;

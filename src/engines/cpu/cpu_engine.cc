@@ -326,8 +326,8 @@ class CpuEngine final : public SyncEngine {
 
 class CpuEngineFactory final : public EngineFactory {
  public:
-  explicit CpuEngineFactory(LibtorchCpuEngineMaker libtorch_maker)
-      : libtorch_maker_(std::move(libtorch_maker)) {}
+  CpuEngineFactory(LibtorchCpuEngineMaker libtorch_maker, LibtorchCpuPresence libtorch_presence)
+      : libtorch_maker_(std::move(libtorch_maker)), libtorch_presence_(std::move(libtorch_presence)) {}
   std::string kind() const override { return "cpu"; }
 
   ProbeResult Probe() override {
@@ -338,6 +338,12 @@ class CpuEngineFactory final : public EngineFactory {
     info.properties["cores"] = std::to_string(std::thread::hardware_concurrency());
     info.properties["memory_total_mb"] = std::to_string(ReadMemTotalMb());
     info.properties["runtime"] = std::string("OpenCV DNN ") + cv::getVersionString();
+    info.properties["libtorch"] =
+        libtorch_presence_ ? libtorch_presence_()
+                           : (libtorch_maker_ ? "available" : "not installed (built without libtorch)");
+    info.properties["runtime_choice"] =
+        "per model at load: model.yaml cpu.runtime, else --cpu-runtime (default auto: the faster of opencv "
+        "and libtorch, measured, where the model has a TorchScript artifact)";
     ProbeResult result;
     result.devices.push_back(std::move(info));
     return result;
@@ -417,12 +423,14 @@ class CpuEngineFactory final : public EngineFactory {
   }
 
   const LibtorchCpuEngineMaker libtorch_maker_;
+  const LibtorchCpuPresence libtorch_presence_;
 };
 
 }  // namespace
 
-std::unique_ptr<EngineFactory> MakeCpuEngineFactory(LibtorchCpuEngineMaker libtorch_maker) {
-  return std::make_unique<CpuEngineFactory>(std::move(libtorch_maker));
+std::unique_ptr<EngineFactory> MakeCpuEngineFactory(LibtorchCpuEngineMaker libtorch_maker,
+                                                    LibtorchCpuPresence libtorch_presence) {
+  return std::make_unique<CpuEngineFactory>(std::move(libtorch_maker), std::move(libtorch_presence));
 }
 
 }  // namespace accel

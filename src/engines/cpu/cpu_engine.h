@@ -14,8 +14,13 @@ namespace accel {
 // plugin is not installed) is the reason auto falls back to OpenCV.
 using LibtorchCpuEngineMaker = std::function<StatusOr<std::unique_ptr<Engine>>(const EngineOptions& options)>;
 
+// Says, without loading anything, whether the libtorch runtime could be loaded: "plugin found at PATH" or
+// "not installed: ..." (Probe's `libtorch` property, shown by `accel devices`).
+using LibtorchCpuPresence = std::function<std::string()>;
+
 // Options: see OptionSpecs() in cpu_engine.cc (threads, mode, instances, graph_rewrite, runtime).
 // Without a maker, libtorch is "not installed" and every model runs on OpenCV DNN.
-std::unique_ptr<EngineFactory> MakeCpuEngineFactory(LibtorchCpuEngineMaker libtorch_maker = nullptr);
+std::unique_ptr<EngineFactory> MakeCpuEngineFactory(LibtorchCpuEngineMaker libtorch_maker = nullptr,
+                                                    LibtorchCpuPresence libtorch_presence = nullptr);
 
 }  // namespace accel
