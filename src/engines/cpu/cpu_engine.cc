@@ -115,6 +115,9 @@ struct CpuRunPlan {
   CpuRuntime runtime = CpuRuntime::kAuto;  // the engine option; model.yaml's cpu.runtime wins
 };
 
+// The nvidia engine's most streams (worker threads), nvidia_options.h.
+constexpr int kMaxLibtorchInstances = 8;
+
 // Timed runs per runtime when `auto` measures both at load (after one untimed run each); the median counts.
 constexpr int kTimedRunsPerRuntime = 5;
 
@@ -279,6 +282,13 @@ class CpuEngine final : public SyncEngine {
     if (!libtorch_error_.empty()) return Unavailable(libtorch_error_);
     if (!libtorch_maker_) {
       libtorch_error_ = "libtorch plugin not installed (this accel was built without libtorch)";
+      return Unavailable(libtorch_error_);
+    }
+    // One libtorch worker (nvidia.streams, at most 8) per cpu worker, so that no Submit of a cpu worker is
+    // ever refused by the inner engine's in-flight limit.
+    if (plan_.instances > kMaxLibtorchInstances) {
+      libtorch_error_ = "the libtorch runtime runs at most " + std::to_string(kMaxLibtorchInstances) +
+                        " instances (--cpu-instances " + std::to_string(plan_.instances) + ")";
       return Unavailable(libtorch_error_);
     }
     EngineOptions options;
