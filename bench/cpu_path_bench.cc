@@ -8,7 +8,9 @@
 //    variants run interleaved, round after round on the test images, so machine noise hits them alike;
 //    per variant the median latency of CpuNet::Run (the layout transforms included), the median ms per
 //    OpenCV layer type, and the largest |difference| of its raw outputs from the original graph's; then
-//    the default path's largest layers.
+//    the default path's largest layers. In the same rounds, the cpu device (the engine, through Submit) with
+//    each runtime: opencv (the default graph) and libtorch (the TorchScript artifact, where this build has
+//    libtorch and the model has one).
 // 2. Image preparation for one camera JPEG (--camera-jpeg FILE; default: the first test image resized to
 //    1920x1080 and encoded in memory): decode at reduced scale + letterbox, medians.
 // 3. Latency vs throughput mode: images/s through the scheduler with N client threads (--concurrency),
@@ -27,7 +29,10 @@
 #include <thread>
 #include <vector>
 
+#include <future>
+
 #include "core/model_repository.h"
+#include "cpu_path_bench_runtimes.h"
 #include "engines/cpu/cpu_engine.h"
 #include "engines/cpu/cpu_net.h"
 #include "engines/cpu/layout_transforms.h"
@@ -86,7 +91,44 @@ struct Variant {
   double max_diff = 0;
 };
 
-int RunSteps(const ModelConfig& config, const std::vector<Tensor>& inputs, int iterations) {
+// The cpu device with one runtime forced, timed through the engine (Submit to `done`).
+struct RuntimeVariant {
+  std::string name;
+  std::unique_ptr<Engine> engine;
+  std::vector<double> ms;
+  double max_diff = 0;
+};
+
+StatusOr<TensorList> RunOnEngine(Engine& engine, const std::string& model, const Tensor& input) {
+  std::promise<StatusOr<TensorList>> promise;
+  auto future = promise.get_future();
+  Batch batch;
+  batch.model = model;
+  auto shared = std::make_shared<const Tensor>(input.Clone());
+  batch.items.push_back({shared, [&promise](StatusOr<TensorList> r) { promise.set_value(std::move(r)); }});
+  if (Status s = engine.Submit(batch); !s.ok()) return s;
+  return future.get();
+}
+
+std::vector<RuntimeVariant> MakeRuntimeVariants(const ModelConfig& config, int threads) {
+  std::vector<RuntimeVariant> out;
+  auto factory = MakeCpuEngineFactory(BenchLibtorchCpuEngineMaker());
+  for (const char* runtime : {"opencv", "libtorch"}) {
+    auto engine =
+        factory->Create(factory->Probe().devices.at(0),
+                        EngineOptions{{{"threads", std::to_string(threads)}, {"runtime", runtime}}});
+    Status loaded = engine.ok() ? (*engine)->Load(config) : engine.status();
+    if (loaded.ok()) loaded = (*engine)->Warmup(config.name, 1);
+    if (!loaded.ok()) {
+      std::cerr << "cpu device, runtime " << runtime << ": not measured: " << loaded.ToString() << "\n";
+      continue;
+    }
+    out.push_back(RuntimeVariant{std::string("cpu device, runtime ") + runtime, std::move(*engine), {}, 0});
+  }
+  return out;
+}
+
+int RunSteps(const ModelConfig& config, const std::vector<Tensor>& inputs, int iterations, int threads) {
   const std::filesystem::path onnx = config.ArtifactFor("cpu")->path;
   std::vector<Variant> variants;
   auto add = [&](std::string name, OnnxRewriteOptions o) {
@@ -116,6 +158,7 @@ int RunSteps(const ModelConfig& config, const std::vector<Tensor>& inputs, int i
     }
     v.net = std::move(*net);
   }
+  std::vector<RuntimeVariant> runtimes = MakeRuntimeVariants(config, threads);
   // Reference outputs of the original graph, one per image, for the differential check.
   std::vector<TensorList> reference;
   for (const auto& in : inputs) {
@@ -139,6 +182,17 @@ int RunSteps(const ModelConfig& config, const std::vector<Tensor>& inputs, int i
       for (const auto& [type, ms] : v.net->LastRunLayerTypeMs()) v.layer_ms[type].push_back(ms);
       for (const auto& layer : v.net->LastRunLayerMs())
         v.single_layer_ms[layer.name + " (" + layer.type + ")"].push_back(layer.ms);
+    }
+    for (auto& r : runtimes) {
+      const auto t0 = SteadyClock::now();
+      auto out = RunOnEngine(*r.engine, config.name, inputs[image]);
+      const auto t1 = SteadyClock::now();
+      if (!out.ok()) {
+        std::cerr << r.name << ": " << out.status().ToString() << "\n";
+        return 1;
+      }
+      r.max_diff = std::max(r.max_diff, MaxAbsDiff(*out, reference[image]));
+      if (round >= 0) r.ms.push_back(Ms(t0, t1));
     }
   }
   const double base = Median(variants[0].ms);
@@ -196,6 +250,18 @@ int RunSteps(const ModelConfig& config, const std::vector<Tensor>& inputs, int i
               << Median(s2d_ms) << " ms, output transpose [85, 3549] " << Median(transpose_ms)
               << " ms (medians)\n";
   }
+  std::cout << "\nthe cpu device per runtime (the engine, Submit to done; same rounds):\n\n"
+            << "| cpu device runtime | median ms | speed-up vs original graph | max abs diff vs original |\n"
+               "|---|---|---|---|\n";
+  for (const auto& r : runtimes)
+    std::cout << "| " << r.name << " | " << std::fixed << std::setprecision(2) << Median(r.ms) << " | "
+              << base / Median(r.ms) << "x | " << std::scientific << std::setprecision(1) << r.max_diff
+              << std::defaultfloat << " |\n";
+  for (const auto& r : runtimes)
+    if (r.max_diff > 1e-3) {
+      std::cerr << r.name << ": outputs differ from the original graph's by " << r.max_diff << "\n";
+      return 1;
+    }
   for (const auto& v : variants)
     if (v.max_diff > 1e-3) {
       std::cerr << v.name << ": outputs differ from the original graph's by " << v.max_diff << "\n";
@@ -356,7 +422,7 @@ int main(int argc, char** argv) {
   std::cout << "cpu path, model " << config->name << ", " << threads << " threads, " << inputs.size()
             << " test images, " << iterations << " interleaved rounds\n\n";
   CpuNet::SetThreads(threads);
-  if (int rc = RunSteps(*config, inputs, iterations); rc != 0) return rc;
+  if (int rc = RunSteps(*config, inputs, iterations, threads); rc != 0) return rc;
   {
     // --camera-jpeg FILE, or by default a 1920x1080 JPEG made from the first test image.
     auto camera = camera_jpeg.empty() ? MakeCameraJpeg(ReadFile(files[0]), 1920, 1080)

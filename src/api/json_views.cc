@@ -61,6 +61,7 @@ nlohmann::json DeviceJson(const DeviceStatus& device) {
   stats["batches_executed"] = device.stats.batches_executed;
   stats["items_executed"] = device.stats.items_executed;
   j["stats"] = std::move(stats);
+  if (!device.stats.model_runtimes.empty()) j["runtimes"] = device.stats.model_runtimes;
   return j;
 }
 

@@ -1,5 +1,7 @@
 #include "engines/engine_registry.h"
 
+#include <filesystem>
+
 #include "engines/cpu/cpu_engine.h"
 #include "engines/hailo/hailo_options.h"
 #include "engines/nvidia/nvidia_options.h"
@@ -45,8 +47,55 @@ std::vector<EngineFactory*> EngineRegistry::factories() const {
   return out;
 }
 
+namespace {
+
+// The cpu engine's libtorch runtime: the nvidia plugin's CPU device, loaded only when a model needs it.
+LibtorchCpuEngineMaker MakeLibtorchCpuEngineMaker() {
+#ifdef ACCEL_NVIDIA_PLUGIN_BUILT
+  NvidiaPluginOptions plugin;
+  plugin.file_name = ACCEL_NVIDIA_PLUGIN_NAME;
+  plugin.expose_cpu_device = true;
+  // Creating the factory loads nothing; its first Probe loads the plugin (and libtorch).
+  std::shared_ptr<EngineFactory> factory = MakeNvidiaPluginFactory(std::move(plugin));
+  return [factory](const EngineOptions& options) -> StatusOr<std::unique_ptr<Engine>> {
+    ProbeResult probe = factory->Probe();
+    for (const DeviceInfo& device : probe.devices)
+      if (device.id == kNvidiaCpuDeviceId) {
+        DeviceInfo info = device;
+        info.test_only = false;  // here it is the cpu device's runtime, not a stand-in for a GPU
+        info.name = "libtorch CPU runtime of cpu:0";
+        return factory->Create(info, options);
+      }
+    return Unavailable("libtorch plugin not installed: " + probe.unavailable_reason);
+  };
+#else
+  return [](const EngineOptions&) -> StatusOr<std::unique_ptr<Engine>> {
+    return Unavailable("libtorch plugin not installed (this accel was built without libtorch)");
+  };
+#endif
+}
+
+// Whether the plugin file is there, without loading it (`accel devices`).
+LibtorchCpuPresence MakeLibtorchCpuPresence() {
+#ifdef ACCEL_NVIDIA_PLUGIN_BUILT
+  return [] {
+    for (const std::string& dir : DefaultPluginSearchDirs()) {
+      std::error_code ec;
+      const std::filesystem::path path = std::filesystem::path(dir) / ACCEL_NVIDIA_PLUGIN_NAME;
+      if (std::filesystem::exists(path, ec))
+        return "plugin found at " + path.string() + " (loaded when a model's runtime needs it)";
+    }
+    return std::string("not installed: " ACCEL_NVIDIA_PLUGIN_NAME " not found (docs/nvidia.md)");
+  };
+#else
+  return [] { return std::string("not installed (this accel was built without libtorch)"); };
+#endif
+}
+
+}  // namespace
+
 Status RegisterBuiltinEngines(EngineRegistry& registry, const BuiltinEngineConfig& config) {
-  registry.Register(MakeCpuEngineFactory());
+  registry.Register(MakeCpuEngineFactory(MakeLibtorchCpuEngineMaker(), MakeLibtorchCpuPresence()));
 #ifdef ACCEL_NVIDIA_PLUGIN_BUILT
   NvidiaPluginOptions nvidia;
   nvidia.file_name = ACCEL_NVIDIA_PLUGIN_NAME;

@@ -29,6 +29,10 @@ class Server:
         self.models = models or os.environ.get("ACCEL_MODELS") or fail("ACCEL_MODELS is not set")
         self.extra = list(extra_args)
         self.env = dict(os.environ)
+        # The cpu device's runtime is pinned to OpenCV unless a test asks otherwise: `auto` would load the
+        # libtorch plugin and time both runtimes at every start (seconds per server), and which one wins a
+        # timing on a busy machine must not change what a test sees. test_nvidia_plugin.py tests auto.
+        self.env.setdefault("CPU_RUNTIME", "opencv")
         self.env.update(env or {})
         self.proc = None
         self.port = None

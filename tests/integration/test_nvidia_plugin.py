@@ -3,11 +3,15 @@
   $ACCEL_PLUGIN_DIR first), lists nvidia-cpu:0 as test_only, and engine=nvidia requests satisfy the
   matching rule of shared/testdata/README.md;
 - without the flag on a machine without an NVIDIA driver the nvidia kind is unavailable with the
-  "no NVIDIA driver" reason and libtorch is not mapped into the process at all.
+  "no NVIDIA driver" reason and libtorch is not mapped into the process at all (cpu runtime opencv);
+- CPU_RUNTIME=libtorch: the cpu device cpu:0 serves through the plugin's libtorch, /ai/engines says so, and
+  engine=cpu requests satisfy the matching rule; CPU_RUNTIME=auto: both runtimes are timed at load and
+  /ai/engines gives the timings.
 Skips (exit 0 with a message) when this build has no plugin (no libtorch at configure time)."""
 import base64
 import ctypes
 import os
+import re
 import sys
 import tempfile
 
@@ -80,6 +84,32 @@ def check_inference(server, expected, failures):
         print("ok %s: %d detections on nvidia-cpu:0" % (name, len(dets)), flush=True)
 
 
+def cpu_runtime_note(server):
+    status, resp = server.json("GET", "/ai/engines")
+    if status != 200:
+        fail("/ai/engines answered %d: %s" % (status, resp))
+    for e in resp.get("engines", []):
+        if e.get("kind") == "cpu":
+            for d in e.get("devices", []):
+                if d.get("id") == "cpu:0":
+                    return d.get("runtimes", {}).get("yolox-nano", "")
+    fail("cpu:0 not in /ai/engines: %s" % resp)
+
+
+def check_cpu_runtime(server, expected, failures):
+    names = sorted(n for n in os.listdir(IMAGES) if n.endswith(".jpg"))[:IMAGES_TO_RUN]
+    for name in names:
+        data = open(os.path.join(IMAGES, name), "rb").read()
+        status, resp = server.json("POST", "/ai/infer", {"image_base64": base64.b64encode(data).decode(),
+                                                         "threshold": 0.3, "engine": "cpu"})
+        if status != 200 or not resp.get("success") or resp.get("device") != "cpu:0":
+            failures.append("%s: engine=cpu answered HTTP %d %s" % (name, status, resp))
+            continue
+        dets = [dict(d["box"], label=d["label"], confidence=d["confidence"]) for d in resp["detections"]]
+        for p in check_matching_rule(dets, expected[name]["detections"]):
+            failures.append("%s engine=cpu, runtime libtorch: %s" % (name, p))
+
+
 def main():
     bin_path = os.environ.get("ACCEL_BIN") or fail("ACCEL_BIN is not set")
     bin_dir = os.path.dirname(os.path.realpath(bin_path))
@@ -128,6 +158,21 @@ def main():
                 failures.append("nvidia should be reported as built: %s" % kind)
             if torch_maps or mapped(server.proc.pid, PLUGIN):
                 failures.append("libtorch / the plugin is mapped without a driver: %s" % torch_maps)
+
+    # 4. The cpu device with its libtorch runtime, forced and chosen by measurement.
+    with Server(env=dict(env, CPU_RUNTIME="libtorch")) as server:
+        note = cpu_runtime_note(server)
+        if note != "libtorch: requested (--cpu-runtime/CPU_RUNTIME)":
+            failures.append("CPU_RUNTIME=libtorch: cpu:0 runtime note is %r" % note)
+        check_cpu_runtime(server, expected, failures)
+        if not mapped(server.proc.pid, "libtorch"):
+            failures.append("CPU_RUNTIME=libtorch but libtorch is not mapped")
+    with Server(env=dict(env, CPU_RUNTIME="auto")) as server:
+        note = cpu_runtime_note(server)
+        if not re.match(r"^(opencv|libtorch): auto: measured [0-9.]+ ms vs (opencv|libtorch) [0-9.]+ ms at load$",
+                        note):
+            failures.append("CPU_RUNTIME=auto: cpu:0 runtime note is %r" % note)
+        print("cpu:0 with CPU_RUNTIME=auto: %s" % note, flush=True)
 
     if failures:
         for f in failures:

@@ -3,7 +3,10 @@
 // Built on SyncEngine. Latency mode (default): one worker thread executes batches in order and OpenCV
 // parallelises each forward pass over its thread pool (cv::setNumThreads). Throughput mode: `instances`
 // workers, each with its own copy of the network, run that many inferences at once with fewer threads each;
-// the scheduler sees the extra concurrency as max_in_flight. Each model is rewritten at load for OpenCV
+// the scheduler sees the extra concurrency as max_in_flight. A model with a TorchScript artifact may instead
+// be served by libtorch (the nvidia engine's code on the CPU, an inner engine created through
+// LibtorchCpuEngineMaker): which runtime serves each model is decided at load (cpu_runtime_choice.h), so
+// the scheduler sees one CPU device whatever runs behind it. Each model is rewritten at load for OpenCV
 // (onnx_graph_rewrite.h, through CpuNet) unless graph_rewrite is off. Batches are of one item: on this
 // backend a larger batch gives no gain per image (measured, DESIGN.md), and a fixed-batch ONNX file
 // silently returns garbage for batch > 1.
@@ -16,11 +19,13 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <thread>
 
 #include "core/logging.h"
 #include "engines/cpu/cpu_net.h"
+#include "engines/cpu/cpu_runtime_choice.h"
 #include "engines/sync_engine.h"
 
 namespace accel {
@@ -107,33 +112,113 @@ struct CpuRunPlan {
   int instances = 1;             // workers and network copies
   int threads_per_instance = 1;  // OpenCV's thread count (process-wide, so the same for every instance)
   bool graph_rewrite = true;
+  CpuRuntime runtime = CpuRuntime::kAuto;  // the engine option; model.yaml's cpu.runtime wins
 };
+
+// The nvidia engine's most streams (worker threads), nvidia_options.h.
+constexpr int kMaxLibtorchInstances = 8;
+
+// Timed runs per runtime when `auto` measures both at load (after one untimed run each); the median counts.
+constexpr int kTimedRunsPerRuntime = 5;
+
+double MedianOf(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+// Runs one item on an (asynchronous) engine and waits for it: the libtorch runtime is an inner engine.
+StatusOr<TensorList> RunOneOn(Engine& engine, const std::string& model, std::shared_ptr<const Tensor> input) {
+  auto promise = std::make_shared<std::promise<StatusOr<TensorList>>>();
+  std::future<StatusOr<TensorList>> future = promise->get_future();
+  Batch batch;
+  batch.model = model;
+  batch.items.push_back(BatchItem{
+      std::move(input), [promise](StatusOr<TensorList> outputs) { promise->set_value(std::move(outputs)); }});
+  ACCEL_RETURN_IF_ERROR(engine.Submit(batch));
+  return future.get();
+}
 
 struct CpuModel final : LoadedModel {
   explicit CpuModel(const ModelConfig& config) : LoadedModel(config) {}
   // One network per worker: a cv::dnn::Net is not thread-safe (forward mutates it), so worker w only ever
   // runs nets[w].
-  std::vector<std::unique_ptr<CpuNet>> nets;
+  std::vector<std::unique_ptr<CpuNet>> nets;  // empty when libtorch serves the model
+  Engine* libtorch = nullptr;                 // the inner libtorch engine when it serves the model
+  std::string runtime_note;                   // "opencv: auto: measured ..." for /ai/engines
 };
 
 class CpuEngine final : public SyncEngine {
  public:
   // Each worker has one batch running; one more is queued so the next batch is ready the moment a worker
   // is free. In throughput mode the scheduler thus sees instances + 1 batches in flight.
-  CpuEngine(DeviceInfo info, CpuRunPlan plan)
+  CpuEngine(DeviceInfo info, CpuRunPlan plan, LibtorchCpuEngineMaker libtorch_maker)
       : SyncEngine(
             std::move(info),
             SyncEngineLimits{.max_batch = 1, .max_in_flight = plan.instances + 1, .workers = plan.instances}),
-        plan_(plan) {}
-  ~CpuEngine() override { Shutdown(); }
+        plan_(plan),
+        libtorch_maker_(std::move(libtorch_maker)) {}
+  ~CpuEngine() override {
+    Shutdown();  // first: no worker may still be waiting on the inner engine when it goes
+    if (libtorch_) libtorch_->Shutdown();
+  }
 
   bool Supports(const ModelConfig& model) const override {
     const Artifact* a = model.ArtifactFor("cpu");
-    return a != nullptr && a->format == "onnx";
+    return (a != nullptr && a->format == "onnx") || HasTorchScript(model);
   }
 
  protected:
   StatusOr<std::shared_ptr<const LoadedModel>> LoadModel(const ModelConfig& model) override {
+    CpuRuntimeInputs in;
+    in.requested = plan_.runtime;
+    in.requested_by = "--cpu-runtime/CPU_RUNTIME";
+    if (!model.cpu_runtime.empty()) {
+      ACCEL_ASSIGN_OR_RETURN(in.requested, ParseCpuRuntime(model.cpu_runtime, "model.yaml cpu.runtime"));
+      in.requested_by = "model.yaml";
+    }
+    const Artifact* onnx = model.ArtifactFor("cpu");
+    in.has_onnx = onnx != nullptr && onnx->format == "onnx";
+    in.has_torchscript = HasTorchScript(model);
+    // The plugin is loaded only for a model libtorch could serve and that is not pinned to OpenCV.
+    if (in.has_torchscript && in.requested != CpuRuntime::kOpencv) {
+      StatusOr<Engine*> engine = LibtorchEngine();
+      if (!engine.ok()) in.libtorch_unavailable = engine.status().message();
+    }
+    CpuRuntimeDecision decision = ChooseCpuRuntime(in);
+    if (!decision.status.ok()) return decision.status.WithContext("model '" + model.name + "'");
+    std::shared_ptr<CpuModel> loaded;
+    if (decision.runtime == CpuRuntime::kOpencv || NeedsMeasurement(in)) {
+      ACCEL_ASSIGN_OR_RETURN(loaded, LoadOpencv(model));
+    }
+    if (decision.runtime == CpuRuntime::kLibtorch || NeedsMeasurement(in)) {
+      ACCEL_RETURN_IF_ERROR(libtorch_->Load(model).WithContext("libtorch cpu runtime"));
+      ACCEL_RETURN_IF_ERROR(libtorch_->Warmup(model.name, 1).WithContext("libtorch cpu runtime"));
+    }
+    if (NeedsMeasurement(in)) {
+      ACCEL_ASSIGN_OR_RETURN(const auto timings, MeasureBoth(*loaded));
+      in.opencv_ms = timings.first;
+      in.libtorch_ms = timings.second;
+      decision = ChooseCpuRuntime(in);
+      if (decision.runtime == CpuRuntime::kLibtorch) loaded.reset();  // the OpenCV nets go
+    }
+    if (decision.runtime == CpuRuntime::kLibtorch) {
+      loaded = std::make_shared<CpuModel>(model);
+      loaded->libtorch = libtorch_.get();
+    } else if (libtorch_ && in.has_torchscript && in.libtorch_unavailable.empty() &&
+               in.requested != CpuRuntime::kOpencv) {
+      (void)libtorch_->Unload(model.name);  // measured and lost: only one runtime serves a model
+    }
+    loaded->runtime_note = std::string(CpuRuntimeName(decision.runtime)) + ": " + decision.reason;
+    ACCEL_LOG(kInfo, "cpu") << "model " << model.name << ": runtime " << loaded->runtime_note;
+    {
+      std::lock_guard<std::mutex> lock(notes_mu_);
+      runtime_notes_[model.name] = loaded->runtime_note;
+    }
+    return std::shared_ptr<const LoadedModel>(std::move(loaded));
+  }
+
+  StatusOr<std::shared_ptr<CpuModel>> LoadOpencv(const ModelConfig& model) {
     const Artifact* artifact = model.ArtifactFor("cpu");
     if (!artifact || artifact->format != "onnx")
       return FailedPrecondition("model '" + model.name + "' has no onnx artifact for the cpu engine");
@@ -159,27 +244,100 @@ class CpuEngine final : public SyncEngine {
                             << ": graph rewrites: " << loaded->nets[0]->rewrite().Summary() << "; "
                             << plan_.instances << " instance(s) x " << plan_.threads_per_instance
                             << " thread(s)";
-    return std::shared_ptr<const LoadedModel>(std::move(loaded));
+    return loaded;
   }
 
   // Batches are of one item (limits.max_batch); SyncEngine checks the input before and the outputs after.
   StatusOr<std::vector<TensorList>> Run(const LoadedModel& base, const SyncBatch& batch) override {
     const auto& model = static_cast<const CpuModel&>(base);
-    ACCEL_ASSIGN_OR_RETURN(TensorList outputs, model.nets.at(batch.worker)->Run(*batch.inputs.front()));
+    TensorList outputs;
+    if (model.libtorch != nullptr) {
+      // The input outlives the call (SyncBatch) and RunOneOn waits for the result, so the inner engine
+      // gets it without a copy: a shared_ptr that aliases it and owns nothing.
+      std::shared_ptr<const Tensor> input(std::shared_ptr<const Tensor>(), batch.inputs.front());
+      ACCEL_ASSIGN_OR_RETURN(outputs, RunOneOn(*model.libtorch, model.config().name, std::move(input)));
+    } else {
+      ACCEL_ASSIGN_OR_RETURN(outputs, model.nets.at(batch.worker)->Run(*batch.inputs.front()));
+    }
     std::vector<TensorList> results;
     results.push_back(std::move(outputs));
     return results;
   }
 
-  void AddTelemetry(EngineStats& stats) const override { telemetry_.Fill(stats); }
+  void AddTelemetry(EngineStats& stats) const override {
+    telemetry_.Fill(stats);
+    std::lock_guard<std::mutex> lock(notes_mu_);
+    stats.model_runtimes = runtime_notes_;
+  }
 
  private:
+  static bool HasTorchScript(const ModelConfig& model) {
+    const Artifact* a = model.ArtifactFor("nvidia");
+    return a != nullptr && a->format == "torchscript";
+  }
+
+  // The inner libtorch engine, created on first use; the error (plugin missing) is kept.
+  StatusOr<Engine*> LibtorchEngine() {
+    if (libtorch_) return libtorch_.get();
+    if (!libtorch_error_.empty()) return Unavailable(libtorch_error_);
+    if (!libtorch_maker_) {
+      libtorch_error_ = "libtorch plugin not installed (this accel was built without libtorch)";
+      return Unavailable(libtorch_error_);
+    }
+    // One libtorch worker (nvidia.streams, at most 8) per cpu worker, so that no Submit of a cpu worker is
+    // ever refused by the inner engine's in-flight limit.
+    if (plan_.instances > kMaxLibtorchInstances) {
+      libtorch_error_ = "the libtorch runtime runs at most " + std::to_string(kMaxLibtorchInstances) +
+                        " instances (--cpu-instances " + std::to_string(plan_.instances) + ")";
+      return Unavailable(libtorch_error_);
+    }
+    EngineOptions options;
+    options.values["threads"] = std::to_string(plan_.threads_per_instance);
+    options.values["streams"] = std::to_string(plan_.instances);  // one libtorch worker per cpu worker
+    options.values["max_in_flight"] = std::to_string(plan_.instances + 1);
+    StatusOr<std::unique_ptr<Engine>> engine = libtorch_maker_(options);
+    if (!engine.ok()) {
+      libtorch_error_ = engine.status().message();
+      return Unavailable(libtorch_error_);
+    }
+    libtorch_ = std::move(engine).value();
+    return libtorch_.get();
+  }
+
+  // Medians of kTimedRunsPerRuntime single-item runs of each runtime, interleaved so that a change in the
+  // machine's load hits both alike. Zeros as input: both runtimes take the same time whatever the pixels.
+  StatusOr<std::pair<double, double>> MeasureBoth(const CpuModel& opencv) {
+    const ModelConfig& model = opencv.config();
+    auto zeros = std::make_shared<Tensor>(model.input.dtype, opencv.item_input_shape(), model.input.name);
+    zeros->Fill(0);
+    std::vector<double> opencv_ms, libtorch_ms;
+    for (int i = 0; i <= kTimedRunsPerRuntime; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      ACCEL_RETURN_IF_ERROR(opencv.nets[0]->Run(*zeros).status());
+      auto t1 = std::chrono::steady_clock::now();
+      ACCEL_RETURN_IF_ERROR(RunOneOn(*libtorch_, model.name, zeros).status());
+      auto t2 = std::chrono::steady_clock::now();
+      if (i == 0) continue;  // first-run costs
+      opencv_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+      libtorch_ms.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+    }
+    return std::make_pair(MedianOf(opencv_ms), MedianOf(libtorch_ms));
+  }
+
   const CpuRunPlan plan_;
+  const LibtorchCpuEngineMaker libtorch_maker_;
+  // Control thread only (Load); workers reach the engine through CpuModel::libtorch.
+  std::unique_ptr<Engine> libtorch_;
+  std::string libtorch_error_;
+  mutable std::mutex notes_mu_;
+  std::map<std::string, std::string> runtime_notes_;  // guarded by notes_mu_
   mutable HostTelemetry telemetry_;
 };
 
 class CpuEngineFactory final : public EngineFactory {
  public:
+  CpuEngineFactory(LibtorchCpuEngineMaker libtorch_maker, LibtorchCpuPresence libtorch_presence)
+      : libtorch_maker_(std::move(libtorch_maker)), libtorch_presence_(std::move(libtorch_presence)) {}
   std::string kind() const override { return "cpu"; }
 
   ProbeResult Probe() override {
@@ -190,6 +348,12 @@ class CpuEngineFactory final : public EngineFactory {
     info.properties["cores"] = std::to_string(std::thread::hardware_concurrency());
     info.properties["memory_total_mb"] = std::to_string(ReadMemTotalMb());
     info.properties["runtime"] = std::string("OpenCV DNN ") + cv::getVersionString();
+    info.properties["libtorch"] =
+        libtorch_presence_ ? libtorch_presence_()
+                           : (libtorch_maker_ ? "available" : "not installed (built without libtorch)");
+    info.properties["runtime_choice"] =
+        "per model at load: model.yaml cpu.runtime, else --cpu-runtime (default auto: the faster of opencv "
+        "and libtorch, measured, where the model has a TorchScript artifact)";
     ProbeResult result;
     result.devices.push_back(std::move(info));
     return result;
@@ -218,7 +382,13 @@ class CpuEngineFactory final : public EngineFactory {
              .type = EngineOptionType::kBool,
              .default_value = "true",
              .help = "rewrite ONNX graphs in memory at load for speed (Focus cut, SiLU fusion, output "
-                     "transpose cut, max-pool cascade; docs/models.md); false runs the file as it is"}};
+                     "transpose cut, max-pool cascade; docs/models.md); false runs the file as it is"},
+            {.key = "runtime",
+             .type = EngineOptionType::kString,
+             .default_value = "auto",
+             .help = "which runtime serves a model on the CPU: auto (the faster of OpenCV DNN and libtorch, "
+                     "measured at load, where the model has a TorchScript artifact and the libtorch plugin "
+                     "is installed), opencv, libtorch; model.yaml cpu.runtime overrides it per model"}};
   }
 
   StatusOr<std::unique_ptr<Engine>> Create(const DeviceInfo& device, const EngineOptions& options) override {
@@ -232,7 +402,11 @@ class CpuEngineFactory final : public EngineFactory {
     info.properties["instances"] = std::to_string(plan.instances);
     info.properties["threads_per_instance"] = std::to_string(plan.threads_per_instance);
     info.properties["graph_rewrite"] = plan.graph_rewrite ? "on" : "off";
-    return std::unique_ptr<Engine>(std::make_unique<CpuEngine>(std::move(info), plan));
+    info.properties["cpu_runtime"] =
+        plan.runtime == CpuRuntime::kAuto
+            ? "auto (per model at load: the faster of opencv and libtorch where both can run it)"
+            : CpuRuntimeName(plan.runtime);
+    return std::unique_ptr<Engine>(std::make_unique<CpuEngine>(std::move(info), plan, libtorch_maker_));
   }
 
  private:
@@ -241,6 +415,7 @@ class CpuEngineFactory final : public EngineFactory {
     const std::string mode = options.String("mode");
     CpuRunPlan plan;
     plan.graph_rewrite = options.Bool("graph_rewrite");
+    ACCEL_ASSIGN_OR_RETURN(plan.runtime, ParseCpuRuntime(options.String("runtime"), "cpu.runtime"));
     const int threads = static_cast<int>(options.Int("threads"));
     if (mode == "latency") {
       if (options.Has("instances"))
@@ -256,10 +431,16 @@ class CpuEngineFactory final : public EngineFactory {
     }
     return plan;
   }
+
+  const LibtorchCpuEngineMaker libtorch_maker_;
+  const LibtorchCpuPresence libtorch_presence_;
 };
 
 }  // namespace
 
-std::unique_ptr<EngineFactory> MakeCpuEngineFactory() { return std::make_unique<CpuEngineFactory>(); }
+std::unique_ptr<EngineFactory> MakeCpuEngineFactory(LibtorchCpuEngineMaker libtorch_maker,
+                                                    LibtorchCpuPresence libtorch_presence) {
+  return std::make_unique<CpuEngineFactory>(std::move(libtorch_maker), std::move(libtorch_presence));
+}
 
 }  // namespace accel

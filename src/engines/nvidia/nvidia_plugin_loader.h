@@ -24,10 +24,13 @@
 
 namespace accel {
 
-// 2: the engine is built on SyncEngine; 3: EngineFactory::OptionSpecs (engines own their options).
-inline constexpr int kNvidiaPluginAbiVersion = 3;
+// 2: the engine is built on SyncEngine; 3: EngineFactory::OptionSpecs (engines own their options);
+// 4: EngineStats::model_runtimes and ModelConfig::cpu_runtime.
+inline constexpr int kNvidiaPluginAbiVersion = 4;
 inline constexpr char kNvidiaPluginAbiFunction[] = "AccelEnginePluginAbiVersion";
 inline constexpr char kNvidiaPluginFactoryFunction[] = "AccelCreateNvidiaEngineFactory";
+// The engine's device on libtorch's CPU device (exposed when NvidiaPluginOptions::expose_cpu_device).
+inline constexpr char kNvidiaCpuDeviceId[] = "nvidia-cpu:0";
 
 using NvidiaPluginAbiFn = int (*)();
 using NvidiaPluginFactoryFn = EngineFactory* (*)(bool expose_cpu_device);

@@ -49,6 +49,18 @@ TEST(ModelConfigTest, RejectsBadValuesWithClearMessages) {
   EXPECT_FALSE(ParseModelConfig(base + "labels: missing_file.txt\n", "/tmp/no-such-dir").ok());
 }
 
+TEST(ModelConfigTest, CpuRuntime) {
+  const std::string base =
+      "input: {width: 416, height: 416}\noutputs: [{name: out, shape: [10]}]\ndecoder: {family: raw}\n";
+  EXPECT_EQ(ParseModelConfig(base, "/tmp/m")->cpu_runtime, "");
+  EXPECT_EQ(ParseModelConfig(base + "cpu: {runtime: libtorch}\n", "/tmp/m")->cpu_runtime, "libtorch");
+  EXPECT_EQ(ParseModelConfig(base + "cpu: {runtime: opencv}\n", "/tmp/m")->cpu_runtime, "opencv");
+  auto bad = ParseModelConfig(base + "cpu: {runtime: onnxruntime}\n", "/tmp/m");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("cpu.runtime"), std::string::npos);
+  EXPECT_FALSE(ParseModelConfig(base + "cpu: libtorch\n", "/tmp/m").ok());
+}
+
 TEST(ModelConfigTest, LabelsFromListAndFile) {
   const auto dir = std::filesystem::temp_directory_path() / "accel_labels_test";
   std::filesystem::create_directories(dir);

@@ -129,3 +129,61 @@ TEST(CpuEngineTest, GraphRewriteOptionSelectsThePath) {
 
 }  // namespace
 }  // namespace accel
+
+namespace accel {
+namespace {
+
+// The cpu engine's runtime choice where libtorch cannot run (the CPU image without the plugin): auto falls
+// back to OpenCV and says why; a forced libtorch is a load error; opencv never asks for the plugin.
+std::unique_ptr<EngineFactory> FactoryWithoutLibtorch(int* maker_calls) {
+  return MakeCpuEngineFactory([maker_calls](const EngineOptions&) -> StatusOr<std::unique_ptr<Engine>> {
+    ++*maker_calls;
+    return Unavailable("libtorch plugin not installed: libaccel_nvidia_engine.so: not found");
+  });
+}
+
+std::string RuntimeNote(Engine& engine, const std::string& model) {
+  EngineStats stats = engine.Stats();
+  auto it = stats.model_runtimes.find(model);
+  return it == stats.model_runtimes.end() ? "" : it->second;
+}
+
+TEST(CpuEngineRuntimeTest, AutoWithoutThePluginFallsBackToOpencv) {
+  int calls = 0;
+  auto factory = FactoryWithoutLibtorch(&calls);
+  auto engine = factory->Create(factory->Probe().devices.at(0), EngineOptions{{{"threads", "2"}}});
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  const ModelConfig model = Model();
+  ASSERT_NE(model.ArtifactFor("nvidia"), nullptr);  // the default model has a TorchScript artifact
+  ASSERT_TRUE((*engine)->Load(model).ok());
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(RuntimeNote(**engine, model.name),
+            "opencv: auto: libtorch plugin not installed: libaccel_nvidia_engine.so: not found");
+  EXPECT_EQ(RunAtOnce(**engine, model, 1).size(), 1u);
+}
+
+TEST(CpuEngineRuntimeTest, ForcedLibtorchWithoutThePluginIsALoadError) {
+  int calls = 0;
+  auto factory = FactoryWithoutLibtorch(&calls);
+  auto engine = factory->Create(factory->Probe().devices.at(0), EngineOptions{{{"runtime", "libtorch"}}});
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  Status loaded = (*engine)->Load(Model());
+  EXPECT_EQ(loaded.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(loaded.message().find("libtorch plugin not installed"), std::string::npos) << loaded.message();
+}
+
+TEST(CpuEngineRuntimeTest, ModelYamlOverridesTheOption) {
+  int calls = 0;
+  auto factory = FactoryWithoutLibtorch(&calls);
+  auto engine = factory->Create(factory->Probe().devices.at(0), EngineOptions{{{"runtime", "libtorch"}}});
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  ModelConfig model = Model();
+  model.cpu_runtime = "opencv";
+  ASSERT_TRUE((*engine)->Load(model).ok());
+  EXPECT_EQ(calls, 0);  // pinned to OpenCV: the plugin is not even asked for
+  EXPECT_EQ(RuntimeNote(**engine, model.name), "opencv: requested (model.yaml)");
+  EXPECT_EQ(MakeEngine({{"runtime", "tensorflow"}}).status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace accel

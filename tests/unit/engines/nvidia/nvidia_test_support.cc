@@ -267,11 +267,12 @@ double CheckAgainstCpuEngine(EngineFactory& torch_factory, const std::string& de
 
 double CheckAgainstEngine(EngineFactory& torch_factory, const std::string& device_id,
                           EngineFactory& reference_factory, const std::string& reference_id,
-                          const EngineOptions& options, const ModelConfig* model) {
+                          const EngineOptions& options, const ModelConfig* model,
+                          const EngineOptions& reference_options) {
   StatusOr<ModelConfig> config = model != nullptr ? StatusOr<ModelConfig>(*model) : YoloxConfig();
   EXPECT_TRUE(config.ok()) << config.status().ToString();
   if (!config.ok()) return -1;
-  auto cpu = CreateEngine(reference_factory, reference_id);
+  auto cpu = CreateEngine(reference_factory, reference_id, reference_options);
   EXPECT_TRUE(cpu.ok()) << cpu.status().ToString();
   auto torch = CreateEngine(torch_factory, device_id, options);
   EXPECT_TRUE(torch.ok()) << torch.status().ToString();
@@ -292,7 +293,16 @@ double CheckAgainstEngine(EngineFactory& torch_factory, const std::string& devic
 
   auto cpu_out = RunEach(**cpu, config->name, inputs);
   EXPECT_TRUE(cpu_out.ok()) << cpu_out.status().ToString();
-  auto torch_out = RunBatch(**torch, config->name, inputs);  // one batch of 10
+  StatusOr<std::vector<StatusOr<TensorList>>> torch_out = std::vector<StatusOr<TensorList>>{};
+  if ((*torch)->capabilities().max_batch >= static_cast<int>(inputs.size())) {
+    torch_out = RunBatch(**torch, config->name, inputs);  // one batch of 10
+  } else {
+    auto each = RunEach(**torch, config->name, inputs);
+    if (each.ok())
+      for (TensorList& outputs : *each) torch_out->push_back(std::move(outputs));
+    else
+      torch_out = each.status();
+  }
   EXPECT_TRUE(torch_out.ok()) << torch_out.status().ToString();
   if (!cpu_out.ok() || !torch_out.ok()) return -1;
 

@@ -65,9 +65,13 @@ double MaxAbsDiff(const Tensor& a, const Tensor& b);
 // as one batch. Checks (gtest EXPECTs) that raw outputs differ by at most 1e-3 and that the torch
 // detections satisfy the reference matching rule. Returns the max |diff| seen (or -1 when the test could
 // not run; the failure is already recorded). `model`: the configuration both load (nullptr: YoloxConfig()).
+// A tested engine whose max_batch is smaller than the inputs (the cpu engine with its libtorch runtime) runs
+// them one at a time. `reference_options`: the reference engine's options (graph_rewrite=false: the
+// original ONNX graph).
 double CheckAgainstEngine(EngineFactory& torch_factory, const std::string& device_id,
                           EngineFactory& reference_factory, const std::string& reference_id,
-                          const EngineOptions& options = {}, const ModelConfig* model = nullptr);
+                          const EngineOptions& options = {}, const ModelConfig* model = nullptr,
+                          const EngineOptions& reference_options = {});
 // The same against the cpu engine (OpenCV DNN running the ONNX file): "cpu:0".
 double CheckAgainstCpuEngine(EngineFactory& torch_factory, const std::string& device_id,
                              const EngineOptions& options = {}, const ModelConfig* model = nullptr);
