@@ -7,7 +7,7 @@ namespace accel {
 namespace {
 
 // GCC/Clang vector extensions: eight lanes, lowered to whatever SIMD the target has (two SSE registers on
-// baseline x86-64, one AVX register in the x86-64-v3 clone, two NEON registers on arm64). Written with
+// baseline x86-64, one AVX register in the AVX2 copy, two NEON registers on arm64). Written with
 // explicit vectors because the auto-vectoriser leaves a loop with float comparisons scalar unless
 // -fno-trapping-math is set.
 // The vector helpers are internal and inlined, so GCC's note that 32-byte vector arguments have another ABI
@@ -46,15 +46,8 @@ inline Floats SiluLanes(Floats x) {
   return x / (1.f + ExpClamped(m));
 }
 
-// Compiled twice on x86-64 with GCC: the default target and AVX2+FMA, picked once at load by the dynamic
-// loader (function multiversioning). Elsewhere one generic version.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define ACCEL_SILU_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define ACCEL_SILU_CLONES
-#endif
-
-ACCEL_SILU_CLONES void SiluLoop(const float* src, float* dst, size_t n) {
+// The loop, inlined into each target's copy below.
+__attribute__((always_inline)) inline void SiluLoopBody(const float* src, float* dst, size_t n) {
   constexpr size_t kLanes = sizeof(Floats) / sizeof(float);
   size_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
@@ -71,8 +64,31 @@ ACCEL_SILU_CLONES void SiluLoop(const float* src, float* dst, size_t n) {
   }
 }
 
+void SiluLoopDefault(const float* src, float* dst, size_t n) { SiluLoopBody(src, dst, n); }
+
+using SiluLoopFn = void (*)(const float*, float*, size_t);
+
+// On x86-64 a second copy for AVX2+FMA, chosen once at the first call from what the CPU reports. (Not
+// GCC's target_clones: its ifunc resolver runs while the dynamic loader relocates, before a sanitizer's
+// runtime is set up, and crashed every TSan/ASan test program at start.)
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,fma"))) void SiluLoopAvx2(const float* src, float* dst, size_t n) {
+  SiluLoopBody(src, dst, n);
+}
+
+SiluLoopFn PickSiluLoop() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? &SiluLoopAvx2 : &SiluLoopDefault;
+}
+#else
+SiluLoopFn PickSiluLoop() { return &SiluLoopDefault; }
+#endif
+
 }  // namespace
 
-void Silu(const float* src, float* dst, size_t n) { SiluLoop(src, dst, n); }
+void Silu(const float* src, float* dst, size_t n) {
+  static const SiluLoopFn loop = PickSiluLoop();
+  loop(src, dst, n);
+}
 
 }  // namespace accel
