@@ -26,6 +26,21 @@ DetectionFilter ModelLevelFilter() {
   return DetectionFilter{.threshold = 0.f, .targets = {}, .max_results = -1};
 }
 
+// The model-level part of a result (before the request's filter), as the cache keeps it; FromCache is its
+// inverse: a field added to one belongs in the other.
+std::shared_ptr<CachedResult> ToCache(const DetectionResult& result) {
+  auto cached = std::make_shared<CachedResult>();
+  cached->task = result.task;
+  cached->detections = result.detections;
+  cached->classifications = result.classifications;
+  cached->image_width = result.image_width;
+  cached->image_height = result.image_height;
+  cached->device_id = result.device_id;
+  cached->engine_kind = result.engine_kind;
+  cached->simulated = result.simulated;
+  return cached;
+}
+
 DetectionResult FromCache(const CachedResult& cached, const ModelConfig& model, const DetectionFilter& filter,
                           SteadyTime start) {
   DetectionResult result;
@@ -216,16 +231,7 @@ void DetectionPipeline::Run(DetectionRequest request, std::shared_ptr<const Mode
         result->queue_ms = inference->queue_ms;
         result->inference_ms = inference->compute_ms;
         if (ticket) {
-          auto cached = std::make_shared<CachedResult>();
-          cached->task = result->task;
-          cached->detections = result->detections;
-          cached->classifications = result->classifications;
-          cached->image_width = result->image_width;
-          cached->image_height = result->image_height;
-          cached->device_id = result->device_id;
-          cached->engine_kind = result->engine_kind;
-          cached->simulated = result->simulated;
-          ticket->Complete(std::move(cached));
+          ticket->Complete(ToCache(*result));
           ticket.reset();
           ApplyFilter(result->detections, filter);
           ApplyClassificationFilter(result->classifications, filter, model->decoder.top_k);
