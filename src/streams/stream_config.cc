@@ -169,7 +169,7 @@ Status ValidateStreamConfig(const StreamConfig& c, const StreamValidation& v) {
     return InvalidArgument("'engine' must be one of: " + known);
   }
   if (v.model_exists && !v.model_exists(c.model))
-    return NotFound("model '" + (c.model.empty() ? std::string("(default)") : c.model) + "' is not loaded");
+    return InvalidArgument("model '" + (c.model.empty() ? std::string("(default)") : c.model) + "' is not loaded");
   if (c.zones.size() > static_cast<size_t>(kMaxZonesPerStream))
     return InvalidArgument("at most " + std::to_string(kMaxZonesPerStream) + " zones per stream");
   std::set<std::string> zone_names;
