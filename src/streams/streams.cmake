@@ -8,4 +8,4 @@ add_library(accel_streams STATIC
   ${CMAKE_CURRENT_LIST_DIR}/stream_runner.cc
   ${CMAKE_CURRENT_LIST_DIR}/stream_manager.cc
 )
-target_link_libraries(accel_streams PUBLIC accel_pipeline accel_vision accel_metrics accel_core yaml-cpp nlohmann_json::nlohmann_json PRIVATE PkgConfig::LIBAV)
+target_link_libraries(accel_streams PUBLIC accel_streams_core accel_pipeline accel_vision accel_metrics accel_core yaml-cpp nlohmann_json::nlohmann_json PRIVATE PkgConfig::LIBAV)
