@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "metrics/metrics.h"
 #include "streams/event_sink.h"
 #include "streams/stream_config.h"
 #include "streams/stream_runner.h"
@@ -20,8 +21,6 @@
 namespace accel {
 
 class DetectionPipeline;
-class MetricRegistry;
-class HistogramFamily;
 class Scheduler;
 
 struct StreamManagerOptions {
@@ -68,7 +67,7 @@ class StreamManager {
   Status Check(const StreamConfig& config) const;
   // Writes the current streams to the file (caller holds change_mu_).
   Status Persist();
-  void CollectMetrics(class ExpositionWriter& out) const;
+  void CollectMetrics(ExpositionWriter& out) const;
 
   StreamManagerOptions options_;
   StreamValidation validation_;
