@@ -16,8 +16,8 @@ HttpResponse SseHub::Subscribe(const std::string& stream) {
     std::lock_guard<std::mutex> lock(mu_);
     if (closed_) return JsonErrorResponse(503, "the service is stopping");
     if (clients_.size() + reserved_ >= options_.max_clients)
-      return JsonErrorResponse(503, "too many event clients (" + std::to_string(options_.max_clients) +
-                                        "); retry later");
+      return JsonErrorResponse(
+          503, "too many event clients (" + std::to_string(options_.max_clients) + "); retry later");
     ++reserved_;
   }
   HttpResponse response;
@@ -68,8 +68,8 @@ void SseHub::Send(const std::string& stream, const std::string& text) {
 }
 
 void SseHub::Publish(const StreamEvent& event) {
-  Send(event.stream,
-       std::string("event: ") + StreamEventTypeName(event.type) + "\ndata: " + StreamEventJson(event) + "\n\n");
+  Send(event.stream, std::string("event: ") + StreamEventTypeName(event.type) +
+                         "\ndata: " + StreamEventJson(event) + "\n\n");
 }
 
 void SseHub::PublishCounts(const StreamCounts& counts) {

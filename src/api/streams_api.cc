@@ -89,12 +89,13 @@ void RegisterStreamsRoutes(HttpRouter& router, StreamManager& manager, SseHub& h
                auto config = ParseBody(request);
                if (!config.ok()) return respond(JsonErrorResponse(config.status()));
                const std::string name = config->name;
-               RunChange([&manager, config = std::move(*config)]() mutable { return manager.Add(config, false); },
-                         [&manager, name] {
-                           auto info = manager.Get(name);
-                           return Json({{"success", true}, {"stream", info ? InfoJson(*info) : json()}}, 201);
-                         },
-                         std::move(respond));
+               RunChange(
+                   [&manager, config = std::move(*config)]() mutable { return manager.Add(config, false); },
+                   [&manager, name] {
+                     auto info = manager.Get(name);
+                     return Json({{"success", true}, {"stream", info ? InfoJson(*info) : json()}}, 201);
+                   },
+                   std::move(respond));
              });
   router.AddPrefix("GET", std::string(kPrefix), kInferenceRoute,
                    [&manager, &hub](HttpRequest&& request, HttpResponder respond) {
@@ -125,32 +126,35 @@ void RegisterStreamsRoutes(HttpRouter& router, StreamManager& manager, SseHub& h
                      }
                      respond(JsonErrorResponse(404, "no such endpoint: GET " + request.path));
                    });
-  router.AddPrefix("PUT", std::string(kPrefix), kStateChangingAdminRoute,
-                   [&manager](HttpRequest&& request, HttpResponder respond) {
-                     std::string name, rest;
-                     if (!SplitPath(request.path, &name, &rest) || !rest.empty())
-                       return respond(JsonErrorResponse(404, "no such endpoint: PUT " + request.path));
-                     auto config = ParseBody(request);
-                     if (!config.ok()) return respond(JsonErrorResponse(config.status()));
-                     if (config->name.empty()) config->name = name;
-                     if (config->name != name)
-                       return respond(JsonErrorResponse(
-                           400, "'name' in the body (" + config->name.substr(0, 64) + ") differs from the path"));
-                     RunChange(
-                         [&manager, config = std::move(*config)]() mutable { return manager.Add(config, true); },
-                         [&manager, name] {
-                           auto info = manager.Get(name);
-                           return Json({{"success", true}, {"stream", info ? InfoJson(*info) : json()}});
-                         },
-                         std::move(respond));
-                   });
+  router.AddPrefix(
+      "PUT", std::string(kPrefix), kStateChangingAdminRoute,
+      [&manager](HttpRequest&& request, HttpResponder respond) {
+        std::string name, rest;
+        if (!SplitPath(request.path, &name, &rest) || !rest.empty())
+          return respond(JsonErrorResponse(404, "no such endpoint: PUT " + request.path));
+        auto config = ParseBody(request);
+        if (!config.ok()) return respond(JsonErrorResponse(config.status()));
+        if (config->name.empty()) config->name = name;
+        if (config->name != name)
+          return respond(JsonErrorResponse(
+              400, "'name' in the body (" + config->name.substr(0, 64) + ") differs from the path"));
+        RunChange([&manager, config = std::move(*config)]() mutable { return manager.Add(config, true); },
+                  [&manager, name] {
+                    auto info = manager.Get(name);
+                    return Json({{"success", true}, {"stream", info ? InfoJson(*info) : json()}});
+                  },
+                  std::move(respond));
+      });
   router.AddPrefix("DELETE", std::string(kPrefix), kStateChangingAdminRoute,
                    [&manager](HttpRequest&& request, HttpResponder respond) {
                      std::string name, rest;
                      if (!SplitPath(request.path, &name, &rest) || !rest.empty())
                        return respond(JsonErrorResponse(404, "no such endpoint: DELETE " + request.path));
                      RunChange([&manager, name] { return manager.Remove(name); },
-                               [] { return Json({{"success", true}}); }, std::move(respond));
+                               [] {
+                                 return Json({{"success", true}});
+                               },
+                               std::move(respond));
                    });
 }
 

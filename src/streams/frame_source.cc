@@ -17,6 +17,7 @@ extern "C" {
 #include <cstdarg>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "core/logging.h"
@@ -61,8 +62,8 @@ bool StartsWith(std::string_view text, std::string_view prefix) {
 bool IsTransient(int error) {
   return error == AVERROR(ECONNREFUSED) || error == AVERROR(ETIMEDOUT) || error == AVERROR(EHOSTUNREACH) ||
          error == AVERROR(ENETUNREACH) || error == AVERROR(ECONNRESET) || error == AVERROR(EPIPE) ||
-         error == AVERROR(EIO) || error == AVERROR(EAGAIN) || error == AVERROR_EXIT ||
-         error == AVERROR_EOF || error == AVERROR_HTTP_SERVER_ERROR;
+         error == AVERROR(EIO) || error == AVERROR(EAGAIN) || error == AVERROR_EXIT || error == AVERROR_EOF ||
+         error == AVERROR_HTTP_SERVER_ERROR;
 }
 
 struct FormatDeleter {
@@ -257,8 +258,8 @@ struct FrameSource::Impl {
         backoff = options.min_backoff;
       }
       if (!failure.transient && ++permanent_failures >= options.max_attempts) {
-        SetState(SourceState::kFailed, failure.reason + " (" + std::to_string(permanent_failures) +
-                                           " attempts; not retried)");
+        SetState(SourceState::kFailed,
+                 failure.reason + " (" + std::to_string(permanent_failures) + " attempts; not retried)");
         return;
       }
       const auto seconds = std::chrono::duration<double>(backoff).count();
@@ -338,6 +339,11 @@ struct FrameSource::Impl {
     FramePtr frame(av_frame_alloc());
     bool running = false;
     int consecutive_errors = 0;
+    // Files are read at their own frame rate, as a camera would deliver them (a file decoded flat out
+    // would burn a core and make every sample a random jump). Each pass of a loop restarts the clock.
+    const double time_base = av_q2d(stream->time_base);
+    std::optional<double> first_pts;
+    SteadyTime pass_start{};
     for (;;) {
       ArmDeadline(options.read_timeout);
       rc = av_read_frame(format.get(), packet.get());
@@ -348,10 +354,12 @@ struct FrameSource::Impl {
         if (av_seek_frame(format.get(), stream_index, 0, AVSEEK_FLAG_BACKWARD) < 0)
           return {"cannot seek back to the start of the file", false};
         avcodec_flush_buffers(decoder.get());
+        first_pts.reset();
         continue;
       }
       if (rc < 0) {
-        if (rc == AVERROR_EXIT) return {"no data for " + std::to_string(options.read_timeout.count()) + " ms", true};
+        if (rc == AVERROR_EXIT)
+          return {"no data for " + std::to_string(options.read_timeout.count()) + " ms", true};
         if (rc == AVERROR_EOF) return {"the stream ended", true};
         return {"read error: " + AvError(rc), true};
       }
@@ -372,6 +380,20 @@ struct FrameSource::Impl {
         }
         consecutive_errors = 0;
         *delivered = true;
+        if (is_file && frame->best_effort_timestamp != AV_NOPTS_VALUE && time_base > 0) {
+          const double pts = static_cast<double>(frame->best_effort_timestamp) * time_base;
+          if (!first_pts || pts < *first_pts) {
+            first_pts = pts;
+            pass_start = std::chrono::steady_clock::now();
+          }
+          const auto due =
+              pass_start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                               std::chrono::duration<double>(std::min(pts - *first_pts, 3600.0)));
+          const auto wait = due - std::chrono::steady_clock::now();
+          if (wait > std::chrono::steady_clock::duration::zero() &&
+              !Sleep(std::chrono::duration_cast<std::chrono::milliseconds>(wait)))
+            return {"stopped", true};
+        }
         if (!running) {
           running = true;
           SetState(SourceState::kRunning, "");

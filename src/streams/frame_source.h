@@ -71,7 +71,8 @@ class FrameSource {
   FrameSource& operator=(const FrameSource&) = delete;
 
   void Start();
-  // Stops the decoding thread: a blocked open or read returns within ~100 ms (interrupt callback). Idempotent.
+  // Stops the decoding thread: a blocked open or read returns within ~100 ms (interrupt callback).
+  // Idempotent.
   void Stop();
 
   // The newest frame decoded after frame `after`, converted to RGB; nullopt when there is none yet.

@@ -133,8 +133,8 @@ StatusOr<StreamConfig> StreamConfigFromJson(const json& object) {
   }
   if (auto it = object.find("tracker"); it != object.end() && !it->is_null()) {
     if (!it->is_object()) return WrongType("tracker", "an object");
-    ACCEL_RETURN_IF_ERROR(CheckKnownFields(
-        *it, {"min_hits", "max_age_s", "iou_threshold", "update_interval_s"}, "tracker."));
+    ACCEL_RETURN_IF_ERROR(
+        CheckKnownFields(*it, {"min_hits", "max_age_s", "iou_threshold", "update_interval_s"}, "tracker."));
     double min_hits = c.tracker.min_hits, iou = c.tracker.iou_threshold;
     ACCEL_RETURN_IF_ERROR(ReadNumber(*it, "min_hits", &min_hits, "tracker."));
     if (min_hits != std::floor(min_hits)) return WrongType("tracker.min_hits", "a whole number");
@@ -158,23 +158,26 @@ Status ValidateStreamConfig(const StreamConfig& c, const StreamValidation& v) {
     if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f)
       return InvalidArgument("'url' contains control characters");
   if (SourceKindOf(c.url).empty())
-    return InvalidArgument("'url' must be rtsp://, rtsps://, http://, https://, file:// or a path, or "
-                           "/dev/videoN: " + RedactUrl(c.url));
+    return InvalidArgument(
+        "'url' must be rtsp://, rtsps://, http://, https://, file:// or a path, or "
+        "/dev/videoN: " +
+        RedactUrl(c.url));
   if (!(c.fps >= kMinStreamFps && c.fps <= kMaxStreamFps)) return InvalidArgument("'fps' must be 0.1..30");
   if (!(c.threshold >= 0 && c.threshold <= 1)) return InvalidArgument("'threshold' must be 0..1");
-  if (c.engine != "auto" &&
-      std::find(v.engines.begin(), v.engines.end(), c.engine) == v.engines.end()) {
+  if (c.engine != "auto" && std::find(v.engines.begin(), v.engines.end(), c.engine) == v.engines.end()) {
     std::string known = "auto";
     for (const auto& e : v.engines) known += ", " + e;
     return InvalidArgument("'engine' must be one of: " + known);
   }
   if (v.model_exists && !v.model_exists(c.model))
-    return InvalidArgument("model '" + (c.model.empty() ? std::string("(default)") : c.model) + "' is not loaded");
+    return InvalidArgument("model '" + (c.model.empty() ? std::string("(default)") : c.model) +
+                           "' is not loaded");
   if (c.zones.size() > static_cast<size_t>(kMaxZonesPerStream))
     return InvalidArgument("at most " + std::to_string(kMaxZonesPerStream) + " zones per stream");
   std::set<std::string> zone_names;
   for (const Zone& z : c.zones) {
-    if (z.name.empty() || z.name.size() > 64) return InvalidArgument("every zone needs a name of 1..64 characters");
+    if (z.name.empty() || z.name.size() > 64)
+      return InvalidArgument("every zone needs a name of 1..64 characters");
     if (!zone_names.insert(z.name).second) return InvalidArgument("zone '" + z.name + "' appears twice");
     if (z.polygon.size() < 3) return InvalidArgument("zone '" + z.name + "' needs at least 3 points");
   }

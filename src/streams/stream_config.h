@@ -33,8 +33,8 @@ struct StreamOutputs {
 };
 
 struct StreamConfig {
-  std::string name;  // [a-z0-9_-]{1,64}
-  std::string url;   // with credentials, if any: never logged or returned as is (RedactUrl)
+  std::string name;   // [a-z0-9_-]{1,64}
+  std::string url;    // with credentials, if any: never logged or returned as is (RedactUrl)
   std::string model;  // "": the service's default model
   std::string engine = "auto";
   double fps = 5;  // detections per second, 0.1..30
@@ -43,8 +43,8 @@ struct StreamConfig {
   std::vector<Zone> zones;
   StreamOutputs outputs;
   TrackerOptions tracker;
-  bool loop = false;     // files: replay at the end
-  std::string hwaccel;   // "", "vaapi", "cuda"
+  bool loop = false;    // files: replay at the end
+  std::string hwaccel;  // "", "vaapi", "cuda"
 };
 
 // `model_exists(name)`: whether the service can run that model ("" means the default model). `engines`: the

@@ -118,8 +118,9 @@ Status StreamManager::Check(const StreamConfig& config) const {
   if (config.outputs.mqtt && !options_.mqtt)
     return InvalidArgument("outputs.mqtt: no MQTT broker is configured (--mqtt-url / MQTT_URL)");
   if (config.outputs.redis && !options_.redis)
-    return InvalidArgument("outputs.redis: no Redis is configured for events (--events-redis-url / "
-                           "EVENTS_REDIS_URL)");
+    return InvalidArgument(
+        "outputs.redis: no Redis is configured for events (--events-redis-url / "
+        "EVENTS_REDIS_URL)");
   return Status::Ok();
 }
 
@@ -197,7 +198,7 @@ Status StreamManager::Add(StreamConfig config, bool replace) {
     auto it = streams_.find(config.name);
     if (!replace && it != streams_.end())
       return FailedPrecondition("stream '" + config.name + "' exists; PUT /ai/streams/" + config.name +
-                           " replaces it");
+                                " replaces it");
     if (replace && it == streams_.end()) return NotFound("no stream named '" + config.name + "'");
     if (!replace && streams_.size() >= static_cast<size_t>(kMaxStreams))
       return FailedPrecondition("at most " + std::to_string(kMaxStreams) + " streams");
@@ -310,7 +311,8 @@ void StreamManager::CollectMetrics(ExpositionWriter& out) const {
       {"accel_stream_frames_detected_total", "Sampled frames whose detection finished.", MetricType::kCounter,
        [](const StreamStats& s) { return static_cast<double>(s.detected); }},
       {"accel_stream_decode_errors_total", "Packets or frames the decoder reported as broken.",
-       MetricType::kCounter, [](const StreamStats& s) { return static_cast<double>(s.source.decode_errors); }},
+       MetricType::kCounter,
+       [](const StreamStats& s) { return static_cast<double>(s.source.decode_errors); }},
       {"accel_stream_reconnects_total", "Times the source was opened again after a failure or a stall.",
        MetricType::kCounter, [](const StreamStats& s) { return static_cast<double>(s.source.reconnects); }},
       {"accel_stream_detection_errors_total", "Sampled frames whose detection failed.", MetricType::kCounter,

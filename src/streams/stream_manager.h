@@ -73,7 +73,7 @@ class StreamManager {
   StreamValidation validation_;
   HistogramFamily* event_latency_ = nullptr;
   HistogramFamily* detection_latency_ = nullptr;
-  std::mutex change_mu_;  // one change (add/replace/remove + file write) at a time
+  std::mutex change_mu_;   // one change (add/replace/remove + file write) at a time
   mutable std::mutex mu_;  // guards streams_
   std::map<std::string, std::shared_ptr<StreamRunner>> streams_;
   // The metrics collector outlives the manager (a registry cannot drop one): it reaches the manager

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <deque>
 #include <map>
-#include <tuple>
 #include <optional>
+#include <tuple>
 
 #include "core/logging.h"
 #include "metrics/metrics.h"
@@ -184,7 +184,8 @@ void StreamRunner::Run() {
     }
     {
       std::unique_lock<std::mutex> lock(inbox.mu);
-      inbox.cv.wait_until(lock, s.sampler.next_due(), [&] { return inbox.stopping || inbox.done.has_value(); });
+      inbox.cv.wait_until(lock, s.sampler.next_due(),
+                          [&] { return inbox.stopping || inbox.done.has_value(); });
       if (inbox.stopping) break;
       if (inbox.done) {
         done = std::move(inbox.done);
@@ -210,7 +211,8 @@ void StreamRunner::Process(Finished&& done, const std::string& snapshot_path) {
     return;
   }
   const DetectionResult& result = *done.result;
-  std::vector<StreamEvent> events = s.tracker.Update(result.detections, done.frame.unix_time, done.frame.index);
+  std::vector<StreamEvent> events =
+      s.tracker.Update(result.detections, done.frame.unix_time, done.frame.index);
   const SteadyTime processed = std::chrono::steady_clock::now();
   const double latency_s = std::chrono::duration<double>(processed - done.frame.decoded_at).count();
   if (deps_.detection_latency) deps_.detection_latency->Observe(latency_s);

@@ -23,20 +23,20 @@ class DetectionPipeline;
 class Histogram;
 
 struct StreamRunnerDeps {
-  DetectionPipeline* pipeline = nullptr;        // must outlive the runner
+  DetectionPipeline* pipeline = nullptr;          // must outlive the runner
   std::vector<std::shared_ptr<EventSink>> sinks;  // the outputs this stream publishes to
   // Size taken frames are scaled down to (the model's input); 0: the stream's own size.
   int fit_width = 0;
   int fit_height = 0;
-  std::vector<std::string> labels;  // what the stream reports (targets, or the model's labels)
+  std::vector<std::string> labels;         // what the stream reports (targets, or the model's labels)
   Histogram* event_latency = nullptr;      // decode -> event, seconds (may be null)
   Histogram* detection_latency = nullptr;  // decode -> detections processed, seconds (may be null)
 };
 
 struct StreamStats {
   FrameSourceStats source;
-  std::uint64_t detected = 0;      // frames whose detection finished
-  std::uint64_t busy_skips = 0;    // samples skipped because a detection was still in flight
+  std::uint64_t detected = 0;    // frames whose detection finished
+  std::uint64_t busy_skips = 0;  // samples skipped because a detection was still in flight
   std::uint64_t detection_errors = 0;
   std::string last_detection_error;
   std::uint64_t events = 0;

@@ -23,7 +23,8 @@ TEST(RedactUrl, HidesPasswordsAndTokens) {
 TEST(RedactUrl, InFreeText) {
   EXPECT_EQ(RedactUrlsInText("Connection to rtsp://admin:secret@cam:554/s failed: refused"),
             "Connection to rtsp://admin:***@cam:554/s failed: refused");
-  EXPECT_EQ(RedactUrlsInText("'http://u:p@h/x' and https://a:b@c/"), "'http://u:***@h/x' and https://a:***@c/");
+  EXPECT_EQ(RedactUrlsInText("'http://u:p@h/x' and https://a:b@c/"),
+            "'http://u:***@h/x' and https://a:***@c/");
 }
 
 TEST(SourceKind, FromUrl) {
