@@ -309,6 +309,10 @@ struct FrameSource::Impl {
                                                                      : "no video stream in the source";
       return {reason, false};
     }
+    // FFmpeg renders a text file as ANSI art video (the tty demuxer): a web page or a text answer is not
+    // a camera.
+    if (codec->id == AV_CODEC_ID_ANSI || std::string_view(format->iformat->name) == "tty")
+      return {"the source is text, not video", false};
     AVStream* stream = format->streams[stream_index];
     std::unique_ptr<AVCodecContext, CodecDeleter> decoder(avcodec_alloc_context3(codec));
     if (!decoder || avcodec_parameters_to_context(decoder.get(), stream->codecpar) < 0)
