@@ -21,6 +21,8 @@
 #include "core/thread_pool.h"
 #include "metrics/accel_metrics.h"
 #include "pipeline/detection_pipeline.h"
+#include "streams/mqtt_sink.h"
+#include "streams/redis_stream_sink.h"
 #include "streams/stream_manager.h"
 
 namespace accel {
@@ -265,8 +267,23 @@ StatusOr<std::unique_ptr<Service>> Service::Create(const ServeConfig& config,
   stream_options.engines = ctx.infer_options.known_engines;
   stream_options.sse = std::shared_ptr<EventSink>(s.sse_hub_.get(), [](EventSink*) {});  // owned here
   stream_options.metrics = &s.metrics_->registry();
-  if (!config.mqtt_url.empty() || !config.events_redis_url.empty())
-    ACCEL_LOG(kWarn, "streams") << "MQTT and Redis stream outputs are not built into this binary yet";
+  if (!config.mqtt_url.empty()) {
+    MqttSinkOptions mqtt;
+    mqtt.url = config.mqtt_url;
+    mqtt.topic_prefix = config.mqtt_topic_prefix;
+    mqtt.discovery_prefix = config.mqtt_discovery_prefix;
+    auto sink = MakeMqttSink(std::move(mqtt));
+    if (!sink.ok()) return sink.status().WithContext("--mqtt-url / MQTT_URL");
+    stream_options.mqtt = std::move(sink).value();
+  }
+  if (!config.events_redis_url.empty()) {
+    RedisStreamSinkOptions redis;
+    redis.url = config.events_redis_url;
+    redis.maxlen = static_cast<size_t>(config.events_redis_maxlen);
+    auto sink = MakeRedisStreamSink(std::move(redis));
+    if (!sink.ok()) return sink.status().WithContext("--events-redis-url / EVENTS_REDIS_URL");
+    stream_options.redis = std::move(sink).value();
+  }
   s.streams_ = std::make_unique<StreamManager>(std::move(stream_options));
   ACCEL_RETURN_IF_ERROR(s.streams_->Start());
   return service;
