@@ -32,7 +32,8 @@ RUN apt-get update \
       libboost-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libturbojpeg0-dev libspng-dev \
       libopencv-dnn-dev libopencv-imgproc-dev libopencv-imgcodecs-dev \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libzmq3-dev cppzmq-dev \
-      libhiredis-dev libxxhash-dev \
+      libhiredis-dev libxxhash-dev libmosquitto-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev \
+      libavdevice-dev \
  && rm -rf /var/lib/apt/lists/*
 
 # ---- runtime base: bookworm-slim, a system user, no compilers ------------------------------------------

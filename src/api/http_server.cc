@@ -8,9 +8,11 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <thread>
 #include <type_traits>
 #include <unordered_map>
@@ -152,6 +154,7 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     if (closed_) return;
     closed_ = true;
     awaiting_response_ = false;
+    if (body_stream_) body_stream_->MarkClosed();
     {
       std::lock_guard<std::mutex> lock(shared_->sessions_mu);
       shared_->unclosed_connections.fetch_sub(1);
@@ -162,8 +165,9 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
     Tcp().close();
   }
 
+  // A streaming response (Server-Sent Events) never finishes by itself: a drain ends it too.
   void CloseIfIdle() override {
-    if (waiting_for_request_ && buffer_.size() == 0) Close();
+    if (streaming_ || (waiting_for_request_ && buffer_.size() == 0)) Close();
   }
 
   asio::any_io_executor executor() override { return stream_.get_executor(); }
@@ -334,6 +338,8 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   void WriteResponse(HttpResponse response) {
     if (closed_ || !awaiting_response_) return;
     awaiting_response_ = false;
+    if (response.on_stream && response.status >= 200 && response.status <= 599 && !head_request_)
+      return StartStream(std::move(response));
     try {
       response_ = {};
       int status = response.status;
@@ -382,6 +388,110 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
       return Close();
     }
     Write();
+  }
+
+  // The body of a streaming response. Write and Close may come from any thread; the bytes go out on the
+  // connection's thread in order. Bytes queued and not yet written are bounded (max_buffered).
+  class BodyStream : public HttpBodyStream {
+   public:
+    BodyStream(std::weak_ptr<Session> session, size_t max_buffered)
+        : session_(std::move(session)), max_buffered_(max_buffered) {}
+    bool Write(std::string chunk) override {
+      if (closed_) return false;
+      const size_t size = chunk.size();
+      if (queued_.fetch_add(size) + size > max_buffered_) {
+        Close();  // too slow a reader: disconnected, never buffered without bound
+        return false;
+      }
+      auto session = session_.lock();
+      if (!session) {
+        closed_ = true;
+        return false;
+      }
+      asio::post(session->executor(), [session, chunk = std::move(chunk)]() mutable {
+        session->QueueStreamChunk(std::move(chunk));
+      });
+      return true;
+    }
+    void Close() override {
+      if (closed_.exchange(true)) return;
+      if (auto session = session_.lock()) asio::post(session->executor(), [session] { session->Close(); });
+    }
+    bool closed() const override { return closed_; }
+    void MarkClosed() { closed_ = true; }
+    void Sent(size_t bytes) { queued_.fetch_sub(bytes); }
+    void Queued(size_t bytes) { queued_.fetch_add(bytes); }
+
+   private:
+    std::weak_ptr<Session> session_;
+    const size_t max_buffered_;
+    std::atomic<size_t> queued_{0};
+    std::atomic<bool> closed_{false};
+  };
+
+  // Sends the head of a streaming response (no length: the body ends with the connection), then hands the
+  // stream to the handler. The connection is watched for the client going away: anything it sends or its
+  // hang-up closes the stream (read from the TCP layer; the client has nothing more to say).
+  void StartStream(HttpResponse response) {
+    std::string head_text;
+    try {
+      http::response<http::empty_body> head;
+      head.version(version_);
+      head.result(static_cast<unsigned>(response.status));
+      const std::string& server_name = shared_->options.server_name;
+      if (!server_name.empty()) head.set(http::field::server, server_name);
+      if (!response.content_type.empty() && !HasControlChars(response.content_type))
+        head.set(http::field::content_type, response.content_type);
+      for (auto& [name, value] : response.headers) {
+        if (name.empty() || HasControlChars(name) || HasControlChars(value)) continue;
+        if (beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
+            beast::iequals(name, "connection"))
+          continue;
+        head.insert(name, value);
+      }
+      head.set(http::field::connection, "close");
+      std::ostringstream out;
+      out << head.base();
+      head_text = out.str() + response.body;
+    } catch (const std::exception& e) {
+      ACCEL_LOG(kError, kLog) << "cannot build streaming response: " << e.what();
+      return Close();
+    }
+    streaming_ = true;
+    body_stream_ = std::make_shared<BodyStream>(this->weak_from_this(), response.stream_max_buffered_bytes);
+    body_stream_->Queued(head_text.size());
+    QueueStreamChunk(std::move(head_text));
+    Tcp().socket().async_read_some(asio::buffer(watch_byte_, sizeof(watch_byte_)),
+                                   [self = this->shared_from_this()](ErrorCode, size_t) { self->Close(); });
+    try {
+      response.on_stream(body_stream_);
+    } catch (const std::exception& e) {
+      ACCEL_LOG(kError, kLog) << "stream handler threw: " << e.what();
+      Close();
+    }
+  }
+
+  void QueueStreamChunk(std::string chunk) {
+    if (closed_) return;
+    stream_queue_.push_back(std::move(chunk));
+    if (!stream_writing_) WriteNextChunk();
+  }
+
+  void WriteNextChunk() {
+    if (closed_ || stream_queue_.empty()) {
+      stream_writing_ = false;
+      return;
+    }
+    stream_writing_ = true;
+    stream_current_ = std::move(stream_queue_.front());
+    stream_queue_.pop_front();
+    Tcp().expires_after(shared_->options.idle_timeout);
+    asio::async_write(stream_, asio::buffer(stream_current_),
+                      [self = this->shared_from_this()](ErrorCode ec, size_t) {
+                        self->body_stream_->Sent(self->stream_current_.size());
+                        if (ec) return self->Close();
+                        self->WriteNextChunk();
+                      });
   }
 
   // Answers an error the server found itself, then closes the connection (the rest of the request, if any,
@@ -488,6 +598,13 @@ class Session : public Connection, public std::enable_shared_from_this<Session<S
   bool waiting_for_request_ = false;  // between requests: reading a next header of which nothing arrived yet
   size_t drained_ = 0;
   std::unique_ptr<char[]> drain_buffer_;
+  // Streaming response (StartStream): its body stream, the chunks waiting, the one being written.
+  bool streaming_ = false;
+  bool stream_writing_ = false;
+  std::shared_ptr<BodyStream> body_stream_;
+  std::deque<std::string> stream_queue_;
+  std::string stream_current_;
+  char watch_byte_[64];
 };
 
 // Answers a connection over the cap without giving it a session: one non-blocking write of a canned 503

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,11 +33,29 @@ struct HttpRequest {
   std::optional<std::string> QueryParam(std::string_view name) const;
 };
 
+// The body of a streaming response (Server-Sent Events), written over time. Thread-safe, never blocks.
+class HttpBodyStream {
+ public:
+  virtual ~HttpBodyStream() = default;
+  // Queues `chunk` for the client. False when the connection is closed (client gone, server stopping or
+  // draining), or when the bytes queued and not yet sent pass the response's stream_max_buffered_bytes: a
+  // client too slow to read is disconnected then, rather than buffered without bound.
+  virtual bool Write(std::string chunk) = 0;
+  // Ends the response (closes the connection). Idempotent.
+  virtual void Close() = 0;
+  virtual bool closed() const = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";             // empty: no Content-Type header
   std::vector<std::pair<std::string, std::string>> headers;  // extra headers (Retry-After, ...)
   std::string body;
+  // Set: a streaming response. The head goes out without a length (the body ends when the connection
+  // closes; `Connection: close`), then `body`, then whatever is written to the stream handed to
+  // on_stream, which the server calls once, on the connection's I/O thread, after the head was queued.
+  std::function<void(std::shared_ptr<HttpBodyStream>)> on_stream;
+  size_t stream_max_buffered_bytes = 256 << 10;
 };
 
 // Must be called exactly once, from any thread; later calls are ignored. Calling it after the connection

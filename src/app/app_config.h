@@ -84,6 +84,15 @@ struct ServeConfig {
   bool open_observability = true;
   bool repository_control = false;
   std::string validation_image;  // image used by POST /ai/validate when none is uploaded
+  // Watched streams (docs/streams.md): the streams file read at start and written back on API changes
+  // ("": streams added through the API last until the service stops), and the event outputs a stream
+  // may ask for. "": that output is off.
+  std::string streams_file;
+  std::string mqtt_url;
+  std::string mqtt_topic_prefix = "accel";
+  std::string mqtt_discovery_prefix = "homeassistant";
+  std::string events_redis_url;
+  int events_redis_maxlen = 10000;
   std::string log_level = "info";
 };
 

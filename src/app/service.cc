@@ -12,6 +12,8 @@
 #include "api/kserve_http_api.h"
 #include "api/model_control.h"
 #include "api/observability_api.h"
+#include "api/sse_hub.h"
+#include "api/streams_api.h"
 #include "api/zmq_detector_server.h"
 #include "cache/result_cache.h"
 #include "core/logging.h"
@@ -19,6 +21,9 @@
 #include "core/thread_pool.h"
 #include "metrics/accel_metrics.h"
 #include "pipeline/detection_pipeline.h"
+#include "streams/mqtt_sink.h"
+#include "streams/redis_stream_sink.h"
+#include "streams/stream_manager.h"
 
 namespace accel {
 namespace {
@@ -253,6 +258,34 @@ StatusOr<std::unique_ptr<Service>> Service::Create(const ServeConfig& config,
       ctx, KServeBackend::Options{.models_dir = config.models_dir,
                                   .default_threshold = kDefaultThreshold,
                                   .repository_control = config.repository_control});
+
+  s.sse_hub_ = std::make_unique<SseHub>(SseHub::Options{});
+  StreamManagerOptions stream_options;
+  stream_options.streams_file = config.streams_file;
+  stream_options.pipeline = s.pipeline_.get();
+  stream_options.scheduler = s.scheduler_.get();
+  stream_options.engines = ctx.infer_options.known_engines;
+  stream_options.sse = std::shared_ptr<EventSink>(s.sse_hub_.get(), [](EventSink*) {});  // owned here
+  stream_options.metrics = &s.metrics_->registry();
+  if (!config.mqtt_url.empty()) {
+    MqttSinkOptions mqtt;
+    mqtt.url = config.mqtt_url;
+    mqtt.topic_prefix = config.mqtt_topic_prefix;
+    mqtt.discovery_prefix = config.mqtt_discovery_prefix;
+    auto sink = MakeMqttSink(std::move(mqtt));
+    if (!sink.ok()) return sink.status().WithContext("--mqtt-url / MQTT_URL");
+    stream_options.mqtt = std::move(sink).value();
+  }
+  if (!config.events_redis_url.empty()) {
+    RedisStreamSinkOptions redis;
+    redis.url = config.events_redis_url;
+    redis.maxlen = static_cast<size_t>(config.events_redis_maxlen);
+    auto sink = MakeRedisStreamSink(std::move(redis));
+    if (!sink.ok()) return sink.status().WithContext("--events-redis-url / EVENTS_REDIS_URL");
+    stream_options.redis = std::move(sink).value();
+  }
+  s.streams_ = std::make_unique<StreamManager>(std::move(stream_options));
+  ACCEL_RETURN_IF_ERROR(s.streams_->Start());
   return service;
 }
 
@@ -270,6 +303,7 @@ Status Service::StartFrontEnds() {
   RegisterAiRoutes(f.router, context_);
   RegisterDeepStackRoutes(f.router, context_);
   RegisterKServeRoutes(f.router, context_, *kserve_);
+  RegisterStreamsRoutes(f.router, *streams_, *sse_hub_);
 
   HttpServer::Options http_options;
   http_options.host = config_.host;
@@ -328,6 +362,10 @@ bool Service::Drain(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   ACCEL_LOG(kInfo, "service") << "draining: not ready any more; requests in flight get up to "
                               << timeout.count() / 1000.0 << " s to finish";
+  // Watched streams stop first (each within ~1 s, in parallel), and their event clients are let go: a
+  // Server-Sent Events response never ends by itself.
+  if (streams_) streams_->StopAll();
+  if (sse_hub_) sse_hub_->CloseAll();
   if (f.http) f.http->BeginDrain();
   // gRPC's own shutdown closes its listeners, refuses new calls and waits for those in flight up to the
   // deadline; it blocks, so it runs beside the HTTP wait. Stop() later finds the server stopped.
@@ -347,6 +385,8 @@ bool Service::Drain(std::chrono::milliseconds timeout) {
 void Service::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  if (streams_) streams_->StopAll();
+  if (sse_hub_) sse_hub_->CloseAll();
   if (front_ends_) front_ends_->Stop();
   // After a drain, requests have had their time (and their connections are closed): batches still on a
   // device are not waited for again, so that the stop stays bounded by the drain timeout.

@@ -25,6 +25,8 @@ class AccelMetrics;
 class DetectionPipeline;
 class ModelControl;
 class ResultCache;
+class SseHub;
+class StreamManager;
 class ThreadPool;
 
 SchedulerOptions MakeSchedulerOptions(const ServeConfig& config);
@@ -71,6 +73,7 @@ class Service {
   Scheduler& scheduler() { return *scheduler_; }
   DetectionPipeline& pipeline() { return *pipeline_; }
   KServeBackend& kserve() { return *kserve_; }
+  StreamManager& streams() { return *streams_; }
   int models_loaded() const { return models_loaded_; }
   int http_port() const;  // -1 before StartFrontEnds
   int grpc_port() const;  // -1 when gRPC is off
@@ -93,6 +96,10 @@ class Service {
   std::unique_ptr<ModelControl> model_control_;
   ServiceContext context_;
   std::unique_ptr<KServeBackend> kserve_;
+  // Watched streams (docs/streams.md) and their Server-Sent Events output; the hub outlives the manager,
+  // whose runners publish to it.
+  std::unique_ptr<SseHub> sse_hub_;
+  std::unique_ptr<StreamManager> streams_;
   std::unique_ptr<FrontEnds> front_ends_;
   int models_loaded_ = 0;
   std::atomic<bool> draining_{false};  // context_.draining points here

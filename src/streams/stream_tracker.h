@@ -39,9 +39,11 @@ class StreamTracker {
   // tracks of the same label.
   std::vector<StreamEvent> Update(const std::vector<Detection>& detections, double unix_time,
                                   std::uint64_t frame);
-  // Confirmed tracks per label now.
+  // Confirmed tracks per label now. Every label that has had a confirmed track in this tracker is listed,
+  // at 0 when none is tracked now, so that outputs publish the drop back to zero.
   StreamCounts Counts(double unix_time) const;
   // End events for every confirmed track (the stream stops or is removed); the tracker is empty after.
+  // Track ids keep increasing across a Flush (a stream that reconnects keeps its tracker and its ids).
   std::vector<StreamEvent> Flush(double unix_time);
 
  private:
