@@ -2,7 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include <thread>
+#include <functional>
+#include <memory>
 
 #include "api/client_json.h"
 #include "api/http_router.h"
@@ -63,12 +64,16 @@ bool SplitPath(const std::string& path, std::string* name, std::string* rest) {
   return !name->empty();
 }
 
-// A change blocks (a replaced stream's threads are joined, the file is written): off the I/O thread.
-void RunChange(std::function<Status()> change, std::function<HttpResponse()> answer, HttpResponder respond) {
-  std::thread([change = std::move(change), answer = std::move(answer), respond = std::move(respond)] {
+// A change blocks (a replaced stream's threads are joined, the file is written): off the I/O thread, on a
+// thread the manager owns and waits for before it stops (a detached one could outlive it).
+void RunChange(StreamManager& manager, std::function<Status()> change, std::function<HttpResponse()> answer,
+               HttpResponder respond) {
+  auto responder = std::make_shared<HttpResponder>(std::move(respond));
+  Status started = manager.RunChange([change = std::move(change), answer = std::move(answer), responder] {
     Status s = change();
-    respond(s.ok() ? answer() : JsonErrorResponse(s));
-  }).detach();
+    (*responder)(s.ok() ? answer() : JsonErrorResponse(s));
+  });
+  if (!started.ok()) (*responder)(JsonErrorResponse(started));
 }
 
 StatusOr<StreamConfig> ParseBody(const HttpRequest& request) {
@@ -90,6 +95,7 @@ void RegisterStreamsRoutes(HttpRouter& router, StreamManager& manager, SseHub& h
                if (!config.ok()) return respond(JsonErrorResponse(config.status()));
                const std::string name = config->name;
                RunChange(
+                   manager,
                    [&manager, config = std::move(*config)]() mutable { return manager.Add(config, false); },
                    [&manager, name] {
                      auto info = manager.Get(name);
@@ -138,23 +144,25 @@ void RegisterStreamsRoutes(HttpRouter& router, StreamManager& manager, SseHub& h
         if (config->name != name)
           return respond(JsonErrorResponse(
               400, "'name' in the body (" + config->name.substr(0, 64) + ") differs from the path"));
-        RunChange([&manager, config = std::move(*config)]() mutable { return manager.Add(config, true); },
-                  [&manager, name] {
-                    auto info = manager.Get(name);
-                    return Json({{"success", true}, {"stream", info ? InfoJson(*info) : json()}});
-                  },
-                  std::move(respond));
+        RunChange(
+            manager, [&manager, config = std::move(*config)]() mutable { return manager.Add(config, true); },
+            [&manager, name] {
+              auto info = manager.Get(name);
+              return Json({{"success", true}, {"stream", info ? InfoJson(*info) : json()}});
+            },
+            std::move(respond));
       });
   router.AddPrefix("DELETE", std::string(kPrefix), kStateChangingAdminRoute,
                    [&manager](HttpRequest&& request, HttpResponder respond) {
                      std::string name, rest;
                      if (!SplitPath(request.path, &name, &rest) || !rest.empty())
                        return respond(JsonErrorResponse(404, "no such endpoint: DELETE " + request.path));
-                     RunChange([&manager, name] { return manager.Remove(name); },
-                               [] {
-                                 return Json({{"success", true}});
-                               },
-                               std::move(respond));
+                     RunChange(
+                         manager, [&manager, name] { return manager.Remove(name); },
+                         [] {
+                           return Json({{"success", true}});
+                         },
+                         std::move(respond));
                    });
 }
 

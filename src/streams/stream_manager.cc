@@ -281,7 +281,13 @@ StatusOr<std::shared_ptr<const std::string>> StreamManager::Snapshot(const std::
   return it->second->Snapshot();
 }
 
+Status StreamManager::RunChange(std::function<void()> change) {
+  return change_workers_.Run(std::move(change));
+}
+
 void StreamManager::StopAll() {
+  // First, without change_mu_: the changes running take it.
+  change_workers_.CloseAndJoin();
   std::lock_guard<std::mutex> change(change_mu_);
   stopped_ = true;
   std::map<std::string, std::shared_ptr<StreamRunner>> runners;

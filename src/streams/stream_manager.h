@@ -14,6 +14,7 @@
 
 #include "core/status.h"
 #include "metrics/metrics.h"
+#include "streams/change_workers.h"
 #include "streams/event_sink.h"
 #include "streams/stream_config.h"
 #include "streams/stream_runner.h"
@@ -57,8 +58,17 @@ class StreamManager {
   std::optional<StreamInfo> Get(const std::string& name) const;
   // NotFound for an unknown stream; a null pointer when it has no snapshot yet.
   StatusOr<std::shared_ptr<const std::string>> Snapshot(const std::string& name) const;
-  // Stops every stream (in parallel; each within ~1 s). Idempotent; the file is left as it is.
+  // Runs a change (a closure calling Add or Remove and answering its client) on a thread the manager owns,
+  // so that it never outlives the manager: StopAll waits for the changes still running and refuses new
+  // ones (Unavailable); ResourceExhausted while kMaxChangesRunning are running. `change` is not run when
+  // refused.
+  Status RunChange(std::function<void()> change);
+  size_t changes_running() const { return change_workers_.running(); }
+  // Waits for the changes running (RunChange), then stops every stream (in parallel; each within ~1 s).
+  // Idempotent; the file is left as it is.
   void StopAll();
+
+  static constexpr size_t kMaxChangesRunning = 16;
 
   const StreamValidation& validation() const { return validation_; }
 
@@ -84,6 +94,7 @@ class StreamManager {
   };
   std::shared_ptr<CollectorLink> link_;
   bool stopped_ = false;
+  ChangeWorkers change_workers_{kMaxChangesRunning};
 };
 
 }  // namespace accel

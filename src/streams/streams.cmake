@@ -7,5 +7,6 @@ add_library(accel_streams STATIC
   ${CMAKE_CURRENT_LIST_DIR}/stream_config.cc
   ${CMAKE_CURRENT_LIST_DIR}/stream_runner.cc
   ${CMAKE_CURRENT_LIST_DIR}/stream_manager.cc
+  ${CMAKE_CURRENT_LIST_DIR}/change_workers.cc
 )
 target_link_libraries(accel_streams PUBLIC accel_streams_core accel_pipeline accel_vision accel_metrics accel_core yaml-cpp nlohmann_json::nlohmann_json PRIVATE PkgConfig::LIBAV)
