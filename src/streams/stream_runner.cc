@@ -67,12 +67,6 @@ struct StreamRunner::Impl {
   std::shared_ptr<Inbox> inbox;
   std::uint64_t last_frame = 0;  // index of the last frame sampled
 
-  // Track boxes the runner mirrors from the tracker's events, to label the snapshot's boxes with ids.
-  struct LiveTrack {
-    std::string label;
-    Box box;
-  };
-  std::map<std::uint64_t, LiveTrack> live;
   std::map<std::string, int> last_counts;
   SteadyTime last_counts_sent{};
   SteadyTime last_snapshot{};
@@ -211,34 +205,17 @@ void StreamRunner::Process(Finished&& done, const std::string& snapshot_path) {
     return;
   }
   const DetectionResult& result = *done.result;
+  std::vector<std::uint64_t> track_ids;
   std::vector<StreamEvent> events =
-      s.tracker.Update(result.detections, done.frame.unix_time, done.frame.index);
+      s.tracker.Update(result.detections, done.frame.unix_time, done.frame.index, &track_ids);
   const SteadyTime processed = std::chrono::steady_clock::now();
   const double latency_s = std::chrono::duration<double>(processed - done.frame.decoded_at).count();
   if (deps_.detection_latency) deps_.detection_latency->Observe(latency_s);
 
-  // Mirror the tracks for the snapshot's labels: events set and end them, detections move them.
-  for (const StreamEvent& e : events) {
-    if (e.type == StreamEventType::kEnd) {
-      s.live.erase(e.track_id);
-    } else {
-      s.live[e.track_id] = Impl::LiveTrack{e.label, e.box};
-    }
-  }
+  // The snapshot labels each box of a confirmed track with its id.
   std::vector<Detection> drawn = result.detections;
-  for (Detection& d : drawn) {
-    std::uint64_t best_id = 0;
-    float best = 0.3f;
-    for (auto& [id, track] : s.live) {
-      if (track.label != d.label) continue;
-      const float overlap = IoU(track.box, d.box);
-      if (overlap > best) best = overlap, best_id = id;
-    }
-    if (best_id != 0) {
-      s.live[best_id].box = d.box;
-      d.label += " #" + std::to_string(best_id);
-    }
-  }
+  for (size_t i = 0; i < drawn.size() && i < track_ids.size(); ++i)
+    if (track_ids[i] != 0) drawn[i].label += " #" + std::to_string(track_ids[i]);
 
   for (StreamEvent& e : events) {
     e.snapshot = snapshot_path;

@@ -167,7 +167,7 @@ StreamTracker::StreamTracker(std::string stream, TrackerOptions options, std::ve
 StreamTracker::~StreamTracker() = default;
 
 std::vector<StreamEvent> StreamTracker::Update(const std::vector<Detection>& detections, double unix_time,
-                                               std::uint64_t frame) {
+                                               std::uint64_t frame, std::vector<std::uint64_t>* track_ids) {
   Impl& s = *impl_;
   std::vector<StreamEvent> events;
   const double t = unix_time;
@@ -193,6 +193,7 @@ std::vector<StreamEvent> StreamTracker::Update(const std::vector<Detection>& det
     return std::tie(b.iou, a.track, a.detection) < std::tie(a.iou, b.track, b.detection);
   });
   std::vector<bool> track_matched(s.tracks.size(), false), detection_matched(detections.size(), false);
+  std::vector<std::uint64_t> ids(detections.size(), 0);
   for (const auto& c : candidates) {
     if (track_matched[c.track] || detection_matched[c.detection]) continue;
     track_matched[c.track] = detection_matched[c.detection] = true;
@@ -205,6 +206,7 @@ std::vector<StreamEvent> StreamTracker::Update(const std::vector<Detection>& det
       track.last_update_event = t;
       events.push_back(s.MakeEvent(StreamEventType::kUpdate, track, t, frame));
     }
+    if (track.confirmed()) ids[c.detection] = track.id;
   }
 
   // Unmatched tracks: tentative ones are dropped, confirmed ones end once older than max_age_s.
@@ -227,8 +229,12 @@ std::vector<StreamEvent> StreamTracker::Update(const std::vector<Detection>& det
   for (size_t k = 0; k < detections.size(); ++k) {
     if (detection_matched[k]) continue;
     s.StartTrack(detections[k], t);
-    if (s.options.min_hits <= 1) s.Confirm(s.tracks.back(), t, frame, events);
+    if (s.options.min_hits <= 1) {
+      s.Confirm(s.tracks.back(), t, frame, events);
+      ids[k] = s.tracks.back().id;
+    }
   }
+  if (track_ids) *track_ids = std::move(ids);
   return events;
 }
 

@@ -36,9 +36,11 @@ class StreamTracker {
   // One sampled frame's detections (already filtered by threshold and targets), seen at `unix_time`
   // (seconds). Returns the events this frame made: start for tracks confirmed now, update (rate-bounded),
   // end for confirmed tracks that aged out. Labels never change within a track: detections only match
-  // tracks of the same label.
+  // tracks of the same label. `track_ids` (optional): set to one id per detection, in the same order: the
+  // confirmed track the detection belongs to after this frame, 0 when it belongs to none (it started or
+  // fed a track not confirmed yet).
   std::vector<StreamEvent> Update(const std::vector<Detection>& detections, double unix_time,
-                                  std::uint64_t frame);
+                                  std::uint64_t frame, std::vector<std::uint64_t>* track_ids = nullptr);
   // Confirmed tracks per label now. Every label that has had a confirmed track in this tracker is listed,
   // at 0 when none is tracked now, so that outputs publish the drop back to zero.
   StreamCounts Counts(double unix_time) const;

@@ -191,6 +191,50 @@ TEST(StreamTracker, MinHitsConfirmsOnlyConsecutiveMatches) {
   EXPECT_EQ(tracker.Counts(kT0 + 1).per_label.at("person"), 1);
 }
 
+TEST(StreamTracker, TrackIdsNameEachDetectionsConfirmedTrack) {
+  StreamTracker tracker("door", Options(/*min_hits=*/2), {});
+  std::vector<std::uint64_t> ids = {99};
+  // Frame 0: two people, both tentative (min_hits 2): no ids yet.
+  tracker.Update({Det("person", 100, 100), Det("person", 600, 300)}, kT0, 0, &ids);
+  EXPECT_EQ(ids, (std::vector<std::uint64_t>{0, 0}));
+  // Frame 1, detections in the other order, plus a car seen for the first time: both people are
+  // confirmed now, and each id is reported at the detection's own position.
+  auto events = tracker.Update({Det("car", 300, 500), Det("person", 612, 300), Det("person", 112, 100)},
+                               kT0 + kFrame, 1, &ids);
+  ASSERT_EQ(Of(events, StreamEventType::kStart).size(), 2u);
+  std::map<float, std::uint64_t> started_at;  // x_min of the start event's box -> id
+  for (const auto& e : Of(events, StreamEventType::kStart)) started_at[e.box.x_min] = e.track_id;
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[0], 0u);  // the car: tentative
+  EXPECT_EQ(ids[1], started_at[612]);
+  EXPECT_EQ(ids[2], started_at[112]);
+  EXPECT_NE(ids[1], ids[2]);
+  // Frame 2: the second person is missed (its track lives on within max_age), a new one appears far
+  // away; the first person and the car (confirmed now) keep / get their ids.
+  events = tracker.Update({Det("person", 124, 100), Det("person", 900, 50), Det("car", 300, 500)},
+                          kT0 + 2 * kFrame, 2, &ids);
+  ASSERT_EQ(ids.size(), 3u);
+  EXPECT_EQ(ids[0], started_at[112]);
+  EXPECT_EQ(ids[1], 0u);  // the new person: tentative
+  ASSERT_EQ(Of(events, StreamEventType::kStart).size(), 1u);
+  EXPECT_EQ(ids[2], Of(events, StreamEventType::kStart)[0].track_id);
+  EXPECT_EQ(Of(events, StreamEventType::kStart)[0].label, "car");
+  // No detections: an empty vector; without the out-vector Update works as before.
+  tracker.Update({}, kT0 + 3 * kFrame, 3, &ids);
+  EXPECT_TRUE(ids.empty());
+  EXPECT_TRUE(tracker.Update({Det("person", 136, 100)}, kT0 + 4 * kFrame, 4).empty());
+}
+
+TEST(StreamTracker, TrackIdsWithMinHitsOneAreGivenAtOnce) {
+  StreamTracker tracker("door", Options(1), {});
+  std::vector<std::uint64_t> ids;
+  auto events = tracker.Update({Det("person", 100, 100), Det("dog", 400, 100)}, kT0, 0, &ids);
+  ASSERT_EQ(events.size(), 2u);
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(ids[0], events[0].label == "person" ? events[0].track_id : events[1].track_id);
+  EXPECT_EQ(ids[1], events[0].label == "dog" ? events[0].track_id : events[1].track_id);
+}
+
 TEST(StreamTracker, ScoreIsTheBestConfidenceSeen) {
   StreamTracker tracker("door", Options(1, 1.0, 0.1), {});
   tracker.Update({Det("person", 100, 100, 40, 80, 0.5f)}, kT0, 0);
