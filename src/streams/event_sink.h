@@ -29,7 +29,8 @@ class EventSink {
   // The latest annotated frame of a stream, JPEG bytes. Sinks that do not carry images ignore it.
   virtual void PublishSnapshot(std::string_view stream, std::string_view jpeg) = 0;
   // A stream was added (or changed) / removed: sinks that announce streams (Home Assistant discovery)
-  // publish or retract them. `labels`: the labels the stream reports (its targets, or its model's labels).
+  // publish or retract them. `labels`: the stream's targets; empty when it reports any label of its model
+  // (a sink announces those as they appear in PublishCounts).
   virtual void StreamAdded(std::string_view stream, const std::vector<std::string>& labels) = 0;
   virtual void StreamRemoved(std::string_view stream) = 0;
   virtual EventSinkStats Stats() const = 0;

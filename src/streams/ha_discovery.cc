@@ -38,6 +38,15 @@ std::string SensorConfigTopic(const HaDiscoveryTopics& t, std::string_view strea
       {t.discovery_prefix, "sensor", "accel_" + MqttId(stream) + "_" + MqttId(label) + "_count", "config"});
 }
 
+// What every entity's config carries: availability and the device (the stream).
+nlohmann::json WithCommon(const HaDiscoveryTopics& t, std::string_view stream, nlohmann::json j) {
+  j["availability_topic"] = StatusTopic(t.topic_prefix);
+  j["payload_available"] = "online";
+  j["payload_not_available"] = "offline";
+  j["device"] = Device(stream);
+  return j;
+}
+
 }  // namespace
 
 std::string MqttId(std::string_view name) {
@@ -76,20 +85,23 @@ std::vector<MqttMessage> HaDiscoveryConfigs(const HaDiscoveryTopics& t, std::str
   std::vector<MqttMessage> out;
   if (t.discovery_prefix.empty()) return out;
   const std::string stream_id = MqttId(stream);
-  const std::string availability = StatusTopic(t.topic_prefix);
-  auto common = [&](nlohmann::json j) {
-    j["availability_topic"] = availability;
-    j["payload_available"] = "online";
-    j["payload_not_available"] = "offline";
-    j["device"] = Device(stream);
-    return j;
-  };
   out.push_back({CameraConfigTopic(t, stream),
-                 Dump(common({{"name", "Snapshot"},
-                              {"unique_id", "accel_" + stream_id + "_snapshot"},
-                              {"object_id", "accel_" + stream_id + "_snapshot"},
-                              {"topic", SnapshotTopic(t.topic_prefix, stream)}})),
+                 Dump(WithCommon(t, stream,
+                                 {{"name", "Snapshot"},
+                                  {"unique_id", "accel_" + stream_id + "_snapshot"},
+                                  {"object_id", "accel_" + stream_id + "_snapshot"},
+                                  {"topic", SnapshotTopic(t.topic_prefix, stream)}})),
                  true});
+  for (auto& m : HaDiscoveryLabelConfigs(t, stream, labels)) out.push_back(std::move(m));
+  return out;
+}
+
+std::vector<MqttMessage> HaDiscoveryLabelConfigs(const HaDiscoveryTopics& t, std::string_view stream,
+                                                 const std::vector<std::string>& labels) {
+  std::vector<MqttMessage> out;
+  if (t.discovery_prefix.empty()) return out;
+  const std::string stream_id = MqttId(stream);
+  auto common = [&](nlohmann::json j) { return WithCommon(t, stream, std::move(j)); };
   for (const auto& label : labels) {
     const std::string id = "accel_" + stream_id + "_" + MqttId(label);
     const std::string state = CountTopic(t.topic_prefix, stream, label);

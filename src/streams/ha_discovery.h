@@ -38,9 +38,12 @@ std::string EventsTopic(std::string_view prefix, std::string_view stream);
 std::string SnapshotTopic(std::string_view prefix, std::string_view stream);
 std::string StatusTopic(std::string_view prefix);
 
-// The retained config messages for a stream and its labels.
+// The retained config messages for a stream (its camera) and its labels.
 std::vector<MqttMessage> HaDiscoveryConfigs(const HaDiscoveryTopics& topics, std::string_view stream,
                                             const std::vector<std::string>& labels);
+// The retained config messages of labels only (a label announced after the stream: seen for the first time).
+std::vector<MqttMessage> HaDiscoveryLabelConfigs(const HaDiscoveryTopics& topics, std::string_view stream,
+                                                 const std::vector<std::string>& labels);
 // Empty retained messages on the same config topics: Home Assistant deletes the entities.
 std::vector<MqttMessage> HaDiscoveryRemovals(const HaDiscoveryTopics& topics, std::string_view stream,
                                              const std::vector<std::string>& labels);

@@ -126,7 +126,17 @@ class MqttSink final : public EventSink {
     std::vector<MqttMessage> changed;
     {
       std::lock_guard lock(mu_);
-      auto& last = streams_[counts.stream].counts;
+      StreamState& state = streams_[counts.stream];
+      // A label not announced yet (the stream has no targets) is announced the first time it is counted,
+      // before its count, and stays announced until the stream is removed.
+      std::vector<std::string> first_seen;
+      for (const auto& [label, n] : counts.per_label)
+        if (std::find(state.labels.begin(), state.labels.end(), label) == state.labels.end())
+          first_seen.push_back(label);
+      for (auto& m : HaDiscoveryLabelConfigs(topics_, counts.stream, first_seen))
+        changed.push_back(std::move(m));
+      state.labels.insert(state.labels.end(), first_seen.begin(), first_seen.end());
+      auto& last = state.counts;
       for (const auto& [label, n] : counts.per_label) {
         auto it = last.find(label);
         if (it != last.end() && it->second == n) continue;
@@ -146,14 +156,18 @@ class MqttSink final : public EventSink {
     {
       std::lock_guard lock(mu_);
       StreamState& state = streams_[std::string(stream)];
-      // Labels dropped by a change of the stream lose their entities.
-      std::vector<std::string> gone;
-      for (const auto& l : state.labels)
-        if (std::find(labels.begin(), labels.end(), l) == labels.end()) gone.push_back(l);
-      for (auto& m : HaDiscoveryRemovals(topics_, stream, gone))
-        if (m.topic.find("/camera/") == std::string::npos) messages.push_back(std::move(m));
-      state.labels = labels;
-      for (auto& m : HaDiscoveryConfigs(topics_, stream, labels)) messages.push_back(std::move(m));
+      // With targets, exactly those are announced: labels dropped by a change of the stream lose their
+      // entities. Without, the labels announced so far stay (any label may be seen again) and the others
+      // are announced as they are first counted (PublishCounts).
+      if (!labels.empty()) {
+        std::vector<std::string> gone;
+        for (const auto& l : state.labels)
+          if (std::find(labels.begin(), labels.end(), l) == labels.end()) gone.push_back(l);
+        for (auto& m : HaDiscoveryRemovals(topics_, stream, gone))
+          if (m.topic.find("/camera/") == std::string::npos) messages.push_back(std::move(m));
+        state.labels = labels;
+      }
+      for (auto& m : HaDiscoveryConfigs(topics_, stream, state.labels)) messages.push_back(std::move(m));
       // A count for every label from the start, so the entities show 0 / off instead of "unknown".
       for (const auto& l : labels) {
         if (state.counts.count(l)) continue;
@@ -195,7 +209,7 @@ class MqttSink final : public EventSink {
 
  private:
   struct StreamState {
-    std::vector<std::string> labels;    // from StreamAdded
+    std::vector<std::string> labels;    // announced: the targets, or those counted so far
     std::map<std::string, int> counts;  // the last count sent per label
   };
   struct Queued {

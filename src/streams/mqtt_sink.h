@@ -4,7 +4,9 @@
 //   <prefix>/<stream>/<label>/count  the number tracked now, retained, sent when it changes
 //   <prefix>/<stream>/snapshot       the latest annotated frame, JPEG, retained
 //   <prefix>/status                  "online", retained; "offline" as the last will and at shutdown
-// plus Home Assistant discovery configs under <discovery_prefix>/ when discovery is on.
+// plus Home Assistant discovery configs under <discovery_prefix>/ when discovery is on: for a stream with
+// targets, its targets; otherwise each label the first time it is counted (a stream of a model with 80
+// labels does not announce 80 entities of which it may never see most).
 //
 // Threads: libmosquitto's own network thread (mosquitto_loop_start) connects, reconnects with exponential
 // back-off and does all socket I/O; one thread of the sink's own hands queued messages to libmosquitto. The

@@ -136,7 +136,6 @@ std::shared_ptr<StreamRunner> StreamManager::MakeRunner(const StreamConfig& conf
     if (auto found = options_.scheduler->FindModel(model)) {
       deps.fit_width = found->input.width;
       deps.fit_height = found->input.height;
-      if (deps.labels.empty()) deps.labels = found->labels;
     }
   }
   if (event_latency_) deps.event_latency = event_latency_->WithLabels({config.name});
@@ -204,7 +203,14 @@ Status StreamManager::Add(StreamConfig config, bool replace) {
       return FailedPrecondition("at most " + std::to_string(kMaxStreams) + " streams");
     if (it != streams_.end()) old = it->second;
   }
-  if (old) old->Stop();
+  if (old) {
+    old->Stop();
+    // An output the stream no longer uses retracts it (Home Assistant's entities, the retained state).
+    if (old->config().outputs.mqtt && !config.outputs.mqtt && options_.mqtt)
+      options_.mqtt->StreamRemoved(config.name);
+    if (old->config().outputs.redis && !config.outputs.redis && options_.redis)
+      options_.redis->StreamRemoved(config.name);
+  }
   auto runner = MakeRunner(config);
   runner->Start();
   {

@@ -28,7 +28,7 @@ struct StreamRunnerDeps {
   // Size taken frames are scaled down to (the model's input); 0: the stream's own size.
   int fit_width = 0;
   int fit_height = 0;
-  std::vector<std::string> labels;         // what the stream reports (targets, or the model's labels)
+  std::vector<std::string> labels;         // the stream's targets (empty: any label), for StreamAdded
   Histogram* event_latency = nullptr;      // decode -> event, seconds (may be null)
   Histogram* detection_latency = nullptr;  // decode -> detections processed, seconds (may be null)
 };

@@ -268,6 +268,89 @@ TEST(MqttSink, PublishesEventsCountsSnapshotsAndHomeAssistantDiscovery) {
   for (const auto& m : live.All()) EXPECT_EQ(m.payload.find("s3cret"), std::string::npos) << m.topic;
 }
 
+// Discovery topics of the stream "Yard" that configure (non-empty payload) or delete (empty) a label.
+std::vector<std::string> YardLabelConfigs(Subscriber& sub, bool deleting) {
+  std::vector<std::string> out;
+  for (const auto& m : sub.All()) {
+    if (m.topic.rfind("homeassistant/", 0) != 0 || m.topic.find("accel_yard_") == std::string::npos) continue;
+    if (m.payload.empty() == deleting) out.push_back(m.topic);
+  }
+  return out;
+}
+
+TEST(MqttSink, WithoutTargetsEachLabelIsAnnouncedWhenFirstCounted) {
+  TempDir dir;
+  Broker broker(dir);
+  ASSERT_TRUE(broker.Start()) << "mosquitto did not start (scripts/setup --test installs it)";
+  Subscriber live(broker.port(), "live", false);
+  ASSERT_TRUE(live.WaitSubscribed());
+  MqttSinkOptions options;
+  options.url = broker.url();
+  options.client_id = "accel-test";
+  auto made = MakeMqttSink(options);
+  ASSERT_TRUE(made.ok()) << made.status().message();
+  std::unique_ptr<EventSink> sink = std::move(made.value());
+  ASSERT_TRUE(live.WaitFor("accel/status"));
+
+  // No targets: the camera only, no label entities and no counts yet.
+  sink->StreamAdded("Yard", {});
+  ASSERT_TRUE(live.WaitFor("homeassistant/camera/accel_yard/config"));
+  sink->PublishSnapshot("Yard", "jpeg");  // a marker: what was sent before it has arrived when it has
+  ASSERT_TRUE(live.WaitFor("accel/yard/snapshot"));
+  EXPECT_TRUE(YardLabelConfigs(live, false).empty());
+  for (const auto& m : live.All()) EXPECT_EQ(m.topic.find("/count"), std::string::npos) << m.topic;
+
+  // A dog is counted: its binary sensor and count sensor are announced, before its first count.
+  sink->PublishCounts({"Yard", 1'800'000'000.0, {{"dog", 1}}});
+  ASSERT_TRUE(live.WaitFor("accel/yard/dog/count"));
+  {
+    const auto all = live.All();
+    auto at = [&](const std::string& topic) {
+      for (size_t i = 0; i < all.size(); ++i)
+        if (all[i].topic == topic) return static_cast<long>(i);
+      return -1L;
+    };
+    const long config = at("homeassistant/binary_sensor/accel_yard_dog/config");
+    ASSERT_GE(config, 0);
+    EXPECT_LT(config, at("accel/yard/dog/count"));
+    ASSERT_GE(at("homeassistant/sensor/accel_yard_dog_count/config"), 0);
+    auto binary = nlohmann::json::parse(all[config].payload);
+    EXPECT_EQ(binary["state_topic"], "accel/yard/dog/count");
+    EXPECT_EQ(binary["device_class"], "occupancy");
+    EXPECT_EQ(binary["device"]["identifiers"], nlohmann::json::array({"accel_yard"}));
+  }
+
+  // The dog leaves (count 0, still announced) and a person comes: only the person is announced now.
+  sink->PublishCounts({"Yard", 1'800'000'001.0, {{"dog", 0}, {"person", 1}}});
+  ASSERT_TRUE(live.WaitFor("accel/yard/person/count"));
+  ASSERT_TRUE(live.WaitFor("accel/yard/dog/count", 2));
+  EXPECT_EQ(live.On("accel/yard/dog/count")[1].payload, "0");
+  EXPECT_EQ(live.On("homeassistant/binary_sensor/accel_yard_dog/config").size(), 1u);
+  EXPECT_EQ(live.On("homeassistant/binary_sensor/accel_yard_person/config").size(), 1u);
+  EXPECT_EQ(YardLabelConfigs(live, false).size(), 4u);  // dog and person: a binary sensor and a count each
+
+  // Replaced without targets: what was announced stays announced (sent again, never deleted).
+  sink->StreamAdded("Yard", {});
+  ASSERT_TRUE(live.WaitFor("homeassistant/binary_sensor/accel_yard_person/config", 2));
+  ASSERT_TRUE(live.WaitFor("homeassistant/sensor/accel_yard_dog_count/config", 2));
+  EXPECT_TRUE(YardLabelConfigs(live, true).empty());
+
+  // Replaced with targets: exactly the targets; the labels learned before are deleted.
+  sink->StreamAdded("Yard", {"car"});
+  ASSERT_TRUE(live.WaitFor("homeassistant/binary_sensor/accel_yard_car/config"));
+  ASSERT_TRUE(live.WaitFor("homeassistant/binary_sensor/accel_yard_dog/config", 3));
+  EXPECT_EQ(live.On("homeassistant/binary_sensor/accel_yard_dog/config")[2].payload, "");
+  ASSERT_TRUE(live.WaitFor("homeassistant/binary_sensor/accel_yard_person/config", 3));
+  EXPECT_EQ(live.On("homeassistant/binary_sensor/accel_yard_person/config")[2].payload, "");
+
+  // Removed: the car is deleted too.
+  sink->StreamRemoved("Yard");
+  ASSERT_TRUE(live.WaitFor("homeassistant/binary_sensor/accel_yard_car/config", 2));
+  EXPECT_EQ(live.On("homeassistant/binary_sensor/accel_yard_car/config")[1].payload, "");
+  ASSERT_TRUE(live.WaitFor("homeassistant/camera/accel_yard/config", 4));
+  EXPECT_EQ(live.On("homeassistant/camera/accel_yard/config").back().payload, "");
+}
+
 TEST(MqttSink, BrokerAwayBuffersUpToTheBoundWithoutBlockingThenDelivers) {
   TempDir dir;
   Broker broker(dir);
