@@ -44,6 +44,14 @@ json StatsJson(const StreamStats& s) {
           {"hardware_decoding", s.source.hardware}};
 }
 
+json OutputJson(const EventSinkStats& s) {
+  return {{"connected", s.connected},
+          {"published", s.published},
+          {"dropped", s.dropped},
+          {"buffered", s.buffered},
+          {"last_error", s.last_error}};
+}
+
 json InfoJson(const StreamInfo& info) {
   json out = StreamConfigToJson(info.config, /*redact=*/true);
   out["state"] = SourceStateName(info.stats.source.state);
@@ -87,7 +95,9 @@ void RegisterStreamsRoutes(HttpRouter& router, StreamManager& manager, SseHub& h
   router.Add("GET", "/ai/streams", kInferenceRoute, [&manager](HttpRequest&&, HttpResponder respond) {
     json list = json::array();
     for (const StreamInfo& info : manager.List()) list.push_back(InfoJson(info));
-    respond(Json({{"success", true}, {"streams", std::move(list)}}));
+    json outputs = json::object();
+    for (const auto& [name, stats] : manager.OutputStats()) outputs[name] = OutputJson(stats);
+    respond(Json({{"success", true}, {"streams", std::move(list)}, {"outputs", std::move(outputs)}}));
   });
   router.Add("POST", "/ai/streams", kStateChangingAdminRoute,
              [&manager](HttpRequest&& request, HttpResponder respond) {

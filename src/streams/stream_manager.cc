@@ -280,6 +280,13 @@ std::optional<StreamInfo> StreamManager::Get(const std::string& name) const {
   return StreamInfo{runner->config(), runner->Stats()};
 }
 
+std::vector<std::pair<std::string, EventSinkStats>> StreamManager::OutputStats() const {
+  std::vector<std::pair<std::string, EventSinkStats>> out;
+  for (const auto* sink : {&options_.sse, &options_.mqtt, &options_.redis})
+    if (*sink) out.emplace_back(std::string((*sink)->name()), (*sink)->Stats());
+  return out;
+}
+
 StatusOr<std::shared_ptr<const std::string>> StreamManager::Snapshot(const std::string& name) const {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = streams_.find(name);

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/status.h"
@@ -56,6 +57,9 @@ class StreamManager {
   Status Remove(const std::string& name);
   std::vector<StreamInfo> List() const;
   std::optional<StreamInfo> Get(const std::string& name) const;
+  // The configured outputs (sse, and mqtt / redis when configured) with their statistics: what was
+  // published, dropped, what waits now, whether connected, the last error.
+  std::vector<std::pair<std::string, EventSinkStats>> OutputStats() const;
   // NotFound for an unknown stream; a null pointer when it has no snapshot yet.
   StatusOr<std::shared_ptr<const std::string>> Snapshot(const std::string& name) const;
   // Runs a change (a closure calling Add or Remove and answering its client) on a thread the manager owns,
