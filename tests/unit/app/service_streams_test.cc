@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <set>
 #include <thread>
 #include <vector>
@@ -24,6 +25,7 @@
 namespace accel {
 namespace {
 
+namespace http = boost::beast::http;
 using testing::TestClient;
 using Clock = std::chrono::steady_clock;
 
