@@ -34,6 +34,12 @@ double Percentile(std::vector<double> values, double q) {
   return values[index];
 }
 
+int TrackTotal(const StreamCounts& counts) {
+  int total = 0;
+  for (const auto& [label, n] : counts.per_label) total += n;
+  return total;
+}
+
 }  // namespace
 
 struct StreamRunner::Finished {
@@ -70,6 +76,7 @@ struct StreamRunner::Impl {
   std::map<std::string, int> last_counts;
   SteadyTime last_counts_sent{};
   SteadyTime last_snapshot{};
+  SteadyTime last_tracked{};  // when the tracker last saw a frame (or aged its tracks out)
 
   mutable std::mutex mu;  // guards what Stats() and Snapshot() read
   StreamStats stats;
@@ -126,6 +133,9 @@ void StreamRunner::Run() {
   Inbox& inbox = *s.inbox;
   const std::string snapshot_path = "/ai/streams/" + config_.name + "/snapshot.jpg";
   std::optional<Finished> done;
+  const auto unseen_limit = std::chrono::duration_cast<Micros>(
+      std::chrono::duration<double>(std::max(config_.tracker.max_age_s, 0.1)));
+  s.last_tracked = std::chrono::steady_clock::now();
   while (!s.stopping) {
     const SteadyTime now = std::chrono::steady_clock::now();
     // Rates over the last ~10 s, refreshed once a second.
@@ -144,6 +154,7 @@ void StreamRunner::Run() {
         }
       }
     }
+    if (!s.sampler.in_flight() && now - s.last_tracked > unseen_limit) EndUnseenTracks(now, snapshot_path);
     switch (s.sampler.Tick(now)) {
       case FrameSampler::Decision::kWait:
         break;
@@ -194,6 +205,35 @@ void StreamRunner::Run() {
   }
 }
 
+void StreamRunner::EndUnseenTracks(SteadyTime now, const std::string& snapshot_path) {
+  Impl& s = *impl_;
+  s.last_tracked = now;
+  const double unix_now = UnixNow();
+  std::vector<StreamEvent> events = s.tracker.Update({}, unix_now, s.last_frame);
+  const size_t event_count = events.size();
+  const StreamCounts counts = s.tracker.Counts(unix_now);
+  PublishEvents(std::move(events), snapshot_path);
+  PublishCountsIfChanged(counts, now);
+  std::lock_guard<std::mutex> lock(s.mu);
+  s.stats.events += event_count;
+  s.stats.tracks = TrackTotal(counts);
+}
+
+void StreamRunner::PublishEvents(std::vector<StreamEvent> events, const std::string& snapshot_path) {
+  for (StreamEvent& e : events) {
+    e.snapshot = snapshot_path;
+    for (auto& sink : deps_.sinks) sink->Publish(e);
+  }
+}
+
+void StreamRunner::PublishCountsIfChanged(const StreamCounts& counts, SteadyTime now) {
+  Impl& s = *impl_;
+  if (counts.per_label == s.last_counts && now - s.last_counts_sent < kCountsRefresh) return;
+  s.last_counts = counts.per_label;
+  s.last_counts_sent = now;
+  for (auto& sink : deps_.sinks) sink->PublishCounts(counts);
+}
+
 void StreamRunner::Process(Finished&& done, const std::string& snapshot_path) {
   Impl& s = *impl_;
   const SteadyTime now = std::chrono::steady_clock::now();
@@ -217,21 +257,15 @@ void StreamRunner::Process(Finished&& done, const std::string& snapshot_path) {
   for (size_t i = 0; i < drawn.size() && i < track_ids.size(); ++i)
     if (track_ids[i] != 0) drawn[i].label += " #" + std::to_string(track_ids[i]);
 
-  for (StreamEvent& e : events) {
-    e.snapshot = snapshot_path;
-    for (auto& sink : deps_.sinks) sink->Publish(e);
-  }
+  s.last_tracked = now;
   if (!events.empty() && deps_.event_latency) deps_.event_latency->Observe(latency_s);
-
+  const size_t event_count = events.size();
   const StreamCounts counts = s.tracker.Counts(done.frame.unix_time);
-  if (counts.per_label != s.last_counts || now - s.last_counts_sent >= kCountsRefresh) {
-    s.last_counts = counts.per_label;
-    s.last_counts_sent = now;
-    for (auto& sink : deps_.sinks) sink->PublishCounts(counts);
-  }
+  PublishEvents(std::move(events), snapshot_path);
+  PublishCountsIfChanged(counts, now);
 
   std::shared_ptr<const std::string> jpeg;
-  if (!events.empty() || now - s.last_snapshot >= kSnapshotInterval) {
+  if (event_count > 0 || now - s.last_snapshot >= kSnapshotInterval) {
     s.last_snapshot = now;
     Image image = std::move(done.frame.image);
     DrawDetections(image, drawn);
@@ -242,14 +276,12 @@ void StreamRunner::Process(Finished&& done, const std::string& snapshot_path) {
     }
   }
 
-  int tracks = 0;
-  for (const auto& [label, n] : counts.per_label) tracks += n;
   std::lock_guard<std::mutex> lock(s.mu);
   ++s.stats.detected;
-  s.stats.events += events.size();
+  s.stats.events += event_count;
   s.stats.busy_skips = s.sampler.busy_skips();
   s.stats.last_detection_unix = done.frame.unix_time;
-  s.stats.tracks = tracks;
+  s.stats.tracks = TrackTotal(counts);
   if (jpeg) s.snapshot = std::move(jpeg);
   s.latencies_ms.push_back(latency_s * 1000);
   if (s.latencies_ms.size() > kLatencyWindow) s.latencies_ms.pop_front();

@@ -71,6 +71,12 @@ class StreamRunner {
   struct Impl;
   void Run();
   void Process(Finished&& done, const std::string& snapshot_path);
+  // No frame has been detected for longer than a track lives (the camera is down, stalled or reconnecting):
+  // nothing can be seen, so the tracks age out as they would on empty frames (end events, counts fall to
+  // 0) rather than staying on until frames return.
+  void EndUnseenTracks(SteadyTime now, const std::string& snapshot_path);
+  void PublishEvents(std::vector<StreamEvent> events, const std::string& snapshot_path);
+  void PublishCountsIfChanged(const StreamCounts& counts, SteadyTime now);
 
   const StreamConfig config_;
   StreamRunnerDeps deps_;

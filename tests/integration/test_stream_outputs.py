@@ -5,7 +5,8 @@ engine publishes to both. Checks: start events with label person and a box near 
 accel/<stream>/events and in the Redis stream (the same track); the count topic; well-formed Home Assistant
 discovery configs, for the labels seen only (the stream has no targets); the broker stopped mid-run -> the
 service keeps serving, /ai/streams shows the MQTT output disconnected with events buffered, Redis keeps
-receiving; the broker restarted -> what was buffered is published (acknowledged) and new events arrive."""
+receiving; the broker restarted -> what was buffered is published (acknowledged) and new events arrive; the
+camera stopped -> end events for the track on both outputs and the count back to 0."""
 import json
 import os
 import shutil
@@ -243,6 +244,21 @@ def main():
                      20)
             after = mqtt_output(server) or {}
             check(after.get("dropped") == 0, "nothing dropped under the buffer bound: %s" % after)
+
+            # The camera goes away: the person can no longer be seen, so its track ends (after the
+            # tracker's max_age_s, 2 s) on both outputs and the count falls to 0.
+            rtsp.stop()
+            lost = time.time()
+            wait_for("an end event over MQTT", lambda: [e for e in sub.events(lost) if e["type"] == "end"], 20)
+            ends = [e for e in sub.events(lost) if e["type"] == "end"]
+            check(ends and ends[0]["label"] == "person" and ends[0]["stream"] == "cam" and
+                  near_planted(ends[0]["box"]), "MQTT end event: %s" % ends[:1])
+            wait_for("an end entry in Redis",
+                     lambda: [e for e in redis.entries("accel:events:cam") if e[1].get("type") == "end"], 15)
+            redis_ends = [f for _, f in redis.entries("accel:events:cam") if f.get("type") == "end"]
+            check(redis_ends and redis_ends[-1]["label"] == "person" and ends and
+                  int(redis_ends[-1]["track_id"]) == ends[-1]["track_id"], "Redis end entry: %s" % redis_ends[-1:])
+            wait_for("person count 0", lambda: (sub.on("accel/cam/person/count") or [(0, b"")])[-1][1] == b"0", 10)
             check(server.alive(), "the service is alive")
     finally:
         if sub:

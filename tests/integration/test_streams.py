@@ -3,7 +3,8 @@ CLI (a person cut from a test image sliding over a plain background: the planted
 RTSP by a GStreamer RTSP server (rtsp_server.py) on a free port, and `accel serve --streams` on the cpu
 engine. Checks: the stream runs; SSE delivers start/update events for label person with boxes near the
 planted one and one track id across frames while the object moves; snapshot.jpg is a JPEG; the URL's
-password never shows in answers or logs; the RTSP server stopped -> reconnecting, restarted -> running and
+password never shows in answers or logs; the RTSP server stopped -> reconnecting and an end event for the
+track (nothing can be seen), restarted -> running and
 events resume; an unreachable URL, a non-video URL (HTTP text) and a truncated file -> clear state and
 reason while /ai/infer keeps answering; API validation and admin-only changes; a stream added through
 the API is there after a restart (the streams file)."""
@@ -177,6 +178,11 @@ def main():
             rtsp.stop()
             down = wait_for("cam reconnecting", lambda: state_is(server, "cam", "reconnecting"), 15)
             check(down and down["reason"], "reconnecting with a reason: %s" % (down or {}).get("reason"))
+            # Nothing can be seen while the camera is away: the person's track ends over SSE.
+            wait_for("an end event over SSE", lambda: [e for e in sse.events if e[0] == "end"], 15)
+            ends = [e[1] for e in sse.events if e[0] == "end"]
+            check(ends and ends[0]["label"] == "person" and ends[0]["track_id"] == tracked[0]["track_id"],
+                  "end event for the person's track: %s" % ends[:1])
             before = len(sse.events)
             rtsp.start()
             wait_for("cam running again", lambda: state_is(server, "cam", "running"), 25)
