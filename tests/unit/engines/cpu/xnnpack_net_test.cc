@@ -11,121 +11,15 @@
 #include <cstring>
 #include <random>
 
-#include "engines/cpu/onnx_wire.h"
+#include "onnx_test_builder.h"
 
 namespace accel {
 namespace {
 
-using onnx_wire::AppendBytesField;
-using onnx_wire::AppendVarintField;
-
-// ---- a minimal ONNX writer (field numbers of onnx.proto) ----------------------------------------------
-
-std::string Dims(const std::vector<int64_t>& dims) {
-  std::string shape;
-  for (int64_t d : dims) {
-    std::string dim;
-    AppendVarintField(dim, 1, static_cast<uint64_t>(d));
-    AppendBytesField(shape, 1, dim);
-  }
-  return shape;
-}
-
-std::string ValueInfo(const std::string& name, const std::vector<int64_t>& dims) {
-  std::string tensor;
-  AppendVarintField(tensor, 1, 1);  // float
-  AppendBytesField(tensor, 2, Dims(dims));
-  std::string type;
-  AppendBytesField(type, 1, tensor);
-  std::string info;
-  AppendBytesField(info, 1, name);
-  AppendBytesField(info, 2, type);
-  return info;
-}
-
-struct Attr {
-  std::string name;
-  std::vector<int64_t> ints;
-  bool is_list = true;
-  std::string s;
-};
-Attr Int(const std::string& name, int64_t v) { return {name, {v}, false, {}}; }
-Attr Ints(const std::string& name, std::vector<int64_t> v) { return {name, std::move(v), true, {}}; }
-Attr Str(const std::string& name, const std::string& s) { return {name, {}, false, s}; }
-
-class GraphBuilder {
- public:
-  GraphBuilder(const std::string& input, std::vector<int64_t> shape) {
-    inputs_ += ValueInfo(input, shape), input_shape_ = shape;
-  }
-
-  void Node(const std::string& op, std::vector<std::string> ins, const std::string& out,
-            std::vector<Attr> attrs = {}) {
-    std::string node;
-    for (const auto& in : ins) AppendBytesField(node, 1, in);
-    AppendBytesField(node, 2, out);
-    AppendBytesField(node, 4, op);
-    for (const Attr& a : attrs) {
-      std::string attr;
-      AppendBytesField(attr, 1, a.name);
-      if (!a.s.empty()) {
-        AppendBytesField(attr, 4, a.s);
-        AppendVarintField(attr, 20, 3);
-      } else if (a.is_list) {
-        for (int64_t v : a.ints) AppendVarintField(attr, 8, static_cast<uint64_t>(v));
-        AppendVarintField(attr, 20, 7);
-      } else {
-        AppendVarintField(attr, 3, static_cast<uint64_t>(a.ints[0]));
-        AppendVarintField(attr, 20, 2);
-      }
-      AppendBytesField(node, 5, attr);
-    }
-    AppendBytesField(nodes_, 1, node);
-  }
-  void Floats(const std::string& name, const std::vector<int64_t>& dims, const std::vector<float>& v) {
-    std::string t;
-    for (int64_t d : dims) AppendVarintField(t, 1, static_cast<uint64_t>(d));
-    AppendVarintField(t, 2, 1);
-    AppendBytesField(t, 8, name);
-    AppendBytesField(t, 9, std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * 4));
-    AppendBytesField(initializers_, 5, t);
-  }
-  void Int64s(const std::string& name, const std::vector<int64_t>& v) {
-    std::string t;
-    AppendVarintField(t, 1, v.size());
-    AppendVarintField(t, 2, 7);
-    AppendBytesField(t, 8, name);
-    AppendBytesField(t, 9, std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * 8));
-    AppendBytesField(initializers_, 5, t);
-  }
-  void Output(const std::string& name, const std::vector<int64_t>& dims) {
-    outputs_ += ValueInfo(name, dims);
-  }
-  void OutputField(const std::string& name, const std::vector<int64_t>& dims) {
-    AppendBytesField(output_fields_, 12, ValueInfo(name, dims));
-  }
-
-  std::string Model() const {
-    std::string graph = nodes_;
-    AppendBytesField(graph, 2, "test");
-    graph += initializers_;
-    std::string in;
-    AppendBytesField(in, 11, inputs_);
-    graph += in + output_fields_;
-    std::string opset;
-    AppendVarintField(opset, 2, 11);
-    std::string model;
-    AppendVarintField(model, 1, 7);
-    AppendBytesField(model, 8, opset);
-    AppendBytesField(model, 7, graph);
-    return model;
-  }
-  const std::vector<int64_t>& input_shape() const { return input_shape_; }
-
- private:
-  std::string nodes_, initializers_, inputs_, outputs_, output_fields_;
-  std::vector<int64_t> input_shape_;
-};
+using onnx_test::GraphBuilder;
+using onnx_test::Int;
+using onnx_test::Ints;
+using onnx_test::Str;
 
 // ---- NCHW references ----------------------------------------------------------------------------------
 
@@ -375,7 +269,7 @@ TEST(XnnpackNet, DetectionHeadReshapeConcatTranspose) {
   ASSERT_TRUE(out.ok()) << out.status().message();
   std::vector<float> want;
   const Nchw down = Conv(x, w1, {}, 3, 3, 3, 1, {2, 2}, {1, 1, 1, 1}, {1, 1});
-  for (const Nchw* level : {&x, &down}) {
+  for (const Nchw* level : std::vector<const Nchw*>{&x, &down}) {
     const Nchw cat =
         ConcatC({Conv(*level, wr, {}, 4, 1, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}),
                  Map(Conv(*level, wo, {}, 2, 1, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1}), SigmoidRef)});
