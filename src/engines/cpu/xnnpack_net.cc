@@ -4,7 +4,9 @@
 #include <xnnpack.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -26,6 +28,10 @@ namespace k = xnnpack_kernels;
 // The op type the SiLU fusion gives x * Sigmoid(x) in the graph this runtime reads (a name no ONNX
 // domain uses).
 constexpr char kFusedSilu[] = "AccelFusedSilu";
+
+// Timed runs with and without the pool when a net chooses its thread count at load (after one untimed
+// run each); the medians count.
+constexpr int kThreadTimingRuns = 5;
 
 Status XnnInitialize() {
   static std::once_flag once;
@@ -81,7 +87,9 @@ struct XnnpackNet::Impl {
   std::vector<Value> values;
   std::vector<std::unique_ptr<float, AlignedDeleter>> buffers;
   std::vector<Operator> operators;
-  std::vector<std::function<void()>> steps;  // in graph order
+  std::vector<std::function<void(pthreadpool_t)>> steps;  // in graph order; the pool or null
+  bool use_pool = false;  // run the steps on the pool (else on the caller's thread)
+  std::string threads_note;
   FocusCut focus;
   std::vector<int64_t> input_shape;  // the declared NCHW input [1, C, H, W] (before the focus cut)
   int input_value = -1;
@@ -186,6 +194,16 @@ Status Builder::Build() {
   }
   Resolve();
   for (size_t i = 0; i < graph_.nodes.size(); ++i) ACCEL_RETURN_IF_ERROR(MakeSteps(i));
+  // Between operators the pool's workers spin, waiting for the next one (what makes 200-odd short steps
+  // fast); after the last one they are put to sleep, so that an idle network does not keep spinning on
+  // cores that other work (another runtime, the decoder, other processes) needs.
+  if (pthreadpool_t pool = net_.pool.get()) {
+    const size_t threads = pthreadpool_get_threads_count(pool);
+    net_.steps.push_back([threads](pthreadpool_t pool) {
+      pthreadpool_parallelize_1d(
+          pool, [](size_t) {}, threads, PTHREADPOOL_FLAG_YIELD_WORKERS);
+    });
+  }
   return Status::Ok();
 }
 
@@ -451,8 +469,8 @@ Status Builder::MakeSteps(size_t i) {
     return Fail(i, std::string("XNNPACK ") + what + " failed (status " +
                        std::to_string(static_cast<int>(status)) + ")");
   };
-  auto run = [this, pool](xnn_operator_t op) {
-    net_.steps.push_back([op, pool] { xnn_run_operator(op, pool); });
+  auto run = [this](xnn_operator_t op) {
+    net_.steps.push_back([op](pthreadpool_t pool) { xnn_run_operator(op, pool); });
   };
 
   if (n.op_type == "Conv") {
@@ -486,7 +504,8 @@ Status Builder::MakeSteps(size_t i) {
     const k::ConstStrided in{x.data, x.stride};
     const k::Strided o{out.data, out.stride};
     const size_t pixels = x.pixels, channels = x.channels;
-    net_.steps.push_back([in, o, pixels, channels, pool] { k::Silu(in, o, pixels, channels, pool); });
+    net_.steps.push_back(
+        [in, o, pixels, channels](pthreadpool_t pool) { k::Silu(in, o, pixels, channels, pool); });
   } else if (n.op_type == "Sigmoid") {
     xnn_operator_t op = nullptr;
     ACCEL_RETURN_IF_ERROR(
@@ -501,7 +520,7 @@ Status Builder::MakeSteps(size_t i) {
     const k::ConstStrided a{x.data, x.stride}, bb{y.data, y.stride};
     const k::Strided o{out.data, out.stride};
     const size_t pixels = x.pixels, channels = x.channels;
-    net_.steps.push_back([=] { k::Binary(kind, a, bb, o, pixels, channels, pool); });
+    net_.steps.push_back([=](pthreadpool_t pool) { k::Binary(kind, a, bb, o, pixels, channels, pool); });
   } else if (n.op_type == "MaxPool") {
     const auto kernel = Ints(n, "kernel_shape", {});
     const auto strides = Ints(n, "strides", {1, 1});
@@ -524,7 +543,7 @@ Status Builder::MakeSteps(size_t i) {
     const size_t h = x.shape[2], w = x.shape[3], c = x.channels;
     const int sh = static_cast<int>(out.shape[2] / x.shape[2]),
               sw = static_cast<int>(out.shape[3] / x.shape[3]);
-    net_.steps.push_back([=] { k::ResizeNearest(in, h, w, c, sh, sw, o, pool); });
+    net_.steps.push_back([=](pthreadpool_t pool) { k::ResizeNearest(in, h, w, c, sh, sw, o, pool); });
   } else if (n.op_type == "Concat") {
     // Inputs not written into their slot are copied there (a strided copy, XNNPACK's copy operator).
     size_t offset = 0;
@@ -576,10 +595,42 @@ StatusOr<std::unique_ptr<XnnpackNet>> XnnpackNet::FromBytes(std::string_view onn
   Builder builder(*impl, graph);
   ACCEL_RETURN_IF_ERROR(builder.Build());
   const Value& in = impl->values[impl->input_value];
+  impl->use_pool = impl->pool != nullptr;
   impl->input_shape = impl->focus.active
                           ? std::vector<int64_t>{1, in.shape[1] / 4, in.shape[2] * 2, in.shape[3] * 2}
                           : in.shape;
-  return std::unique_ptr<XnnpackNet>(new XnnpackNet(std::move(impl)));
+  auto net = std::unique_ptr<XnnpackNet>(new XnnpackNet(std::move(impl)));
+  if (net->impl_->pool && options.time_threads_at_load) ACCEL_RETURN_IF_ERROR(net->ChooseThreads());
+  return net;
+}
+
+Status XnnpackNet::ChooseThreads() {
+  Impl& m = *impl_;
+  Tensor zeros(DType::kFloat32, m.input_shape);
+  zeros.Fill(0);
+  std::vector<double> pooled, alone;
+  for (int i = 0; i <= kThreadTimingRuns; ++i) {
+    for (bool use_pool : {true, false}) {
+      m.use_pool = use_pool;
+      const auto t0 = std::chrono::steady_clock::now();
+      ACCEL_RETURN_IF_ERROR(Run(zeros).status());
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      if (i > 0) (use_pool ? pooled : alone).push_back(ms);
+    }
+  }
+  std::sort(pooled.begin(), pooled.end());
+  std::sort(alone.begin(), alone.end());
+  const double with_pool = pooled[pooled.size() / 2], without = alone[alone.size() / 2];
+  m.use_pool = with_pool <= without;
+  char note[160];
+  std::snprintf(note, sizeof note, "%zu threads (measured %.1f ms vs 1 thread %.1f ms at load)",
+                pthreadpool_get_threads_count(m.pool.get()), with_pool, without);
+  if (!m.use_pool)
+    std::snprintf(note, sizeof note, "1 thread (measured %.1f ms vs %zu threads %.1f ms at load)", without,
+                  pthreadpool_get_threads_count(m.pool.get()), with_pool);
+  m.threads_note = note;
+  return Status::Ok();
 }
 
 StatusOr<std::unique_ptr<XnnpackNet>> XnnpackNet::Load(const ModelConfig& model,
@@ -603,9 +654,10 @@ StatusOr<TensorList> XnnpackNet::Run(const Tensor& input) {
   if (input.dtype() != DType::kFloat32 || input.shape() != m.input_shape)
     return InvalidArgument("xnnpack runtime: the input is not float32 of the graph's input shape");
   const Value& in = m.values[m.input_value];
+  pthreadpool_t pool = m.use_pool ? m.pool.get() : nullptr;
   xnnpack_kernels::NchwToNhwc(input.data<float>(), m.input_shape[1], m.input_shape[2], m.input_shape[3],
-                              &m.focus, in.data, m.pool.get());
-  for (const auto& step : m.steps) step();
+                              &m.focus, in.data, pool);
+  for (const auto& step : m.steps) step(pool);
   TensorList outputs;
   for (int id : m.outputs) {
     const Value& v = m.values[id];
@@ -625,10 +677,15 @@ StatusOr<TensorList> XnnpackNet::Run(const Tensor& input) {
 
 std::string XnnpackNet::Summary() const {
   const Impl& m = *impl_;
-  return std::to_string(m.operators.size()) + " XNNPACK operators, " + std::to_string(m.steps.size()) +
-         " steps, " + std::to_string(m.slices) + " outputs written into concat slices, " +
-         std::to_string(m.copies) + " concat copies, " + std::to_string(m.in_place) +
-         " SiLU in place; rewrites: " + m.rewrite_summary;
+  const std::string threads =
+      !m.threads_note.empty()
+          ? m.threads_note
+          : (m.use_pool ? std::to_string(pthreadpool_get_threads_count(m.pool.get())) : "1") +
+                std::string(" thread(s)");
+  return threads + ", " + std::to_string(m.operators.size()) + " XNNPACK operators, " +
+         std::to_string(m.steps.size()) + " steps, " + std::to_string(m.slices) +
+         " outputs written into concat slices, " + std::to_string(m.copies) + " concat copies, " +
+         std::to_string(m.in_place) + " SiLU in place; rewrites: " + m.rewrite_summary;
 }
 
 }  // namespace accel

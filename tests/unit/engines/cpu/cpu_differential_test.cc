@@ -115,6 +115,7 @@ TEST_F(CpuDifferentialTest, XnnpackRuntimeMatchesTheOriginalGraph) {
   for (int threads : {1, 2}) {
     XnnpackNetOptions options;
     options.threads = threads;
+    options.time_threads_at_load = false;  // the pool's path, whatever a timing would choose
     auto xnnpack = XnnpackNet::Load(config_, onnx_, options);
     ASSERT_TRUE(xnnpack.ok()) << xnnpack.status().message();
     double worst = 0;

@@ -116,6 +116,7 @@ void ExpectNear(const Tensor& t, const std::vector<float>& want, const std::vect
 StatusOr<TensorList> RunGraph(const GraphBuilder& g, const Tensor& input, int threads = 2) {
   XnnpackNetOptions options;
   options.threads = threads;
+  options.time_threads_at_load = false;  // the pool's path, whatever a timing would choose
   auto net = XnnpackNet::FromBytes(g.Model(), options);
   if (!net.ok()) return net.status();
   return (*net)->Run(input);
