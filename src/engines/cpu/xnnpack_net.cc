@@ -86,6 +86,7 @@ struct XnnpackNet::Impl {
   std::unique_ptr<pthreadpool, PoolDeleter> pool;
   std::vector<Value> values;
   std::vector<std::unique_ptr<float, AlignedDeleter>> buffers;
+  size_t buffer_bytes = 0;  // all of them: every tensor has its own storage (no reuse across lifetimes)
   std::vector<Operator> operators;
   std::vector<std::function<void(pthreadpool_t)>> steps;  // in graph order; the pool or null
   bool use_pool = false;  // run the steps on the pool (else on the caller's thread)
@@ -442,6 +443,7 @@ void Builder::Resolve() {
     auto* data = static_cast<float*>(p);
     if (data) std::memset(data, 0, floats * sizeof(float));
     net_.buffers.emplace_back(data);
+    net_.buffer_bytes += floats * sizeof(float);
     value.data = data;
     value.stride = value.channels;
   }
@@ -685,7 +687,9 @@ std::string XnnpackNet::Summary() const {
   return threads + ", " + std::to_string(m.operators.size()) + " XNNPACK operators, " +
          std::to_string(m.steps.size()) + " steps, " + std::to_string(m.slices) +
          " outputs written into concat slices, " + std::to_string(m.copies) + " concat copies, " +
-         std::to_string(m.in_place) + " SiLU in place; rewrites: " + m.rewrite_summary;
+         std::to_string(m.in_place) + " SiLU in place, " +
+         std::to_string((m.buffer_bytes + (1 << 19)) >> 20) +
+         " MB of tensors; rewrites: " + m.rewrite_summary;
 }
 
 }  // namespace accel
