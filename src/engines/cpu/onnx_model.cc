@@ -43,7 +43,7 @@ bool AppendFloats(const Field& f, std::vector<float>& out) {
   const size_t n = f.bytes.size() / 4;
   const size_t old = out.size();
   out.resize(old + n);
-  std::memcpy(out.data() + old, f.bytes.data(), n * 4);  // little-endian, as are our targets
+  if (n > 0) std::memcpy(out.data() + old, f.bytes.data(), n * 4);  // little-endian, as are our targets
   return true;
 }
 
@@ -92,7 +92,7 @@ StatusOr<OnnxTensor> ParseTensor(std::string_view bytes) {
     const size_t n = raw.size() / width;
     if (t.data_type == kOnnxFloat) {
       t.floats.resize(n);
-      std::memcpy(t.floats.data(), raw.data(), raw.size());
+      if (n > 0) std::memcpy(t.floats.data(), raw.data(), raw.size());
     } else {
       t.ints.resize(n);
       for (size_t i = 0; i < n; ++i) {
@@ -186,7 +186,8 @@ StatusOr<OnnxValueInfo> ParseValueInfo(std::string_view bytes) {
 
 int64_t OnnxTensor::num_elements() const {
   int64_t n = 1;
-  for (int64_t d : dims) n *= d;
+  for (int64_t d : dims)
+    if (d < 0 || __builtin_mul_overflow(n, d, &n)) return -1;
   return n;
 }
 

@@ -21,9 +21,9 @@ struct OnnxTensor {
   std::string name;
   int data_type = 0;
   std::vector<int64_t> dims;
-  std::vector<float> floats;  // data_type kOnnxFloat
-  std::vector<int64_t> ints;  // data_type kOnnxInt32 or kOnnxInt64
-  int64_t num_elements() const;
+  std::vector<float> floats;     // data_type kOnnxFloat
+  std::vector<int64_t> ints;     // data_type kOnnxInt32 or kOnnxInt64
+  int64_t num_elements() const;  // -1 for a negative dimension or an overflowing product
 };
 
 struct OnnxAttribute {

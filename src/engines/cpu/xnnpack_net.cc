@@ -29,6 +29,11 @@ namespace k = xnnpack_kernels;
 // domain uses).
 constexpr char kFusedSilu[] = "AccelFusedSilu";
 
+// Bounds on what a graph may declare, so that no size computation overflows: a dimension, an attribute
+// (pads, strides, ...) and a tensor's elements.
+constexpr int64_t kMaxDim = 1 << 20;
+constexpr size_t kMaxElements = size_t{1} << 31;
+
 // Timed runs with and without the pool when a net chooses its thread count at load (after one untimed
 // run each); the medians count.
 constexpr int kThreadTimingRuns = 5;
@@ -169,7 +174,7 @@ Status Builder::Build() {
     return FailedPrecondition("xnnpack runtime: the graph input '" + in.name + "' has a batch of " +
                               std::to_string(in.dims[0]) + " (1 is supported)");
   for (int d = 1; d < 4; ++d)
-    if (in.dims[d] <= 0)
+    if (in.dims[d] <= 0 || in.dims[d] > kMaxDim)
       return FailedPrecondition("xnnpack runtime: the graph input '" + in.name + "' has no fixed shape");
   Value input;
   input.name = in.name;
@@ -235,6 +240,8 @@ Status Builder::Plan(size_t i) {
     const OnnxTensor* w = n.inputs.size() > 1 ? Initializer(n.inputs[1]) : nullptr;
     if (w == nullptr || w->data_type != kOnnxFloat || w->dims.size() != 4)
       return Fail(i, "weights are not a constant 4-D float tensor");
+    for (int64_t d : w->dims)
+      if (d < 1 || d > kMaxDim) return Fail(i, "weights of an empty or absurd shape");
     if (n.inputs.size() > 2 && !n.inputs[2].empty()) {
       const OnnxTensor* b = Initializer(n.inputs[2]);
       if (b == nullptr || b->data_type != kOnnxFloat || b->num_elements() != w->dims[0])
@@ -253,11 +260,11 @@ Status Builder::Plan(size_t i) {
     if (group < 1 || static_cast<int64_t>(x->channels) != w->dims[1] * group || w->dims[0] % group)
       return Fail(i, "channels and group do not match the weights");
     for (int64_t v : strides)
-      if (v < 1) return Fail(i, "bad strides");
+      if (v < 1 || v > kMaxDim) return Fail(i, "bad strides");
     for (int64_t v : dil)
-      if (v < 1) return Fail(i, "bad dilations");
+      if (v < 1 || v > kMaxDim) return Fail(i, "bad dilations");
     for (int64_t v : pads)
-      if (v < 0) return Fail(i, "negative pads");
+      if (v < 0 || v > kMaxDim) return Fail(i, "bad pads");
     const int64_t h = x->shape[2] + pads[0] + pads[2] - dil[0] * (kernel[0] - 1) - 1;
     const int64_t wd = x->shape[3] + pads[1] + pads[3] - dil[1] * (kernel[1] - 1) - 1;
     if (h < 0 || wd < 0) return Fail(i, "the kernel is larger than the padded input");
@@ -294,13 +301,15 @@ Status Builder::Plan(size_t i) {
     const auto pads = Ints(n, "pads", {0, 0, 0, 0});
     if (kernel.size() != 2 || strides.size() != 2 || dil.size() != 2 || pads.size() != 4)
       return Fail(i, "only 2-D pooling is supported");
+    for (int64_t v : kernel)
+      if (v < 1 || v > kMaxDim) return Fail(i, "bad kernel_shape");
     if (kernel[0] * kernel[1] < 2) return Fail(i, "a 1x1 pool is not supported");
     for (int64_t v : strides)
-      if (v < 1) return Fail(i, "bad strides");
+      if (v < 1 || v > kMaxDim) return Fail(i, "bad strides");
     for (int64_t v : dil)
-      if (v < 1) return Fail(i, "bad dilations");
+      if (v < 1 || v > kMaxDim) return Fail(i, "bad dilations");
     for (int64_t v : pads)
-      if (v < 0) return Fail(i, "negative pads");
+      if (v < 0 || v > kMaxDim) return Fail(i, "bad pads");
     const int64_t h = x->shape[2] + pads[0] + pads[2] - dil[0] * (kernel[0] - 1) - 1;
     const int64_t wd = x->shape[3] + pads[1] + pads[3] - dil[1] * (kernel[1] - 1) - 1;
     if (h < 0 || wd < 0) return Fail(i, "the kernel is larger than the padded input");
@@ -326,7 +335,8 @@ Status Builder::Plan(size_t i) {
     if (scales && scales->data_type == kOnnxFloat && scales->floats.size() == 4) {
       for (int d = 0; d < 4; ++d) {
         const float s = scales->floats[d];
-        if (s < 1 || s != std::floor(s)) return Fail(i, "only integer scales >= 1 are supported");
+        if (!(s >= 1 && s <= kMaxDim) || s != std::floor(s))
+          return Fail(i, "only integer scales >= 1 are supported");
         out_shape.push_back(x->shape[d] * static_cast<int64_t>(s));
       }
     } else if (sizes && !sizes->ints.empty()) {
@@ -335,7 +345,8 @@ Status Builder::Plan(size_t i) {
       return Fail(i, "scales or sizes must be a constant of 4 values");
     }
     if (out_shape.size() != 4 || out_shape[0] != 1 || out_shape[1] != x->shape[1] ||
-        out_shape[2] % x->shape[2] || out_shape[3] % x->shape[3])
+        out_shape[2] < x->shape[2] || out_shape[3] < x->shape[3] || out_shape[2] > kMaxDim ||
+        out_shape[3] > kMaxDim || out_shape[2] % x->shape[2] || out_shape[3] % x->shape[3])
       return Fail(i, "only integer upsampling of height and width is supported");
     Value out = Like(*x, out_name);
     out.shape = out_shape;
@@ -395,6 +406,7 @@ Status Builder::Plan(size_t i) {
     std::vector<int64_t> target = shape->ints;
     int64_t known = 1, infer = -1;
     for (size_t d = 0; d < target.size(); ++d) {
+      if (target[d] < -1 || target[d] > kMaxDim) return Fail(i, "bad target shape");
       if (target[d] == 0 && d < x->shape.size()) target[d] = x->shape[d];
       if (target[d] == -1)
         infer = static_cast<int64_t>(d);
@@ -428,6 +440,9 @@ Status Builder::Plan(size_t i) {
   } else {
     return Fail(i, "op type not supported by the xnnpack runtime");
   }
+  const Value& out = net_.values[node_outputs_[i][0]];
+  if (out.pixels == 0 || out.channels == 0 || out.pixels > kMaxElements / out.channels)
+    return Fail(i, "output of an empty or absurd size");
   return Status::Ok();
 }
 
