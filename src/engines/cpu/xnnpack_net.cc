@@ -64,8 +64,9 @@ struct Value {
   // in-place SiLU) has offset 0; a slice of a concat has the offset of its slot.
   int parent = -1;
   size_t offset = 0;
-  bool is_slice = false;  // placed into a concat's buffer
-  bool writable = false;  // produced by an operator (not the graph input)
+  bool is_slice = false;      // placed into a concat's buffer
+  bool writable = false;      // produced by an operator (not the graph input)
+  bool hosts_slices = false;  // a concat's output: other values may live in its storage
   bool graph_output = false;
   // Resolved after placement.
   float* data = nullptr;
@@ -278,7 +279,9 @@ Status Builder::Plan(size_t i) {
     Value out = Like(*x, out_name);
     const int in_id = ins[0];
     // In place where the input is an operator's own buffer that nothing else reads.
-    if (n.op_type == kFusedSilu && x->parent < 0 && x->writable && readers_[x->name] == 1 && !x->is_slice) {
+    // A concat's buffer holds its inputs' storage, which later nodes may still read: never in place there.
+    if (n.op_type == kFusedSilu && x->parent < 0 && x->writable && readers_[x->name] == 1 && !x->is_slice &&
+        !x->hosts_slices) {
       out.parent = in_id;
       ++net_.in_place;
     }
@@ -377,6 +380,7 @@ Status Builder::Plan(size_t i) {
     }
     out.shape[axis] = 0;
     for (size_t k = 0; k < ins.size(); ++k) out.shape[axis] += net_.values[ins[k]].shape[axis];
+    out.hosts_slices = true;
     const int out_id = Add(std::move(out));
     node_outputs_[i] = {out_id};
     // Each input whose storage can move there is written straight into its slot.

@@ -184,6 +184,28 @@ TEST(XnnpackNet, SiluSigmoidAddMulAndAnInputThatIsAlsoAnOutput) {
   }
 }
 
+// A SiLU on a concat's output must not run in place: the concat's buffer holds its inputs, which a later
+// node still reads.
+TEST(XnnpackNet, InPlaceSiluNeverOverwritesAConcatsInputs) {
+  GraphBuilder g("x", {1, 2, 3, 4});
+  const auto w = Random(3 * 2, 61);
+  g.Floats("w", {3, 2, 1, 1}, w);
+  g.Node("Conv", {"x", "w"}, "a");
+  g.Node("Concat", {"a", "x"}, "cat", {Int("axis", 1)});
+  g.Node("Sigmoid", {"cat"}, "s");
+  g.Node("Mul", {"cat", "s"}, "y");  // cat has one reader after the fusion
+  g.Node("Sigmoid", {"a"}, "z");     // reads a after the SiLU
+  g.OutputField("y", {1, 5, 3, 4});
+  g.OutputField("z", {1, 3, 3, 4});
+  Nchw x;
+  const Tensor input = Input(g, 62, &x);
+  auto out = RunGraph(g, input);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  const Nchw a = Conv(x, w, {}, 3, 1, 1, 1, {1, 1}, {0, 0, 0, 0}, {1, 1});
+  ExpectNear(out->at(0), Map(ConcatC({a, x}), SiluRef).v, {1, 5, 3, 4});
+  ExpectNear(out->at(1), Map(a, SigmoidRef).v, {1, 3, 3, 4});
+}
+
 TEST(XnnpackNet, MaxPoolWithPadsAndTheSppCascade) {
   GraphBuilder g("x", {1, 4, 9, 10});
   g.Node("MaxPool", {"x"}, "p5",
