@@ -30,7 +30,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config ca-certificates ccache \
       libboost-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libturbojpeg0-dev libspng-dev \
-      libopencv-dnn-dev libopencv-imgproc-dev libopencv-imgcodecs-dev \
+      libopencv-dnn-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libxnnpack-dev libpthreadpool-dev \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libzmq3-dev cppzmq-dev \
       libhiredis-dev libxxhash-dev libmosquitto-dev libavformat-dev libavcodec-dev libswscale-dev libavutil-dev \
       libavdevice-dev \

@@ -8,9 +8,11 @@
 //    variants run interleaved, round after round on the test images, so machine noise hits them alike;
 //    per variant the median latency of CpuNet::Run (the layout transforms included), the median ms per
 //    OpenCV layer type, and the largest |difference| of its raw outputs from the original graph's; then
-//    the default path's largest layers. In the same rounds, the cpu device (the engine, through Submit) with
-//    each runtime: opencv (the default graph) and libtorch (the TorchScript artifact, where this build has
-//    libtorch and the model has one).
+//    the default path's largest layers. In the same rounds, the xnnpack runtime at graph level
+//    (XnnpackNet::Run, xnnpack_net.h) and the cpu device (the engine, through Submit) with each runtime:
+//    opencv (the default graph), xnnpack, and libtorch (the TorchScript artifact, where this build has
+//    libtorch and the model has one). Then the SiLU choice of the xnnpack runtime: the engine's vectorised
+//    kernel in place against XNNPACK's sigmoid + multiply, on the model's largest activation.
 // 2. Image preparation for one camera JPEG (--camera-jpeg FILE; default: the first test image resized to
 //    1920x1080 and encoded in memory): decode at reduced scale + letterbox, medians.
 // 3. Latency vs throughput mode: images/s through the scheduler with N client threads (--concurrency),
@@ -19,6 +21,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -31,11 +34,15 @@
 
 #include <future>
 
+#include <xnnpack.h>
+
 #include "core/model_repository.h"
 #include "cpu_path_bench_runtimes.h"
 #include "engines/cpu/cpu_engine.h"
 #include "engines/cpu/cpu_net.h"
 #include "engines/cpu/layout_transforms.h"
+#include "engines/cpu/silu_kernel.h"
+#include "engines/cpu/xnnpack_net.h"
 #include "scheduler/scheduler.h"
 #include "vision/image.h"
 #include "vision/preprocess.h"
@@ -113,7 +120,7 @@ StatusOr<TensorList> RunOnEngine(Engine& engine, const std::string& model, const
 std::vector<RuntimeVariant> MakeRuntimeVariants(const ModelConfig& config, int threads) {
   std::vector<RuntimeVariant> out;
   auto factory = MakeCpuEngineFactory(BenchLibtorchCpuEngineMaker());
-  for (const char* runtime : {"opencv", "libtorch"}) {
+  for (const char* runtime : {"opencv", "xnnpack", "libtorch"}) {
     auto engine =
         factory->Create(factory->Probe().devices.at(0),
                         EngineOptions{{{"threads", std::to_string(threads)}, {"runtime", runtime}}});
@@ -158,6 +165,16 @@ int RunSteps(const ModelConfig& config, const std::vector<Tensor>& inputs, int i
     }
     v.net = std::move(*net);
   }
+  // The xnnpack runtime at graph level, timed like the OpenCV variants.
+  XnnpackNetOptions xnnpack_options;
+  xnnpack_options.threads = threads;
+  auto xnnpack = XnnpackNet::Load(config, onnx, xnnpack_options);
+  if (!xnnpack.ok()) {
+    std::cerr << "xnnpack runtime: " << xnnpack.status().ToString() << "\n";
+    return 1;
+  }
+  std::vector<double> xnnpack_ms;
+  double xnnpack_diff = 0;
   std::vector<RuntimeVariant> runtimes = MakeRuntimeVariants(config, threads);
   // Reference outputs of the original graph, one per image, for the differential check.
   std::vector<TensorList> reference;
@@ -183,6 +200,17 @@ int RunSteps(const ModelConfig& config, const std::vector<Tensor>& inputs, int i
       for (const auto& layer : v.net->LastRunLayerMs())
         v.single_layer_ms[layer.name + " (" + layer.type + ")"].push_back(layer.ms);
     }
+    {
+      const auto t0 = SteadyClock::now();
+      auto out = (*xnnpack)->Run(inputs[image]);
+      const auto t1 = SteadyClock::now();
+      if (!out.ok()) {
+        std::cerr << "xnnpack runtime: " << out.status().ToString() << "\n";
+        return 1;
+      }
+      xnnpack_diff = std::max(xnnpack_diff, MaxAbsDiff(*out, reference[image]));
+      if (round >= 0) xnnpack_ms.push_back(Ms(t0, t1));
+    }
     for (auto& r : runtimes) {
       const auto t0 = SteadyClock::now();
       auto out = RunOnEngine(*r.engine, config.name, inputs[image]);
@@ -202,6 +230,9 @@ int RunSteps(const ModelConfig& config, const std::vector<Tensor>& inputs, int i
     std::cout << "| " << v.name << " | " << v.net->rewrite().Summary() << " | " << std::fixed
               << std::setprecision(2) << Median(v.ms) << " | " << base / Median(v.ms) << "x | "
               << std::scientific << std::setprecision(1) << v.max_diff << std::defaultfloat << " |\n";
+  std::cout << "| xnnpack runtime (graph level) | " << (*xnnpack)->Summary() << " | " << std::fixed
+            << std::setprecision(2) << Median(xnnpack_ms) << " | " << base / Median(xnnpack_ms) << "x | "
+            << std::scientific << std::setprecision(1) << xnnpack_diff << std::defaultfloat << " |\n";
   std::cout
       << "\nmedian ms per OpenCV layer type (layers fused into a convolution count in it):\n\n| layer type |";
   std::set<std::string> types;
@@ -257,6 +288,10 @@ int RunSteps(const ModelConfig& config, const std::vector<Tensor>& inputs, int i
     std::cout << "| " << r.name << " | " << std::fixed << std::setprecision(2) << Median(r.ms) << " | "
               << base / Median(r.ms) << "x | " << std::scientific << std::setprecision(1) << r.max_diff
               << std::defaultfloat << " |\n";
+  if (xnnpack_diff > 1e-3) {
+    std::cerr << "xnnpack runtime: outputs differ from the original graph's by " << xnnpack_diff << "\n";
+    return 1;
+  }
   for (const auto& r : runtimes)
     if (r.max_diff > 1e-3) {
       std::cerr << r.name << ": outputs differ from the original graph's by " << r.max_diff << "\n";
@@ -268,6 +303,45 @@ int RunSteps(const ModelConfig& config, const std::vector<Tensor>& inputs, int i
       return 1;
     }
   return 0;
+}
+
+// The xnnpack runtime's SiLU: the engine's vectorised kernel in place (what it runs) against XNNPACK's
+// sigmoid operator followed by its multiply operator, single-threaded, on YOLOX-Nano's largest activation
+// (32 channels at 208x208, after the first convolution).
+void CompareSiluChoices(int iterations) {
+  const size_t n = 208 * 208 * 32;
+  std::vector<float> x(n), y(n), s(n + 16);
+  for (size_t i = 0; i < n; ++i) x[i] = static_cast<float>((i * 37) % 1000) / 100.f - 5.f;
+  if (xnn_initialize(nullptr) != xnn_status_success) return;
+  xnn_operator_t sigmoid = nullptr, multiply = nullptr;
+  const float inf = INFINITY;
+  const size_t shape[1] = {n};
+  if (xnn_create_sigmoid_nc_f32(1, 1, 1, 0, &sigmoid) != xnn_status_success ||
+      xnn_create_multiply_nd_f32(-inf, inf, 0, &multiply) != xnn_status_success ||
+      xnn_setup_sigmoid_nc_f32(sigmoid, n, x.data(), s.data(), nullptr) != xnn_status_success ||
+      xnn_setup_multiply_nd_f32(multiply, 1, shape, 1, shape, x.data(), s.data(), y.data(), nullptr) !=
+          xnn_status_success) {
+    std::cerr << "XNNPACK sigmoid/multiply could not be set up\n";
+    return;
+  }
+  std::vector<double> ours, theirs;
+  for (int i = -3; i < iterations; ++i) {
+    std::copy(x.begin(), x.end(), y.begin());
+    const auto t0 = SteadyClock::now();
+    Silu(y.data(), y.data(), n);
+    const auto t1 = SteadyClock::now();
+    xnn_run_operator(sigmoid, nullptr);
+    xnn_run_operator(multiply, nullptr);
+    const auto t2 = SteadyClock::now();
+    if (i < 0) continue;
+    ours.push_back(Ms(t0, t1));
+    theirs.push_back(Ms(t1, t2));
+  }
+  xnn_delete_operator(sigmoid);
+  xnn_delete_operator(multiply);
+  std::cout << "\nxnnpack runtime's SiLU, 208x208x32, 1 thread (medians of " << iterations
+            << "): vectorised kernel in place " << std::fixed << std::setprecision(3) << Median(ours)
+            << " ms, XNNPACK sigmoid + multiply " << Median(theirs) << " ms\n";
 }
 
 // A camera-sized JPEG made from a test image: resized (stretched) to width x height with the letterbox
@@ -366,6 +440,11 @@ void RunMode(const ModelConfig& config, const Tensor& input, EngineOptions optio
 }  // namespace
 
 int main(int argc, char** argv) {
+  // libtorch's OpenMP threads spin for milliseconds after each of its runs (libgomp's default wait
+  // policy); in this one process they would take the cores from whichever runtime runs next in the
+  // round (measured: the xnnpack runtime's pool at 2 threads went from about 10 ms to over 100 ms). The
+  // server never interleaves runtimes like this. Set OMP_WAIT_POLICY yourself to override.
+  setenv("OMP_WAIT_POLICY", "PASSIVE", /*overwrite=*/0);
   std::string models = "models", model_name = "yolox-nano", images, camera_jpeg;
   int threads = 2, iterations = 40, concurrency = 4;
   double seconds = 10;
@@ -423,6 +502,7 @@ int main(int argc, char** argv) {
             << " test images, " << iterations << " interleaved rounds\n\n";
   CpuNet::SetThreads(threads);
   if (int rc = RunSteps(*config, inputs, iterations, threads); rc != 0) return rc;
+  CompareSiluChoices(iterations);
   {
     // --camera-jpeg FILE, or by default a 1920x1080 JPEG made from the first test image.
     auto camera = camera_jpeg.empty() ? MakeCameraJpeg(ReadFile(files[0]), 1920, 1080)

@@ -150,8 +150,8 @@ StatusOr<ModelConfig> Parse(const YAML::Node& root, const std::filesystem::path&
       return InvalidArgument("model.yaml: 'cpu' must be a map (runtime: auto|opencv|libtorch)");
     m.cpu_runtime = Get<std::string>(cpu, "runtime", "");
     if (!m.cpu_runtime.empty() && m.cpu_runtime != "auto" && m.cpu_runtime != "opencv" &&
-        m.cpu_runtime != "libtorch")
-      return InvalidArgument("model.yaml: cpu.runtime must be auto, opencv or libtorch, got '" +
+        m.cpu_runtime != "libtorch" && m.cpu_runtime != "xnnpack")
+      return InvalidArgument("model.yaml: cpu.runtime must be auto, opencv, xnnpack or libtorch, got '" +
                              m.cpu_runtime + "'");
   }
   ACCEL_RETURN_IF_ERROR(CheckDecoderContract(m).WithContext("model.yaml"));

@@ -92,7 +92,7 @@ struct ModelConfig {
   int max_queue_delay_us = 0;  // dynamic batching window
   std::vector<Artifact> artifacts;
   // model.yaml `cpu.runtime`: which runtime serves the model on the cpu device ("auto", "opencv",
-  // "libtorch"); empty: the cpu engine's option decides (engines/cpu/cpu_runtime_choice.h).
+  // "xnnpack", "libtorch"); empty: the cpu engine's option decides (engines/cpu/cpu_runtime_choice.h).
   std::string cpu_runtime;
   // Problems found when the repository was read that did not stop the model from loading (an artifact
   // whose file is missing while another artifact exists). The service logs them.

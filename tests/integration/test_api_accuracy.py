@@ -15,6 +15,13 @@ def main():
         fail("expected 8 test images in %s, found %d" % (IMAGES, len(names)))
     failures = []
     with Server() as server:
+        # integration.api_accuracy_xnnpack runs this script with CPU_RUNTIME=xnnpack: check it serves.
+        runtime = os.environ.get("CPU_RUNTIME", "opencv")
+        status, resp = server.json("GET", "/ai/engines")
+        notes = [d.get("runtimes", {}).get("yolox-nano", "") for e in resp.get("engines", [])
+                 if e.get("kind") == "cpu" for d in e.get("devices", [])]
+        if status != 200 or not notes or not notes[0].startswith(runtime + ": "):
+            fail("cpu:0 should serve yolox-nano with runtime %s; /ai/engines says %s" % (runtime, notes))
         for name in names:
             data = open(os.path.join(IMAGES, name), "rb").read()
             ref = expected[name]["detections"]
@@ -70,7 +77,8 @@ def main():
         for f in failures:
             print("FAIL:", f)
         fail("%d accuracy problems" % len(failures))
-    print("api_accuracy: %d images x 3 requests each matched the reference" % len(names))
+    print("api_accuracy (cpu runtime %s): %d images x 3 requests each matched the reference"
+          % (os.environ.get("CPU_RUNTIME", "opencv"), len(names)))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,9 @@ StatusOr<std::unique_ptr<Engine>> MakeTestCpuEngine() {
   auto factory = MakeCpuEngineFactory();
   auto probe = factory->Probe();
   if (probe.devices.empty()) return Unavailable("no cpu device: " + probe.unavailable_reason);
-  return factory->Create(probe.devices[0], EngineOptions{});
+  // Pinned to OpenCV, as the integration tests pin CPU_RUNTIME (accel_testlib.py): `auto` would load and
+  // time every runtime at each service start, and these suites test protocols, not the runtime choice.
+  return factory->Create(probe.devices[0], EngineOptions{{{"runtime", "opencv"}}});
 }
 
 Status ProtocolTestCore::Start(std::unique_ptr<Engine> engine) {

@@ -13,7 +13,7 @@
 
 namespace accel {
 
-// The cpu engine on this machine's CPU.
+// The cpu engine on this machine's CPU, runtime opencv.
 StatusOr<std::unique_ptr<Engine>> MakeTestCpuEngine();
 
 struct ProtocolTestCore {

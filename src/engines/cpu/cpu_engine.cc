@@ -1,8 +1,10 @@
-// cpu engine: OpenCV DNN (CPU backend) running the model's `cpu` ONNX artifact.
+// cpu engine: OpenCV DNN (CPU backend) or XNNPACK (xnnpack_net.h) running the model's `cpu` ONNX artifact,
+// or libtorch running its TorchScript artifact.
 //
 // Built on SyncEngine. Latency mode (default): one worker thread executes batches in order and OpenCV
 // parallelises each forward pass over its thread pool (cv::setNumThreads). Throughput mode: `instances`
-// workers, each with its own copy of the network, run that many inferences at once with fewer threads each;
+// workers, each with its own copy of the network, run that many inferences at once with fewer threads each
+// (OpenCV's thread count is process-wide; each XNNPACK network has its own pool of that many threads);
 // the scheduler sees the extra concurrency as max_in_flight. A model with a TorchScript artifact may instead
 // be served by libtorch (the nvidia engine's code on the CPU, an inner engine created through
 // LibtorchCpuEngineMaker): which runtime serves each model is decided at load (cpu_runtime_choice.h), so
@@ -26,6 +28,7 @@
 #include "core/logging.h"
 #include "engines/cpu/cpu_net.h"
 #include "engines/cpu/cpu_runtime_choice.h"
+#include "engines/cpu/xnnpack_net.h"
 #include "engines/sync_engine.h"
 
 namespace accel {
@@ -118,7 +121,8 @@ struct CpuRunPlan {
 // The nvidia engine's most streams (worker threads), nvidia_options.h.
 constexpr int kMaxLibtorchInstances = 8;
 
-// Timed runs per runtime when `auto` measures both at load (after one untimed run each); the median counts.
+// Timed runs per runtime when `auto` measures the runtimes at load (after one untimed run each); the median
+// counts.
 constexpr int kTimedRunsPerRuntime = 5;
 
 double MedianOf(std::vector<double> values) {
@@ -143,9 +147,10 @@ struct CpuModel final : LoadedModel {
   explicit CpuModel(const ModelConfig& config) : LoadedModel(config) {}
   // One network per worker: a cv::dnn::Net is not thread-safe (forward mutates it), so worker w only ever
   // runs nets[w].
-  std::vector<std::unique_ptr<CpuNet>> nets;  // empty when libtorch serves the model
-  Engine* libtorch = nullptr;                 // the inner libtorch engine when it serves the model
-  std::string runtime_note;                   // "opencv: auto: measured ..." for /ai/engines
+  std::vector<std::unique_ptr<CpuNet>> nets;              // OpenCV: empty unless OpenCV serves the model
+  std::vector<std::unique_ptr<XnnpackNet>> xnnpack_nets;  // the same rule for XNNPACK
+  Engine* libtorch = nullptr;  // the inner libtorch engine when it serves the model
+  std::string runtime_note;    // "opencv: auto: measured ..." for /ai/engines
 };
 
 class CpuEngine final : public SyncEngine {
@@ -185,28 +190,41 @@ class CpuEngine final : public SyncEngine {
       StatusOr<Engine*> engine = LibtorchEngine();
       if (!engine.ok()) in.libtorch_unavailable = engine.status().message();
     }
+    // XNNPACK is tried where it could serve: a graph it does not support is refused here, naming the node.
+    auto loaded = std::make_shared<CpuModel>(model);
+    if (in.has_onnx && (in.requested == CpuRuntime::kAuto || in.requested == CpuRuntime::kXnnpack)) {
+      Status xnnpack = LoadXnnpack(model, *loaded);
+      in.xnnpack_loaded = xnnpack.ok();
+      if (!xnnpack.ok()) {
+        in.xnnpack_refused = xnnpack.message();
+        loaded->xnnpack_nets.clear();
+        ACCEL_LOG(kInfo, "cpu") << "model " << model.name << ": " << in.xnnpack_refused;
+      }
+    }
     CpuRuntimeDecision decision = ChooseCpuRuntime(in);
     if (!decision.status.ok()) return decision.status.WithContext("model '" + model.name + "'");
-    std::shared_ptr<CpuModel> loaded;
-    if (decision.runtime == CpuRuntime::kOpencv || NeedsMeasurement(in)) {
-      ACCEL_ASSIGN_OR_RETURN(loaded, LoadOpencv(model));
+    const bool measure = NeedsMeasurement(in);
+    const auto candidates = CpuRuntimeCandidates(in);
+    auto measured = [&](CpuRuntime r) {
+      return measure && std::find(candidates.begin(), candidates.end(), r) != candidates.end();
+    };
+    if (decision.runtime == CpuRuntime::kOpencv || measured(CpuRuntime::kOpencv)) {
+      ACCEL_RETURN_IF_ERROR(LoadOpencv(model, *loaded));
     }
-    if (decision.runtime == CpuRuntime::kLibtorch || NeedsMeasurement(in)) {
+    if (decision.runtime == CpuRuntime::kLibtorch || measured(CpuRuntime::kLibtorch)) {
       ACCEL_RETURN_IF_ERROR(libtorch_->Load(model).WithContext("libtorch cpu runtime"));
       ACCEL_RETURN_IF_ERROR(libtorch_->Warmup(model.name, 1).WithContext("libtorch cpu runtime"));
     }
-    if (NeedsMeasurement(in)) {
-      ACCEL_ASSIGN_OR_RETURN(const auto timings, MeasureBoth(*loaded));
-      in.opencv_ms = timings.first;
-      in.libtorch_ms = timings.second;
+    if (measure) {
+      ACCEL_RETURN_IF_ERROR(MeasureAll(*loaded, measured(CpuRuntime::kLibtorch), in));
       decision = ChooseCpuRuntime(in);
-      if (decision.runtime == CpuRuntime::kLibtorch) loaded.reset();  // the OpenCV nets go
     }
+    // Only the chosen runtime keeps its networks: the others' memory goes now.
+    if (decision.runtime != CpuRuntime::kOpencv) loaded->nets.clear();
+    if (decision.runtime != CpuRuntime::kXnnpack) loaded->xnnpack_nets.clear();
     if (decision.runtime == CpuRuntime::kLibtorch) {
-      loaded = std::make_shared<CpuModel>(model);
       loaded->libtorch = libtorch_.get();
-    } else if (libtorch_ && in.has_torchscript && in.libtorch_unavailable.empty() &&
-               in.requested != CpuRuntime::kOpencv) {
+    } else if (measured(CpuRuntime::kLibtorch)) {
       (void)libtorch_->Unload(model.name);  // measured and lost: only one runtime serves a model
     }
     loaded->runtime_note = std::string(CpuRuntimeName(decision.runtime)) + ": " + decision.reason;
@@ -218,7 +236,7 @@ class CpuEngine final : public SyncEngine {
     return std::shared_ptr<const LoadedModel>(std::move(loaded));
   }
 
-  StatusOr<std::shared_ptr<CpuModel>> LoadOpencv(const ModelConfig& model) {
+  StatusOr<const Artifact*> OnnxArtifact(const ModelConfig& model) {
     const Artifact* artifact = model.ArtifactFor("cpu");
     if (!artifact || artifact->format != "onnx")
       return FailedPrecondition("model '" + model.name + "' has no onnx artifact for the cpu engine");
@@ -226,8 +244,32 @@ class CpuEngine final : public SyncEngine {
     if (!std::filesystem::exists(artifact->path, ec))
       return NotFound("cpu artifact '" + artifact->path.string() + "' of model '" + model.name +
                       "' does not exist (run scripts/setup to link the default model)");
+    return artifact;
+  }
+
+  // One XNNPACK network per worker, each with its own pool of threads_per_instance threads, warmed up.
+  Status LoadXnnpack(const ModelConfig& model, CpuModel& loaded) {
+    ACCEL_ASSIGN_OR_RETURN(const Artifact* artifact, OnnxArtifact(model));
+    XnnpackNetOptions options;
+    options.threads = plan_.threads_per_instance;
+    options.cut_focus = options.cascade_max_pools = plan_.graph_rewrite;
+    for (int i = 0; i < plan_.instances; ++i) {
+      ACCEL_ASSIGN_OR_RETURN(std::unique_ptr<XnnpackNet> net,
+                             XnnpackNet::Load(model, artifact->path, options));
+      loaded.xnnpack_nets.push_back(std::move(net));
+    }
+    Tensor zeros(DType::kFloat32, loaded.item_input_shape(), model.input.name);
+    zeros.Fill(0);
+    for (auto& net : loaded.xnnpack_nets) ACCEL_RETURN_IF_ERROR(net->Run(zeros).status());
+    ACCEL_LOG(kInfo, "cpu") << "model " << model.name
+                            << ": xnnpack runtime: " << loaded.xnnpack_nets[0]->Summary();
+    return Status::Ok();
+  }
+
+  Status LoadOpencv(const ModelConfig& model, CpuModel& loaded_model) {
+    ACCEL_ASSIGN_OR_RETURN(const Artifact* artifact, OnnxArtifact(model));
     const OnnxRewriteOptions rewrite = plan_.graph_rewrite ? CpuNet::DefaultRewrite() : CpuNet::NoRewrite();
-    auto loaded = std::make_shared<CpuModel>(model);
+    CpuModel* loaded = &loaded_model;
     for (int i = 0; i < plan_.instances; ++i) {
       ACCEL_ASSIGN_OR_RETURN(std::unique_ptr<CpuNet> net, CpuNet::Load(model, artifact->path, rewrite));
       loaded->nets.push_back(std::move(net));
@@ -244,7 +286,7 @@ class CpuEngine final : public SyncEngine {
                             << ": graph rewrites: " << loaded->nets[0]->rewrite().Summary() << "; "
                             << plan_.instances << " instance(s) x " << plan_.threads_per_instance
                             << " thread(s)";
-    return loaded;
+    return Status::Ok();
   }
 
   // Batches are of one item (limits.max_batch); SyncEngine checks the input before and the outputs after.
@@ -256,6 +298,8 @@ class CpuEngine final : public SyncEngine {
       // gets it without a copy: a shared_ptr that aliases it and owns nothing.
       std::shared_ptr<const Tensor> input(std::shared_ptr<const Tensor>(), batch.inputs.front());
       ACCEL_ASSIGN_OR_RETURN(outputs, RunOneOn(*model.libtorch, model.config().name, std::move(input)));
+    } else if (!model.xnnpack_nets.empty()) {
+      ACCEL_ASSIGN_OR_RETURN(outputs, model.xnnpack_nets.at(batch.worker)->Run(*batch.inputs.front()));
     } else {
       ACCEL_ASSIGN_OR_RETURN(outputs, model.nets.at(batch.worker)->Run(*batch.inputs.front()));
     }
@@ -304,24 +348,38 @@ class CpuEngine final : public SyncEngine {
     return libtorch_.get();
   }
 
-  // Medians of kTimedRunsPerRuntime single-item runs of each runtime, interleaved so that a change in the
-  // machine's load hits both alike. Zeros as input: both runtimes take the same time whatever the pixels.
-  StatusOr<std::pair<double, double>> MeasureBoth(const CpuModel& opencv) {
-    const ModelConfig& model = opencv.config();
-    auto zeros = std::make_shared<Tensor>(model.input.dtype, opencv.item_input_shape(), model.input.name);
+  // Medians of kTimedRunsPerRuntime single-item runs of each loaded runtime (OpenCV and XNNPACK where
+  // `model` holds their networks, libtorch where `libtorch` is set), interleaved so that a change in the
+  // machine's load hits them alike; written into `in`. Zeros as input: the runtimes take the same time
+  // whatever the pixels.
+  Status MeasureAll(const CpuModel& model, bool libtorch, CpuRuntimeInputs& in) {
+    const ModelConfig& config = model.config();
+    auto zeros = std::make_shared<Tensor>(config.input.dtype, model.item_input_shape(), config.input.name);
     zeros->Fill(0);
-    std::vector<double> opencv_ms, libtorch_ms;
+    std::vector<double> opencv_ms, xnnpack_ms, libtorch_ms;
+    auto timed = [](std::vector<double>& into, bool keep, auto&& run) -> Status {
+      const auto t0 = std::chrono::steady_clock::now();
+      ACCEL_RETURN_IF_ERROR(run());
+      if (keep)
+        into.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+      return Status::Ok();
+    };
     for (int i = 0; i <= kTimedRunsPerRuntime; ++i) {
-      auto t0 = std::chrono::steady_clock::now();
-      ACCEL_RETURN_IF_ERROR(opencv.nets[0]->Run(*zeros).status());
-      auto t1 = std::chrono::steady_clock::now();
-      ACCEL_RETURN_IF_ERROR(RunOneOn(*libtorch_, model.name, zeros).status());
-      auto t2 = std::chrono::steady_clock::now();
-      if (i == 0) continue;  // first-run costs
-      opencv_ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-      libtorch_ms.push_back(std::chrono::duration<double, std::milli>(t2 - t1).count());
+      const bool keep = i > 0;  // the first run of each takes its first-run costs
+      if (!model.nets.empty())
+        ACCEL_RETURN_IF_ERROR(timed(opencv_ms, keep, [&] { return model.nets[0]->Run(*zeros).status(); }));
+      if (!model.xnnpack_nets.empty())
+        ACCEL_RETURN_IF_ERROR(
+            timed(xnnpack_ms, keep, [&] { return model.xnnpack_nets[0]->Run(*zeros).status(); }));
+      if (libtorch)
+        ACCEL_RETURN_IF_ERROR(
+            timed(libtorch_ms, keep, [&] { return RunOneOn(*libtorch_, config.name, zeros).status(); }));
     }
-    return std::make_pair(MedianOf(opencv_ms), MedianOf(libtorch_ms));
+    if (!opencv_ms.empty()) in.opencv_ms = MedianOf(opencv_ms);
+    if (!xnnpack_ms.empty()) in.xnnpack_ms = MedianOf(xnnpack_ms);
+    if (!libtorch_ms.empty()) in.libtorch_ms = MedianOf(libtorch_ms);
+    return Status::Ok();
   }
 
   const CpuRunPlan plan_;
@@ -351,9 +409,10 @@ class CpuEngineFactory final : public EngineFactory {
     info.properties["libtorch"] =
         libtorch_presence_ ? libtorch_presence_()
                            : (libtorch_maker_ ? "available" : "not installed (built without libtorch)");
+    info.properties["xnnpack"] = "available (XNNPACK operators, NHWC float32)";
     info.properties["runtime_choice"] =
-        "per model at load: model.yaml cpu.runtime, else --cpu-runtime (default auto: the faster of opencv "
-        "and libtorch, measured, where the model has a TorchScript artifact)";
+        "per model at load: model.yaml cpu.runtime, else --cpu-runtime (default auto: the fastest of opencv, "
+        "xnnpack and libtorch, measured, among those that can run the model)";
     ProbeResult result;
     result.devices.push_back(std::move(info));
     return result;
@@ -386,9 +445,11 @@ class CpuEngineFactory final : public EngineFactory {
             {.key = "runtime",
              .type = EngineOptionType::kString,
              .default_value = "auto",
-             .help = "which runtime serves a model on the CPU: auto (the faster of OpenCV DNN and libtorch, "
-                     "measured at load, where the model has a TorchScript artifact and the libtorch plugin "
-                     "is installed), opencv, libtorch; model.yaml cpu.runtime overrides it per model"}};
+             .help = "which runtime serves a model on the CPU: auto (the fastest of OpenCV DNN, XNNPACK and "
+                     "libtorch, measured at load, among those that can run the model: XNNPACK where it "
+                     "supports every node of the ONNX graph, libtorch where the model has a TorchScript "
+                     "artifact and the libtorch plugin is installed), opencv, xnnpack, libtorch; model.yaml "
+                     "cpu.runtime overrides it per model"}};
   }
 
   StatusOr<std::unique_ptr<Engine>> Create(const DeviceInfo& device, const EngineOptions& options) override {
@@ -402,10 +463,10 @@ class CpuEngineFactory final : public EngineFactory {
     info.properties["instances"] = std::to_string(plan.instances);
     info.properties["threads_per_instance"] = std::to_string(plan.threads_per_instance);
     info.properties["graph_rewrite"] = plan.graph_rewrite ? "on" : "off";
-    info.properties["cpu_runtime"] =
-        plan.runtime == CpuRuntime::kAuto
-            ? "auto (per model at load: the faster of opencv and libtorch where both can run it)"
-            : CpuRuntimeName(plan.runtime);
+    info.properties["cpu_runtime"] = plan.runtime == CpuRuntime::kAuto
+                                         ? "auto (per model at load: the fastest of opencv, xnnpack and "
+                                           "libtorch among those that can run it)"
+                                         : CpuRuntimeName(plan.runtime);
     return std::unique_ptr<Engine>(std::make_unique<CpuEngine>(std::move(info), plan, libtorch_maker_));
   }
 

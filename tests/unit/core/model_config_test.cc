@@ -55,6 +55,7 @@ TEST(ModelConfigTest, CpuRuntime) {
   EXPECT_EQ(ParseModelConfig(base, "/tmp/m")->cpu_runtime, "");
   EXPECT_EQ(ParseModelConfig(base + "cpu: {runtime: libtorch}\n", "/tmp/m")->cpu_runtime, "libtorch");
   EXPECT_EQ(ParseModelConfig(base + "cpu: {runtime: opencv}\n", "/tmp/m")->cpu_runtime, "opencv");
+  EXPECT_EQ(ParseModelConfig(base + "cpu: {runtime: xnnpack}\n", "/tmp/m")->cpu_runtime, "xnnpack");
   auto bad = ParseModelConfig(base + "cpu: {runtime: onnxruntime}\n", "/tmp/m");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("cpu.runtime"), std::string::npos);

@@ -4,15 +4,23 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <future>
+#include <regex>
 
 #include "core/model_config.h"
+#include "onnx_test_builder.h"
 
 namespace accel {
 namespace {
 
+// OpenCV unless a test asks for another runtime: these tests are about OpenCV's modes and rewrites.
 StatusOr<std::unique_ptr<Engine>> MakeEngine(std::map<std::string, std::string> options) {
+  options.emplace("runtime", "opencv");
   auto factory = MakeCpuEngineFactory();
   return factory->Create(factory->Probe().devices.at(0), EngineOptions{std::move(options)});
 }
@@ -157,9 +165,69 @@ TEST(CpuEngineRuntimeTest, AutoWithoutThePluginFallsBackToOpencv) {
   ASSERT_NE(model.ArtifactFor("nvidia"), nullptr);  // the default model has a TorchScript artifact
   ASSERT_TRUE((*engine)->Load(model).ok());
   EXPECT_EQ(calls, 1);
-  EXPECT_EQ(RuntimeNote(**engine, model.name),
-            "opencv: auto: libtorch plugin not installed: libaccel_nvidia_engine.so: not found");
+  // OpenCV and XNNPACK can both run the default model: both timed, libtorch left out with its reason.
+  const std::string note = RuntimeNote(**engine, model.name);
+  EXPECT_TRUE(
+      std::regex_match(note, std::regex("(opencv|xnnpack): auto: measured [0-9.]+ ms vs (opencv|xnnpack) "
+                                        "[0-9.]+ ms at load; libtorch plugin not installed: "
+                                        "libaccel_nvidia_engine.so: not found")))
+      << note;
   EXPECT_EQ(RunAtOnce(**engine, model, 1).size(), 1u);
+}
+
+TEST(CpuEngineRuntimeTest, XnnpackServesWhenRequestedInBothModes) {
+  const ModelConfig model = Model();
+  for (auto options : std::vector<std::map<std::string, std::string>>{
+           {{"runtime", "xnnpack"}, {"threads", "2"}},
+           {{"runtime", "xnnpack"}, {"mode", "throughput"}, {"instances", "2"}, {"threads", "1"}}}) {
+    auto engine = MakeEngine(options);
+    ASSERT_TRUE(engine.ok()) << engine.status().message();
+    ASSERT_TRUE((*engine)->Load(model).ok());
+    EXPECT_EQ(RuntimeNote(**engine, model.name), "xnnpack: requested (--cpu-runtime/CPU_RUNTIME)");
+    const int in_flight = options.count("mode") ? 3 : 2;  // instances + 1
+    const auto outputs = RunAtOnce(**engine, model, in_flight);
+    ASSERT_EQ(outputs.size(), static_cast<size_t>(in_flight));
+    for (const auto& out : outputs) {
+      ASSERT_EQ(out.size(), 1u);
+      EXPECT_EQ(out[0].shape(), (std::vector<int64_t>{1, 3549, 85}));
+    }
+    (*engine)->Shutdown();
+  }
+}
+
+// A graph with a node XNNPACK does not support (a Softmax, which OpenCV runs): auto serves it with OpenCV
+// and says which node XNNPACK refused; a forced xnnpack is a load error naming it.
+TEST(CpuEngineRuntimeTest, UnsupportedGraphFallsBackToOpencvNamingTheNode) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("accel_xnnpack_refusal_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  onnx_test::GraphBuilder g("x", {1, 3, 8, 8});
+  g.Floats("w", {3, 3, 1, 1}, std::vector<float>(9, 0.5f));
+  g.Node("Conv", {"x", "w"}, "c", {onnx_test::Ints("kernel_shape", {1, 1})});  // OpenCV needs the attribute
+  g.Node("Softmax", {"c"}, "y", {onnx_test::Int("axis", 1)});
+  g.OutputField("y", {1, 3, 8, 8});
+  std::ofstream(dir / "tiny.onnx", std::ios::binary) << g.Model();
+  auto model = ParseModelConfig(
+      "name: tiny\ninput: {name: x, width: 8, height: 8, channels: 3, layout: NCHW, dtype: float32}\n"
+      "outputs: [{name: y, shape: [3, 8, 8]}]\ndecoder: {family: raw}\n"
+      "artifacts: {cpu: {format: onnx, path: tiny.onnx}}\n",
+      dir);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  auto engine = MakeEngine({{"runtime", "auto"}});
+  ASSERT_TRUE(engine.ok()) << engine.status().message();
+  ASSERT_TRUE((*engine)->Load(*model).ok());
+  EXPECT_EQ(
+      RuntimeNote(**engine, "tiny"),
+      "opencv: auto: the model has no TorchScript artifact; xnnpack runtime: Softmax #1 (output 'y'): op "
+      "type not supported by the xnnpack runtime");
+  EXPECT_EQ(RunAtOnce(**engine, *model, 1).size(), 1u);
+  (*engine)->Shutdown();
+  auto forced = MakeEngine({{"runtime", "xnnpack"}});
+  ASSERT_TRUE(forced.ok());
+  const Status loaded = (*forced)->Load(*model);
+  EXPECT_EQ(loaded.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(loaded.message().find("Softmax #1 (output 'y')"), std::string::npos) << loaded.message();
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CpuEngineRuntimeTest, ForcedLibtorchWithoutThePluginIsALoadError) {

@@ -50,7 +50,8 @@ TEST(CpuLibtorchRuntime, ForcedLibtorchMatchesTheOriginalOnnxAndTheReference) {
   EXPECT_FALSE((*engine)->device().test_only);
 }
 
-// auto: both runtimes are timed at load and one of them serves, with the timings in the reason.
+// auto: every runtime that can run the model is timed at load and one of them serves, with the timings in
+// the reason.
 TEST(CpuLibtorchRuntime, AutoMeasuresBothAndKeepsOne) {
   std::string missing = nvidia_test::MissingModelMessage();
   ASSERT_TRUE(missing.empty()) << missing;
@@ -61,9 +62,13 @@ TEST(CpuLibtorchRuntime, AutoMeasuresBothAndKeepsOne) {
   ASSERT_TRUE(engine.ok()) << engine.status().ToString();
   ASSERT_TRUE((*engine)->Load(*config).ok());
   const std::string note = RuntimeNote(**engine, config->name);
+  // OpenCV, XNNPACK and libtorch can all run the default model: all three timed, one kept.
   EXPECT_TRUE(note.rfind("opencv: auto: measured ", 0) == 0 ||
+              note.rfind("xnnpack: auto: measured ", 0) == 0 ||
               note.rfind("libtorch: auto: measured ", 0) == 0)
       << note;
+  for (const char* runtime : {"opencv", "xnnpack", "libtorch"})
+    EXPECT_NE(note.find(runtime), std::string::npos) << note;
   EXPECT_NE(note.find(" ms at load"), std::string::npos) << note;
   auto out = nvidia_test::RunEach(**engine, config->name, {nvidia_test::PatternInput(3)});
   ASSERT_TRUE(out.ok()) << out.status().ToString();
