@@ -2,8 +2,8 @@
 // default path (every rewrite, the vectorised SiLU) and of each rewrite alone must match the original
 // graph's within 1e-3 (the largest difference is printed). The detections that follow from them are
 // checked end to end by the accuracy test (integration.api_accuracy), which runs the default path.
-// The xnnpack runtime (xnnpack_net.h) is held to the same 1e-3 against the original graph, and its
-// detections must be the original graph's (same classes, boxes within half a pixel).
+// The xnnpack runtime (xnnpack_net.h) is held to 1e-3 plus 1e-5 of the value against the original graph, and
+// its detections must be the original graph's (same classes, boxes within half a pixel).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -118,7 +118,7 @@ TEST_F(CpuDifferentialTest, XnnpackRuntimeMatchesTheOriginalGraph) {
     options.time_threads_at_load = false;  // the pool's path, whatever a timing would choose
     auto xnnpack = XnnpackNet::Load(config_, onnx_, options);
     ASSERT_TRUE(xnnpack.ok()) << xnnpack.status().message();
-    double worst = 0;
+    double worst = 0, worst_beyond_tolerance = 0;
     size_t detections = 0;
     for (const auto& path : images_) {
       const std::string bytes = ReadFile(path);
@@ -139,8 +139,14 @@ TEST_F(CpuDifferentialTest, XnnpackRuntimeMatchesTheOriginalGraph) {
         EXPECT_EQ((*want)[i].name(), (*got)[i].name());
         const float* p = (*want)[i].data<float>();
         const float* q = (*got)[i].data<float>();
-        for (int64_t k = 0; k < (*want)[i].num_elements(); ++k)
-          worst = std::max(worst, std::fabs(double(p[k]) - q[k]));
+        for (int64_t k = 0; k < (*want)[i].num_elements(); ++k) {
+          const double diff = std::fabs(double(p[k]) - q[k]);
+          worst = std::max(worst, diff);
+          // 1e-3 absolute, plus 1e-5 of the value: the box outputs are in input pixels (up to ~416), where
+          // the 9.6e-4 seen on this machine is a few float ULPs from another summation order, which another
+          // CPU's XNNPACK kernels (AVX2 without AVX-512, arm64) may change; the scores (0..1) keep 1e-3.
+          worst_beyond_tolerance = std::max(worst_beyond_tolerance, diff - 1e-5 * std::fabs(double(p[k])));
+        }
       }
       DetectionFilter filter;
       auto a = DecodeDetections(config_, *want, transform, filter);
@@ -160,7 +166,7 @@ TEST_F(CpuDifferentialTest, XnnpackRuntimeMatchesTheOriginalGraph) {
     std::cout << "xnnpack runtime, " << threads << " thread(s) (" << (*xnnpack)->Summary() << "): max |diff| "
               << worst << " over " << images_.size() << " images, " << detections
               << " detections identical\n";
-    EXPECT_LE(worst, 1e-3);
+    EXPECT_LE(worst_beyond_tolerance, 1e-3) << "max |diff| " << worst;
     EXPECT_GT(detections, 0u);
   }
 }
