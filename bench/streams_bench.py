@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -398,6 +399,8 @@ class Rtsp:
 
 
 def main():
+    # SIGTERM (and Ctrl-C) end the run through the `finally` below, which stops accel and the RTSP server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--accel", default=os.path.join(ROOT, "build", "accel"))
     p.add_argument("--images", required=True)
