@@ -282,7 +282,10 @@ def start_server(artifact_dir, temp_dir):
     port_file = os.path.join(temp_dir, "port")
     # The result cache on (memory only): its card shows on the page and its metrics, which the Grafana
     # dashboard queries, are in the scrape.
+    # No gRPC or zmq listener: their fixed default ports (8001, 5555) may be held by another test running
+    # on the same machine, and the page uses neither.
     command = [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--port-file", port_file,
+               "--grpc-port", "-1", "--zmq-endpoint", "",
                "--models", models, "--cache", "true"] + os.environ.get("ACCEL_SERVE_ARGS", "").split()
     server_log = open(os.path.join(artifact_dir, "dashboard-server.log"), "wb")
     log("starting: " + " ".join(command))
