@@ -10,6 +10,9 @@
 //   GET /ai/models    {"models": [{name, ready, devices}]}   (or a plain list of names)
 //   GET /ai/stats     {uptime_s, requests_total, errors_total, throughput_rps, latency_ms: {p50, p99},
 //                      recent_errors: [{time, level, component, message}]}
+//   GET /ai/streams   {"streams": [{name, state, reason, fps, stats: {decoded_fps, detection_fps, dropped_frames,
+//                      busy_skips, detected_frames, latency_p95_ms, width, height}}]}   (every second)
+//   GET /ai/streams/{name}/snapshot.jpg   the latest annotated frame (every 2 s, once a frame was detected)
 //   POST /ai/infer    multipart: image, threshold[, model] ->
 //                     {success, detections: [{label, confidence, box: {x_min, y_min, x_max, y_max}}]}
 // Field names are read defensively (a few synonyms, missing fields tolerated) so that a server that adds or
@@ -323,6 +326,97 @@
     $("cache-detail").textContent = parts.join(" · ");
   }
 
+  // ---------------------------------------------------------------- watched streams (docs/streams.md)
+
+  const SNAPSHOT_EVERY = 2;  // polls between snapshot refreshes
+  const streamTiles = new Map();  // name -> {tile, badge, reason, figures: {key -> span}, img, url, loading}
+
+  function streamTile(name) {
+    let t = streamTiles.get(name);
+    if (t) return t;
+    const figure = (key, label) => {
+      const value = el("span", { class: "figure", "data-figure": key, text: "–" });
+      return [key, value, el("div", {}, value, el("span", { class: "label", text: label }))];
+    };
+    const figures = [
+      figure("decoded", "decoded fps"), figure("detected", "detection fps"), figure("dropped", "dropped frames"),
+      figure("busy", "busy skips"), figure("p95", "latency p95"),
+    ];
+    const img = el("img", { class: "snapshot", alt: `latest frame of ${name}`, "data-loaded": "0" });
+    const badge = el("span", { class: "badge badge-unknown", text: "–" });
+    const reason = el("div", { class: "reason" });
+    const tile = el("div", { class: "stream", "data-stream": name },
+      el("div", { class: "head" }, el("span", { class: "id", text: name }), badge),
+      reason, el("div", { class: "figures" }, ...figures.map((f) => f[2])), img);
+    t = { tile, badge, reason, figures: new Map(figures.map((f) => [f[0], f[1]])), img, url: null, loading: false };
+    streamTiles.set(name, t);
+    return t;
+  }
+
+  const STREAM_STATE_CLASS = {
+    running: "badge-ready", connecting: "badge-degraded", reconnecting: "badge-degraded", failed: "badge-failed",
+    ended: "badge-unknown", stopped: "badge-unknown",
+  };
+
+  // Fetched with the key headers (an <img src> could not send them) and shown from a blob URL.
+  async function refreshSnapshot(name, t) {
+    if (t.loading) return;
+    t.loading = true;
+    try {
+      const response = await fetch(`/ai/streams/${encodeURIComponent(name)}/snapshot.jpg`,
+        { cache: "no-store", headers: keyHeaders });
+      if (!response.ok) return;
+      const blob = await response.blob();
+      if (streamTiles.get(name) !== t) return;  // removed meanwhile
+      const url = URL.createObjectURL(blob);
+      t.img.onload = () => {
+        t.img.dataset.loaded = String(Number(t.img.dataset.loaded) + 1);
+      };
+      t.img.src = url;
+      if (t.url) URL.revokeObjectURL(t.url);
+      t.url = url;
+    } catch (_) {
+      // A missed refresh is retried at the next one; the stream's state shows what is wrong.
+    } finally {
+      t.loading = false;
+    }
+  }
+
+  function renderStreams(body, refreshSnapshots) {
+    if (!body) return;
+    const streams = asList(body, "streams");
+    const card = $("streams-card");
+    card.hidden = streams.length === 0;
+    const box = $("streams");
+    box.dataset.count = String(streams.length);
+    const seen = new Set();
+    for (const s of streams) {
+      const name = String(s.name || "?");
+      seen.add(name);
+      const t = streamTile(name);
+      if (t.tile.parentNode !== box) box.appendChild(t.tile);
+      const state = String(s.state || "unknown");
+      t.tile.dataset.state = state;
+      t.badge.className = "badge " + (STREAM_STATE_CLASS[state] || "badge-unknown");
+      t.badge.textContent = state;
+      t.reason.textContent = s.reason ? String(s.reason) : "";
+      const stats = s.stats || {};
+      t.figures.get("decoded").textContent = fmtRate(stats.decoded_fps);
+      const target = num(s.fps);
+      t.figures.get("detected").textContent = fmtRate(stats.detection_fps) + (target !== null ? ` / ${target}` : "");
+      t.figures.get("dropped").textContent = num(stats.dropped_frames) === null ? "–" : String(stats.dropped_frames);
+      t.figures.get("busy").textContent = num(stats.busy_skips) === null ? "–" : String(stats.busy_skips);
+      t.figures.get("p95").textContent = fmtMs(stats.latency_p95_ms);
+      if (refreshSnapshots && (num(stats.detected_frames) || 0) > 0) refreshSnapshot(name, t);
+    }
+    for (const [name, t] of streamTiles) {
+      if (seen.has(name)) continue;
+      t.tile.remove();
+      if (t.url) URL.revokeObjectURL(t.url);
+      streamTiles.delete(name);
+    }
+  }
+
   // ---------------------------------------------------------------- stats and charts
 
   const history = [];  // {t, rps, p50, p99, perDevice: Map(id -> items/s)}
@@ -474,10 +568,10 @@
   async function poll() {
     const slow = tick % SLOW_POLL_EVERY === 0;
     tick++;
-    const [health, engines, stats, models, hardwareNow] = await Promise.all([
+    const [health, engines, stats, models, hardwareNow, streams] = await Promise.all([
       getJson("/ai/health"), getJson("/ai/engines"), getJson("/ai/stats"),
       slow ? getJson("/ai/models") : Promise.resolve(undefined),
-      slow ? getJson("/ai/hardware") : Promise.resolve(undefined),
+      slow ? getJson("/ai/hardware") : Promise.resolve(undefined), getJson("/ai/streams"),
     ]);
     if (hardwareNow) hardware = hardwareNow;
     renderHealth(health);
@@ -492,6 +586,7 @@
     }
     if (models) renderModels(normaliseModels(models));
     renderStats(stats);
+    renderStreams(streams, tick % SNAPSHOT_EVERY === 1);
     const latency = (stats && stats.latency_ms) || {};
     const p50 = num(latency.p50), p99 = num(latency.p99);
     history.push({

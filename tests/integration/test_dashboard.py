@@ -13,8 +13,12 @@ Steps (each prints PASS or stops the run with FAIL and a reason, exit status 1):
   4. give the "Try it" file input a test image, wait until the page reports boxes drawn (data-detections on
      the canvas), require at least one;
   5. save a screenshot to $ACCEL_ARTIFACT_DIR/dashboard.png (default <repo>/build/artifacts);
-  6. no console error, no uncaught exception, no failed resource on the page at any point;
-  7. scrape /metrics (after that traffic): `promtool check metrics` must be silent, and every metric that
+  6. the streams panel (docs/streams.md): a watched stream added before the page loaded (a looping clip
+     made with the ffmpeg CLI, a person from a test image sliding over a plain background) shows with its
+     state, detection rate and a loaded snapshot image (skipped with $ACCEL_URL: the server could not read
+     a local file);
+  7. no console error, no uncaught exception, no failed resource on the page at any point;
+  8. scrape /metrics (after that traffic): `promtool check metrics` must be silent, and every metric that
      deploy/grafana/accel-dashboard.json queries must be in the scrape (names in $ACCEL_OPTIONAL_METRICS,
      comma-separated, may be absent; use it only for series an engine reports where the hardware has them).
 
@@ -278,7 +282,10 @@ def start_server(artifact_dir, temp_dir):
     port_file = os.path.join(temp_dir, "port")
     # The result cache on (memory only): its card shows on the page and its metrics, which the Grafana
     # dashboard queries, are in the scrape.
+    # No gRPC or zmq listener: their fixed default ports (8001, 5555) may be held by another test running
+    # on the same machine, and the page uses neither.
     command = [binary, "serve", "--host", "127.0.0.1", "--port", "0", "--port-file", port_file,
+               "--grpc-port", "-1", "--zmq-endpoint", "",
                "--models", models, "--cache", "true"] + os.environ.get("ACCEL_SERVE_ARGS", "").split()
     server_log = open(os.path.join(artifact_dir, "dashboard-server.log"), "wb")
     log("starting: " + " ".join(command))
@@ -374,7 +381,55 @@ def server_devices(base_url):
     return [d for e in engines if isinstance(e, dict) for d in e.get("devices", []) if isinstance(d, dict)]
 
 
-def check_page(devtools, base_url, image_path, artifact_dir):
+def add_stream(base_url, shared, temp_dir):
+    """Makes a 3 s looping clip (a person sliding over a plain background, as in test_streams.py) and adds it
+    as stream `dashcam` (2 fps, every detection reported at once, so that track events and their metrics
+    come quickly). Returns the stream's name."""
+    clip = os.path.join(temp_dir, "dashcam.mp4")
+    if not shutil.which("ffmpeg"):
+        fail("ffmpeg is not installed (Debian: apt-get install -y ffmpeg); this test needs it")
+    made = subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "color=c=0x607080:s=480x300:r=10:d=3",
+         "-i", os.path.join(shared, "testdata", "images", "000000000872.jpg"), "-filter_complex",
+         "[1:v]crop=266:484:146:130,scale=110:200[p];[0:v][p]overlay=x='20+t*15':y=60,format=yuv420p",
+         "-c:v", "libx264", "-preset", "ultrafast", "-g", "10", "-r", "10", "-t", "3", clip],
+        capture_output=True, timeout=60)
+    if made.returncode != 0:
+        fail(f"ffmpeg could not make the stream's clip: {made.stderr.decode(errors='replace')[-500:]}")
+    body = json.dumps({"name": "dashcam", "url": clip, "loop": True, "fps": 2,
+                       "tracker": {"min_hits": 1}}).encode()
+    request = urllib.request.Request(base_url + "/ai/streams", data=body, method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status = response.status
+    except urllib.error.HTTPError as err:
+        status = err.code
+        fail(f"POST /ai/streams answered {status}: {err.read()[:300]!r}")
+    log(f"PASS stream dashcam added (POST /ai/streams: {status})")
+    return "dashcam"
+
+
+def check_streams_panel(devtools, stream):
+    """The streams card is shown with the stream's tile: its state, a detection rate and a snapshot that
+    the browser decoded (the <img> loaded a JPEG fetched from /ai/streams/{name}/snapshot.jpg)."""
+    tile = f"document.querySelector('#streams .stream[data-stream=\"{stream}\"]')"
+    devtools.wait_for_value(f"!document.getElementById('streams-card').hidden && !!{tile}",
+                            lambda v: v is True, 30, "the streams card with the stream's tile")
+    state = devtools.wait_for_value(f"{tile}.dataset.state", lambda v: v == "running", 30,
+                                    "the stream's tile to say running")
+    loaded = devtools.wait_for_value(
+        f"(() => {{ const i = {tile}.querySelector('img.snapshot');"
+        " return i.complete && Number(i.dataset.loaded) > 0 ? [i.naturalWidth, i.naturalHeight] : null; })()",
+        lambda v: isinstance(v, list) and v[0] > 0 and v[1] > 0, 40, "the stream's snapshot to load")
+    detection = devtools.wait_for_value(
+        f"{tile}.querySelector('[data-figure=\"detected\"]').textContent",
+        lambda v: isinstance(v, str) and re.match(r"^[0-9.]+ / 2$", v) and float(v.split()[0]) > 0, 30,
+        "a detection rate on the stream's tile")
+    log(f"PASS streams panel: {stream} {state}, detection fps {detection}, snapshot {loaded[0]}x{loaded[1]}")
+
+
+def check_page(devtools, base_url, image_path, artifact_dir, stream=None):
     for domain in ("Runtime", "Log", "Page", "DOM"):
         devtools.call(f"{domain}.enable")
     devtools.call("Page.navigate", {"url": base_url + "/"})
@@ -429,6 +484,11 @@ def check_page(devtools, base_url, image_path, artifact_dir):
         fail(f"the try-it panel drew no box for {os.path.basename(image_path)} ({status_text})")
     log(f"PASS try-it drew {detections} boxes on a {size[0]}x{size[1]} canvas: {status_text}")
 
+    if stream:
+        check_streams_panel(devtools, stream)
+    else:
+        log("SKIP streams panel: $ACCEL_URL names a server that cannot read this machine's files")
+
     # Let a few polls and chart redraws happen with the new traffic before the picture is taken.
     devtools.pump(2.5)
     devtools.evaluate("document.getElementById('try-card').scrollIntoView(); window.scrollTo(0, 0); true")
@@ -469,7 +529,7 @@ def dashboard_metric_names():
     return names
 
 
-def check_metrics(base_url, artifact_dir):
+def check_metrics(base_url, artifact_dir, extra_optional=()):
     status, body = http_get(base_url + "/metrics")
     if status != 200:
         fail(f"GET /metrics answered {status}")
@@ -490,6 +550,7 @@ def check_metrics(base_url, artifact_dir):
     present = {name for name in families
                if re.search(r"^" + re.escape(name) + r"(_bucket|_sum|_count)?[{ ]", text, re.MULTILINE)}
     optional = {n.strip() for n in os.environ.get("ACCEL_OPTIONAL_METRICS", "").split(",") if n.strip()}
+    optional |= set(extra_optional)
     wanted = dashboard_metric_names()
     missing = sorted(wanted - present - optional)
     if missing:
@@ -507,7 +568,7 @@ def main():
     image = os.path.realpath(image)
     artifact_dir = os.environ.get("ACCEL_ARTIFACT_DIR") or os.path.join(REPO, "build", "artifacts")
     os.makedirs(artifact_dir, exist_ok=True)
-    server = browser = devtools = None
+    server = browser = devtools = stream = None
     temp_dir = tempfile.mkdtemp(prefix="accel-dashboard-")
     try:
         if not os.path.isfile(image):
@@ -518,10 +579,14 @@ def main():
             server, base_url = start_server(artifact_dir, temp_dir)
         wait_until(lambda: _answers(base_url + "/ai/health"), 60, f"{base_url}/ai/health to answer")
         log(f"PASS server answering at {base_url}")
+        if server is not None:
+            stream = add_stream(base_url, shared, temp_dir)
         browser, devtools_port = start_chromium(temp_dir, artifact_dir)
         devtools = DevTools(page_websocket(devtools_port))
-        check_page(devtools, base_url, image, artifact_dir)
-        check_metrics(base_url, artifact_dir)
+        check_page(devtools, base_url, image, artifact_dir, stream)
+        # Without a stream of ours, the per-stream series exist only if the server watches some already.
+        check_metrics(base_url, artifact_dir,
+                      () if stream else [n for n in dashboard_metric_names() if n.startswith("accel_stream_")])
         log("dashboard test: all checks passed")
         return 0
     except TestFailure as err:
