@@ -311,7 +311,7 @@ void StreamManager::StopAll() {
   if (runners.empty()) return;
   // In parallel: each runner's stop waits for its source thread (up to ~1 s).
   std::vector<std::thread> stoppers;
-  for (auto& [name, runner] : runners) stoppers.emplace_back([runner] { runner->Stop(); });
+  for (auto& entry : runners) stoppers.emplace_back([runner = entry.second] { runner->Stop(); });
   for (auto& t : stoppers) t.join();
   ACCEL_LOG(kInfo, kLog) << runners.size() << " stream(s) stopped";
 }
