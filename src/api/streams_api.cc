@@ -16,10 +16,11 @@ namespace {
 using json = nlohmann::json;
 constexpr std::string_view kPrefix = "/ai/streams/";
 
+// Invalid UTF-8 (a source's error text, a client's URL) is replaced rather than thrown.
 HttpResponse Json(const json& body, int status = 200) {
   HttpResponse r;
   r.status = status;
-  r.body = body.dump();
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
 }
 

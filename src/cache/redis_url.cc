@@ -3,25 +3,10 @@
 #include <cctype>
 #include <charconv>
 
+#include "core/percent_decoding.h"
+
 namespace accel {
 namespace {
-
-StatusOr<std::string> PercentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    unsigned value = 0;
-    if (i + 2 >= s.size() ||
-        std::from_chars(s.data() + i + 1, s.data() + i + 3, value, 16).ptr != s.data() + i + 3)
-      return InvalidArgument("REDIS_URL: bad percent-encoding in the user information");
-    out.push_back(static_cast<char>(value));
-    i += 2;
-  }
-  return out;
-}
 
 StatusOr<int> Number(std::string_view text, int lo, int hi, const char* what) {
   int value = 0;
@@ -63,8 +48,8 @@ StatusOr<RedisUrl> ParseRedisUrl(const std::string& url) {
       password = user_info;
       user = {};
     }
-    ACCEL_ASSIGN_OR_RETURN(out.username, PercentDecode(user));
-    ACCEL_ASSIGN_OR_RETURN(out.password, PercentDecode(password));
+    ACCEL_ASSIGN_OR_RETURN(out.username, PercentDecodeUserInfo(user, "REDIS_URL"));
+    ACCEL_ASSIGN_OR_RETURN(out.password, PercentDecodeUserInfo(password, "REDIS_URL"));
   }
   std::string_view host_port = rest;
   if (size_t slash = rest.find('/'); slash != std::string_view::npos) {

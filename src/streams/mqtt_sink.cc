@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "core/logging.h"
+#include "core/percent_decoding.h"
 #include "streams/ha_discovery.h"
 
 namespace accel {
@@ -23,23 +24,6 @@ namespace {
 // Messages handed to libmosquitto and not yet acknowledged, at most: libmosquitto queues without a bound,
 // so the sink keeps the backlog in its own bounded buffer instead.
 constexpr size_t kMaxInFlight = 20;
-
-StatusOr<std::string> PercentDecode(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out.push_back(s[i]);
-      continue;
-    }
-    unsigned value = 0;
-    if (i + 2 >= s.size() ||
-        std::from_chars(s.data() + i + 1, s.data() + i + 3, value, 16).ptr != s.data() + i + 3)
-      return InvalidArgument("MQTT URL: bad percent-encoding in the user information");
-    out.push_back(static_cast<char>(value));
-    i += 2;
-  }
-  return out;
-}
 
 bool ValidPrefix(const std::string& prefix) {
   return prefix.find_first_of("+#") == std::string::npos && (prefix.empty() || prefix.back() != '/');
@@ -397,8 +381,8 @@ StatusOr<MqttUrl> ParseMqttUrl(const std::string& url) {
       user = user_info.substr(0, colon);
       password = user_info.substr(colon + 1);
     }
-    auto u = PercentDecode(user);
-    auto p = PercentDecode(password);
+    auto u = PercentDecodeUserInfo(user, "MQTT URL");
+    auto p = PercentDecodeUserInfo(password, "MQTT URL");
     if (!u.ok()) return u.status();
     if (!p.ok()) return p.status();
     out.username = u.value();

@@ -60,22 +60,6 @@ std::string SerializeNode(const Node& node) {
   return out;
 }
 
-// Integers of a packed (length-delimited) or unpacked varint field; false on malformed data.
-bool AppendVarints(const Field& f, std::vector<int64_t>& out) {
-  if (f.wire_type == onnx_wire::kVarint) {
-    out.push_back(static_cast<int64_t>(f.varint));
-    return true;
-  }
-  if (f.wire_type != onnx_wire::kLengthDelimited) return false;
-  size_t at = 0;
-  while (at < f.bytes.size()) {
-    uint64_t v = 0;
-    if (!onnx_wire::ReadVarint(f.bytes, &at, &v)) return false;
-    out.push_back(static_cast<int64_t>(v));
-  }
-  return true;
-}
-
 // The integer values of an INT64 or INT32 TensorProto; nullopt for other types or malformed data.
 std::optional<std::vector<int64_t>> TensorInts(std::string_view tensor) {
   auto fields = onnx_wire::ParseMessage(tensor);
@@ -87,7 +71,8 @@ std::optional<std::vector<int64_t>> TensorInts(std::string_view tensor) {
   for (const Field& f : *fields) {
     if (f.number == kTensorDataType && f.wire_type == onnx_wire::kVarint)
       data_type = static_cast<int>(f.varint);
-    if ((f.number == kTensorInt64Data || f.number == kTensorInt32Data) && !AppendVarints(f, values))
+    if ((f.number == kTensorInt64Data || f.number == kTensorInt32Data) &&
+        !onnx_wire::AppendVarints(f, values))
       return std::nullopt;
     if (f.number == kTensorRawData && f.wire_type == onnx_wire::kLengthDelimited)
       raw = f.bytes, have_raw = true;
@@ -301,7 +286,8 @@ class Graph {
       std::vector<int64_t> values;
       for (const Field& a : *attr) {
         if (a.number == kAttrName && a.wire_type == onnx_wire::kLengthDelimited) named = a.bytes == name;
-        if ((a.number == kAttrInt || a.number == kAttrInts) && !AppendVarints(a, values)) return std::nullopt;
+        if ((a.number == kAttrInt || a.number == kAttrInts) && !onnx_wire::AppendVarints(a, values))
+          return std::nullopt;
       }
       if (named) return values;
     }

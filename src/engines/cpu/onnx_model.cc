@@ -22,21 +22,6 @@ constexpr uint32_t kValueInfoName = 1, kValueInfoType = 2, kTypeTensor = 1, kTen
 
 bool IsBytes(const Field& f) { return f.wire_type == onnx_wire::kLengthDelimited; }
 
-bool AppendInts(const Field& f, std::vector<int64_t>& out) {
-  if (f.wire_type == onnx_wire::kVarint) {
-    out.push_back(static_cast<int64_t>(f.varint));
-    return true;
-  }
-  if (!IsBytes(f)) return false;
-  size_t at = 0;
-  while (at < f.bytes.size()) {
-    uint64_t v = 0;
-    if (!onnx_wire::ReadVarint(f.bytes, &at, &v)) return false;
-    out.push_back(static_cast<int64_t>(v));
-  }
-  return true;
-}
-
 // Packed (length-delimited) or single (fixed32) floats.
 bool AppendFloats(const Field& f, std::vector<float>& out) {
   if (f.bytes.size() % 4 != 0 || (f.wire_type != onnx_wire::kFixed32 && !IsBytes(f))) return false;
@@ -55,7 +40,7 @@ StatusOr<OnnxTensor> ParseTensor(std::string_view bytes) {
   for (const Field& f : fields) {
     switch (f.number) {
       case kTensorDims:
-        ok = ok && AppendInts(f, t.dims);
+        ok = ok && onnx_wire::AppendVarints(f, t.dims);
         break;
       case kTensorDataType:
         t.data_type = static_cast<int>(f.varint);
@@ -65,7 +50,7 @@ StatusOr<OnnxTensor> ParseTensor(std::string_view bytes) {
         break;
       case kTensorInt32Data:
       case kTensorInt64Data:
-        ok = ok && AppendInts(f, t.ints);
+        ok = ok && onnx_wire::AppendVarints(f, t.ints);
         break;
       case kTensorName:
         if (IsBytes(f)) t.name = std::string(f.bytes);
@@ -122,7 +107,7 @@ StatusOr<OnnxAttribute> ParseAttribute(std::string_view bytes) {
     if (f.number == kAttrFloat && f.wire_type == onnx_wire::kFixed32) std::memcpy(&a.f, f.bytes.data(), 4);
     if (f.number == kAttrInt && f.wire_type == onnx_wire::kVarint) a.i = static_cast<int64_t>(f.varint);
     if (f.number == kAttrString && IsBytes(f)) a.s = std::string(f.bytes);
-    if (f.number == kAttrInts) ok = ok && AppendInts(f, a.ints);
+    if (f.number == kAttrInts) ok = ok && onnx_wire::AppendVarints(f, a.ints);
     if (f.number == kAttrFloats) ok = ok && AppendFloats(f, a.floats);
     if (f.number == kAttrTensor && IsBytes(f)) {
       ACCEL_ASSIGN_OR_RETURN(a.t, ParseTensor(f.bytes));

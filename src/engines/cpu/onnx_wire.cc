@@ -16,6 +16,21 @@ bool ReadVarint(std::string_view data, size_t* at, uint64_t* value) {
   return false;
 }
 
+bool AppendVarints(const Field& field, std::vector<int64_t>& out) {
+  if (field.wire_type == kVarint) {
+    out.push_back(static_cast<int64_t>(field.varint));
+    return true;
+  }
+  if (field.wire_type != kLengthDelimited) return false;
+  size_t at = 0;
+  while (at < field.bytes.size()) {
+    uint64_t v = 0;
+    if (!ReadVarint(field.bytes, &at, &v)) return false;
+    out.push_back(static_cast<int64_t>(v));
+  }
+  return true;
+}
+
 StatusOr<std::vector<Field>> ParseMessage(std::string_view data) {
   std::vector<Field> fields;
   size_t at = 0;

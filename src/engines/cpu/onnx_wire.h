@@ -32,6 +32,9 @@ StatusOr<std::vector<Field>> ParseMessage(std::string_view data);
 
 // Reads a varint at `*at` in `data`, advancing `*at`; false when truncated.
 bool ReadVarint(std::string_view data, size_t* at, uint64_t* value);
+// Appends a repeated integer field's values to `out`: one value (varint wire type) or a packed run
+// (length-delimited). False for another wire type or a truncated run.
+bool AppendVarints(const Field& field, std::vector<int64_t>& out);
 
 void AppendVarint(std::string& out, uint64_t value);
 void AppendField(std::string& out, const Field& field);  // re-encodes a parsed field unchanged

@@ -86,6 +86,26 @@ struct AlignedDeleter {
   void operator()(float* p) const { std::free(p); }
 };
 
+// A 2-D window (convolution or pooling; 2-element kernel, strides and dilations, 4 pads) over an input of
+// in_h x in_w: checks the strides, dilations and pads and gives the output's height and width. Returns
+// why it cannot run (for the refusal message), or null.
+const char* WindowOutput(const std::vector<int64_t>& kernel, const std::vector<int64_t>& strides,
+                         const std::vector<int64_t>& dil, const std::vector<int64_t>& pads, int64_t in_h,
+                         int64_t in_w, int64_t* out_h, int64_t* out_w) {
+  for (int64_t v : strides)
+    if (v < 1 || v > kMaxDim) return "bad strides";
+  for (int64_t v : dil)
+    if (v < 1 || v > kMaxDim) return "bad dilations";
+  for (int64_t v : pads)
+    if (v < 0 || v > kMaxDim) return "bad pads";
+  const int64_t h = in_h + pads[0] + pads[2] - dil[0] * (kernel[0] - 1) - 1;
+  const int64_t w = in_w + pads[1] + pads[3] - dil[1] * (kernel[1] - 1) - 1;
+  if (h < 0 || w < 0) return "the kernel is larger than the padded input";
+  *out_h = h / strides[0] + 1;
+  *out_w = w / strides[1] + 1;
+  return nullptr;
+}
+
 }  // namespace
 
 struct XnnpackNet::Impl {
@@ -260,17 +280,11 @@ Status Builder::Plan(size_t i) {
       return Fail(i, "kernel_shape differs from the weights");
     if (group < 1 || static_cast<int64_t>(x->channels) != w->dims[1] * group || w->dims[0] % group)
       return Fail(i, "channels and group do not match the weights");
-    for (int64_t v : strides)
-      if (v < 1 || v > kMaxDim) return Fail(i, "bad strides");
-    for (int64_t v : dil)
-      if (v < 1 || v > kMaxDim) return Fail(i, "bad dilations");
-    for (int64_t v : pads)
-      if (v < 0 || v > kMaxDim) return Fail(i, "bad pads");
-    const int64_t h = x->shape[2] + pads[0] + pads[2] - dil[0] * (kernel[0] - 1) - 1;
-    const int64_t wd = x->shape[3] + pads[1] + pads[3] - dil[1] * (kernel[1] - 1) - 1;
-    if (h < 0 || wd < 0) return Fail(i, "the kernel is larger than the padded input");
+    int64_t out_h = 0, out_w = 0;
+    if (const char* bad = WindowOutput(kernel, strides, dil, pads, x->shape[2], x->shape[3], &out_h, &out_w))
+      return Fail(i, bad);
     Value out = Like(*x, out_name);
-    out.shape = {1, w->dims[0], h / strides[0] + 1, wd / strides[1] + 1};
+    out.shape = {1, w->dims[0], out_h, out_w};
     out.channels = static_cast<size_t>(w->dims[0]);
     out.pixels = static_cast<size_t>(out.shape[2] * out.shape[3]);
     node_outputs_[i] = {Add(std::move(out))};
@@ -307,17 +321,11 @@ Status Builder::Plan(size_t i) {
     for (int64_t v : kernel)
       if (v < 1 || v > kMaxDim) return Fail(i, "bad kernel_shape");
     if (kernel[0] * kernel[1] < 2) return Fail(i, "a 1x1 pool is not supported");
-    for (int64_t v : strides)
-      if (v < 1 || v > kMaxDim) return Fail(i, "bad strides");
-    for (int64_t v : dil)
-      if (v < 1 || v > kMaxDim) return Fail(i, "bad dilations");
-    for (int64_t v : pads)
-      if (v < 0 || v > kMaxDim) return Fail(i, "bad pads");
-    const int64_t h = x->shape[2] + pads[0] + pads[2] - dil[0] * (kernel[0] - 1) - 1;
-    const int64_t wd = x->shape[3] + pads[1] + pads[3] - dil[1] * (kernel[1] - 1) - 1;
-    if (h < 0 || wd < 0) return Fail(i, "the kernel is larger than the padded input");
+    int64_t out_h = 0, out_w = 0;
+    if (const char* bad = WindowOutput(kernel, strides, dil, pads, x->shape[2], x->shape[3], &out_h, &out_w))
+      return Fail(i, bad);
     Value out = Like(*x, out_name);
-    out.shape = {1, x->shape[1], h / strides[0] + 1, wd / strides[1] + 1};
+    out.shape = {1, x->shape[1], out_h, out_w};
     out.pixels = static_cast<size_t>(out.shape[2] * out.shape[3]);
     node_outputs_[i] = {Add(std::move(out))};
   } else if (n.op_type == "Resize" || n.op_type == "Upsample") {
