@@ -5,7 +5,7 @@ second compile of the project, which would double CI's build time); ACCEL_IMAGE_
 way users do, compiling in the Dockerfile's builder stage. Checks:
 - the Dockerfile's builder installs every -dev package scripts/setup builds with (the full build's
   dependencies stay complete even when CI does not run it);
-- the image: at most 300 MB uncompressed, no compiler, no -dev headers, no libtorch; HEALTHCHECK, a
+- the image: at most 450 MB uncompressed, no compiler, no -dev headers, no libtorch; HEALTHCHECK, a
   non-root USER, the /models volume and ports 8000/8001/5555 in its configuration;
 - the server it starts: healthy on /ai/health within 5 s of start, configured only by environment variables,
   running as a non-root user; `accel health` (the HEALTHCHECK) exits 0, and 1 against a port nobody serves;
@@ -26,7 +26,10 @@ from accel_testlib import IMAGES, Server, check_matching_rule, fail, load_expect
 from deploy_testlib import (SOURCE, buildah, clean_copy, detect, free_ports, http_request, process_with_env,
                             require_root_and, run, tempdir, uid_of, wait_healthy)
 
-SIZE_BUDGET_MB = 300
+# 300 MB until the video streams (issue 13) linked FFmpeg: Debian's libavcodec/libavformat/libavdevice
+# bring about 265 MB of libraries (every codec's encoder, ICU through libxml2, Intel's Media SDK, SDL and
+# PulseAudio through libavdevice); measured 419.7 MB with them (docs/deploy.md, "Measured").
+SIZE_BUDGET_MB = 450
 READY_BUDGET_S = float(os.environ.get("ACCEL_READY_BUDGET_S", "5"))
 
 
