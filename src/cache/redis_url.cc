@@ -3,7 +3,7 @@
 #include <cctype>
 #include <charconv>
 
-#include "core/percent_decoding.h"
+#include "core/url_authority.h"
 
 namespace accel {
 namespace {
@@ -36,46 +36,26 @@ StatusOr<RedisUrl> ParseRedisUrl(const std::string& url) {
   }
   rest.remove_prefix(kScheme.size());
   RedisUrl out;
-  if (size_t at = rest.rfind('@'); at != std::string_view::npos) {
-    std::string_view user_info = rest.substr(0, at);
-    rest.remove_prefix(at + 1);
-    std::string_view user = user_info, password;
-    if (size_t colon = user_info.find(':'); colon != std::string_view::npos) {
-      user = user_info.substr(0, colon);
-      password = user_info.substr(colon + 1);
-    } else {
-      // redis://secret@host: a lone user-info part is the password (as redis-cli -u reads it).
-      password = user_info;
-      user = {};
-    }
-    ACCEL_ASSIGN_OR_RETURN(out.username, PercentDecodeUserInfo(user, "REDIS_URL"));
-    ACCEL_ASSIGN_OR_RETURN(out.password, PercentDecodeUserInfo(password, "REDIS_URL"));
-  }
-  std::string_view host_port = rest;
-  if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
-    host_port = rest.substr(0, slash);
+  // The path ("/db") starts at the first '/' after the user information, which may hold a raw '/'.
+  const size_t at = rest.rfind('@');
+  const size_t slash = rest.find('/', at == std::string_view::npos ? 0 : at + 1);
+  if (slash != std::string_view::npos) {
     std::string_view db = rest.substr(slash + 1);
     if (size_t q = db.find('?'); q != std::string_view::npos) db = db.substr(0, q);
     if (!db.empty()) {
       ACCEL_ASSIGN_OR_RETURN(out.db, Number(db, 0, 1 << 20, "database number"));
     }
   }
-  std::string_view host = host_port;
-  if (!host_port.empty() && host_port.front() == '[') {  // [IPv6]:port
-    size_t close = host_port.find(']');
-    if (close == std::string_view::npos) return InvalidArgument("REDIS_URL: unclosed '[' in the host");
-    host = host_port.substr(1, close - 1);
-    std::string_view after = host_port.substr(close + 1);
-    if (!after.empty()) {
-      if (after.front() != ':') return InvalidArgument("REDIS_URL: expected ':port' after ']'");
-      ACCEL_ASSIGN_OR_RETURN(out.port, Number(after.substr(1), 1, 65535, "port"));
-    }
-  } else if (size_t colon = host_port.rfind(':'); colon != std::string_view::npos) {
-    host = host_port.substr(0, colon);
-    ACCEL_ASSIGN_OR_RETURN(out.port, Number(host_port.substr(colon + 1), 1, 65535, "port"));
+  ACCEL_ASSIGN_OR_RETURN(UrlAuthority authority, ParseUrlAuthority(rest.substr(0, slash), "REDIS_URL"));
+  // redis://secret@host: a lone user-information part is the password (as redis-cli -u reads it).
+  if (authority.password) {
+    out.username = std::move(authority.user);
+    out.password = std::move(*authority.password);
+  } else {
+    out.password = std::move(authority.user);
   }
-  if (host.empty()) return InvalidArgument("REDIS_URL: no host (redis://host:port)");
-  out.host = std::string(host);
+  out.host = std::move(authority.host);
+  if (authority.port) out.port = *authority.port;
   return out;
 }
 

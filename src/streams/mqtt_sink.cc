@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "core/logging.h"
-#include "core/percent_decoding.h"
+#include "core/url_authority.h"
 #include "streams/ha_discovery.h"
 
 namespace accel {
@@ -372,47 +372,14 @@ StatusOr<MqttUrl> ParseMqttUrl(const std::string& url) {
     if (slash + 1 != rest.size()) return InvalidArgument("MQTT URL: no path is allowed after host:port");
     rest = rest.substr(0, slash);
   }
+  ACCEL_ASSIGN_OR_RETURN(UrlAuthority authority, ParseUrlAuthority(rest, "MQTT URL"));
   MqttUrl out;
-  if (auto at = rest.rfind('@'); at != std::string_view::npos) {
-    std::string_view user_info = rest.substr(0, at);
-    rest.remove_prefix(at + 1);
-    std::string_view user = user_info, password;
-    if (auto colon = user_info.find(':'); colon != std::string_view::npos) {
-      user = user_info.substr(0, colon);
-      password = user_info.substr(colon + 1);
-    }
-    auto u = PercentDecodeUserInfo(user, "MQTT URL");
-    auto p = PercentDecodeUserInfo(password, "MQTT URL");
-    if (!u.ok()) return u.status();
-    if (!p.ok()) return p.status();
-    out.username = u.value();
-    out.password = p.value();
-    if (out.username.empty() && !out.password.empty())
-      return InvalidArgument("MQTT URL: a password needs a user name (mqtt://user:password@host)");
-  }
-  std::string_view host = rest;
-  if (!rest.empty() && rest.front() == '[') {  // [IPv6]:port
-    auto close = rest.find(']');
-    if (close == std::string_view::npos) return InvalidArgument("MQTT URL: unclosed '[' in the host");
-    host = rest.substr(1, close - 1);
-    rest.remove_prefix(close + 1);
-    if (!rest.empty() && rest.front() != ':') return InvalidArgument("MQTT URL: junk after the host");
-  } else if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    host = rest.substr(0, colon);
-    rest.remove_prefix(colon);
-  } else {
-    rest = {};
-  }
-  if (!rest.empty()) {  // ":port"
-    std::string_view port = rest.substr(1);
-    int value = 0;
-    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
-    if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value < 1 || value > 65535)
-      return InvalidArgument("MQTT URL: port '" + std::string(port) + "' is not a number in 1..65535");
-    out.port = value;
-  }
-  if (host.empty()) return InvalidArgument("MQTT URL: no host");
-  out.host = std::string(host);
+  out.username = std::move(authority.user);
+  out.password = authority.password.value_or("");
+  if (out.username.empty() && !out.password.empty())
+    return InvalidArgument("MQTT URL: a password needs a user name (mqtt://user:password@host)");
+  out.host = std::move(authority.host);
+  if (authority.port) out.port = *authority.port;
   return out;
 }
 
