@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "app/service.h"
-#include "engines/sim/sim_engine.h"
+#include "sim_service.h"
 #include "test_client.h"
 
 namespace accel {
@@ -22,33 +22,6 @@ using Clock = std::chrono::steady_clock;
 std::string ReadImage() {
   std::ifstream in(std::string(ACCEL_SHARED_DIR) + "/testdata/images/000000000139.jpg", std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-std::unique_ptr<Service> StartService(double device_ms) {
-  ServeConfig config;
-  config.models_dir = std::string(ACCEL_SOURCE_DIR) + "/models";
-  config.host = "127.0.0.1";
-  config.port = 0;
-  // No gRPC here: its threads hand calls over in ways ThreadSanitizer cannot see (docs/development.md), and
-  // this suite runs under it. integration.drain drains a process with gRPC on.
-  config.grpc_port = -1;
-  config.zmq_endpoint = "";
-  config.io_threads = 2;
-  SimDeviceSpec spec;
-  spec.name = "drain";
-  spec.ms = device_ms;
-  std::vector<std::unique_ptr<Engine>> engines;
-  engines.push_back(MakeSimEngine(spec));
-  auto service = Service::Create(config, std::move(engines));
-  if (!service.ok()) {
-    ADD_FAILURE() << service.status().ToString();
-    return nullptr;
-  }
-  if (Status s = (*service)->StartFrontEnds(); !s.ok()) {
-    ADD_FAILURE() << s.ToString();
-    return nullptr;
-  }
-  return std::move(service).value();
 }
 
 // Waits until the scheduler holds `n` requests (queued or on the device).
@@ -67,7 +40,7 @@ TEST(ServiceDrainTest, NotReadyAtOnceAndRequestsInFlightAreAnswered) {
   const std::string image = ReadImage();
   ASSERT_FALSE(image.empty());
   // One batch at a time of 300 ms: the third request finishes about 0.9 s after the first started.
-  auto service = StartService(300);
+  auto service = StartSimService("drain", 300);
   ASSERT_TRUE(service);
   ASSERT_TRUE(service->kserve().Ready());
   const int port = service->http_port();
@@ -110,7 +83,7 @@ TEST(ServiceDrainTest, NotReadyAtOnceAndRequestsInFlightAreAnswered) {
 
 TEST(ServiceDrainTest, DrainIsBoundedByItsTimeout) {
   const std::string image = ReadImage();
-  auto service = StartService(2000);
+  auto service = StartSimService("drain", 2000);
   ASSERT_TRUE(service);
   const int port = service->http_port();
   std::thread client([&] {

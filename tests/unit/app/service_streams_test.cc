@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "app/service.h"
-#include "engines/sim/sim_engine.h"
+#include "sim_service.h"
 #include "streams/stream_manager.h"
 #include "test_client.h"
 
@@ -55,32 +55,6 @@ class SilentPort {
   int port_ = 0;
 };
 
-std::unique_ptr<Service> StartService(const std::string& streams_file) {
-  ServeConfig config;
-  config.models_dir = std::string(ACCEL_SOURCE_DIR) + "/models";
-  config.host = "127.0.0.1";
-  config.port = 0;
-  config.grpc_port = -1;  // not needed; and its threads are opaque to ThreadSanitizer
-  config.zmq_endpoint = "";
-  config.io_threads = 2;
-  config.streams_file = streams_file;
-  SimDeviceSpec spec;
-  spec.name = "streams";
-  spec.ms = 5;
-  std::vector<std::unique_ptr<Engine>> engines;
-  engines.push_back(MakeSimEngine(spec));
-  auto service = Service::Create(config, std::move(engines));
-  if (!service.ok()) {
-    ADD_FAILURE() << service.status().ToString();
-    return nullptr;
-  }
-  if (Status s = (*service)->StartFrontEnds(); !s.ok()) {
-    ADD_FAILURE() << s.ToString();
-    return nullptr;
-  }
-  return std::move(service).value();
-}
-
 http::request<http::string_body> JsonRequest(http::verb verb, const std::string& target, std::string body) {
   http::request<http::string_body> request(verb, target, 11);
   request.set(http::field::content_type, "application/json");
@@ -94,7 +68,8 @@ TEST(ServiceStreamsTest, StopWhileChangesAreInFlight) {
   const auto dir =
       std::filesystem::temp_directory_path() / ("accel-service-streams-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
-  auto service = StartService((dir / "streams.yaml").string());
+  auto service = StartSimService("streams", 5,
+                                 [&](ServeConfig& c) { c.streams_file = (dir / "streams.yaml").string(); });
   ASSERT_TRUE(service);
   const int port = service->http_port();
   const std::string url = "rtsp://127.0.0.1:" + std::to_string(silent.port()) + "/camera";
@@ -147,7 +122,7 @@ TEST(ServiceStreamsTest, StopWhileChangesAreInFlight) {
 }
 
 TEST(ServiceStreamsTest, ChangesAfterStopAreRefused) {
-  auto service = StartService("");
+  auto service = StartSimService("streams", 5);
   ASSERT_TRUE(service);
   service->streams().StopAll();  // as Drain and Stop do first
   TestClient client(service->http_port());
